@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""ieimctl: the example governed repository's own tool (rules lint, rules simulate, eval).
+
+It stands in for the real intake-routing tool named in the promotion workflow. It needs only
+the Python standard library and works offline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RULESETS = ROOT / "configs" / "routing_tables"
+CORPUS = ROOT / "golden" / "cases.jsonl"
+PROMPT = ROOT / "prompts" / "classify_prompt.md"
+MODEL = ROOT / "configs" / "models" / "classifier.yaml"
+NAME = re.compile(r"^routing_rules_v(\d+)\.(\d+)\.(\d+)\.json$")
+
+
+def ruleset_files() -> list[Path]:
+    files = [p for p in RULESETS.iterdir() if NAME.match(p.name)]
+    return sorted(files, key=lambda p: tuple(int(x) for x in NAME.match(p.name).groups()))
+
+
+def active_ruleset() -> tuple[Path, dict]:
+    files = ruleset_files()
+    if not files:
+        sys.exit("ieimctl: no ruleset in configs/routing_tables")
+    return files[-1], json.loads(files[-1].read_text())
+
+
+def lint_one(path: Path) -> list[str]:
+    problems = []
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as error:
+        return [f"{path.name}:{error.lineno}: invalid JSON: {error.msg}"]
+    version = ".".join(NAME.match(path.name).groups())
+    if data.get("version") != version:
+        problems.append(f"{path.name}: version {data.get('version')!r} does not match file name")
+    queues = data.get("queues", [])
+    if data.get("default_queue") not in queues:
+        problems.append(f"{path.name}: default_queue is not one of the queues")
+    seen_ids, seen_priorities = set(), set()
+    for rule in data.get("rules", []):
+        rid = rule.get("id", "?")
+        if rid in seen_ids:
+            problems.append(f"{path.name}: rule {rid}: duplicate id")
+        seen_ids.add(rid)
+        if rule.get("priority") in seen_priorities:
+            problems.append(f"{path.name}: rule {rid}: duplicate priority {rule.get('priority')}")
+        seen_priorities.add(rule.get("priority"))
+        if rule.get("queue") not in queues:
+            problems.append(f"{path.name}: rule {rid}: unknown queue {rule.get('queue')!r}")
+        keywords = rule.get("any_keywords") or []
+        if not keywords:
+            problems.append(f"{path.name}: rule {rid}: no keywords")
+        for keyword in keywords:
+            if keyword != keyword.lower().strip():
+                problems.append(f"{path.name}: rule {rid}: keyword {keyword!r} must be lower case")
+    return problems
+
+
+def route(ruleset: dict, text: str) -> str:
+    lowered = text.lower()
+    for rule in sorted(ruleset["rules"], key=lambda r: -r["priority"]):
+        if any(keyword in lowered for keyword in rule["any_keywords"]):
+            return rule["queue"]
+    return ruleset["default_queue"]
+
+
+def load_cases() -> list[dict]:
+    return [json.loads(line) for line in CORPUS.read_text().splitlines() if line.strip()]
+
+
+def cmd_lint(_: argparse.Namespace) -> int:
+    problems = [p for path in ruleset_files() for p in lint_one(path)]
+    for problem in problems:
+        print(problem)
+    print(f"rules lint: {len(ruleset_files())} ruleset(s), {len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
+def cmd_simulate(_: argparse.Namespace) -> int:
+    path, ruleset = active_ruleset()
+    failures = 0
+    for case in load_cases():
+        got = route(ruleset, case["text"])
+        ok = got == case["expected_queue"]
+        failures += not ok
+        print(f"{'ok  ' if ok else 'FAIL'} {case['id']}: expected {case['expected_queue']}, got {got}")
+    print(f"rules simulate: {path.name} on {len(load_cases())} golden cases, {failures} failure(s)")
+    return 1 if failures else 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Offline evaluation on the golden corpus; writes metrics for the no-regression check."""
+    _, ruleset = active_ruleset()
+    cases = load_cases()
+    prompt = PROMPT.read_text()
+    correct = sum(route(ruleset, c["text"]) == c["expected_queue"] for c in cases)
+    sensitive_misroutes = sum(
+        route(ruleset, c["text"]) != c["expected_queue"] for c in cases if c["sensitive"]
+    )
+    model = MODEL.read_text()
+    metrics = {
+        "corpus": "golden/cases.jsonl",
+        "cases": len(cases),
+        "metrics": {
+            "accuracy": round(correct / len(cases), 4),
+            "sensitive_misroutes": sensitive_misroutes,
+            "pii_guard": 1 if "never repeat personal data" in prompt.lower() else 0,
+            "deterministic_decoding": 1 if re.search(r"^temperature:\s*0\s*$", model, re.M) else 0,
+        },
+    }
+    Path(args.out).write_text(json.dumps(metrics, indent=2) + "\n")
+    print(f"eval: accuracy {metrics['metrics']['accuracy']}, "
+          f"sensitive misroutes {sensitive_misroutes}, written to {args.out}")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="ieimctl")
+    sub = parser.add_subparsers(dest="group", required=True)
+    rules = sub.add_parser("rules").add_subparsers(dest="action", required=True)
+    rules.add_parser("lint").set_defaults(func=cmd_lint)
+    rules.add_parser("simulate").set_defaults(func=cmd_simulate)
+    evaluation = sub.add_parser("eval")
+    evaluation.add_argument("--out", required=True)
+    evaluation.set_defaults(func=cmd_eval)
+    args = parser.parse_args()
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

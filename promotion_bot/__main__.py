@@ -1,0 +1,3 @@
+from promotion_bot.cli import main
+
+raise SystemExit(main())
