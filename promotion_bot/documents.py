@@ -282,10 +282,8 @@ def _timestamp(text: str | None) -> dt.datetime | None:
 
 
 def _build_policy(data: Mapping[str, Any], display_path: str) -> Policy:
-    governance = data.get("governance") or with_defaults("policy", {"governance": {}})["governance"]
-    rollback = data.get("rollback") or with_defaults("policy", {"rollback": {}})["rollback"]
-    approvals = data.get("approvals") or with_defaults("policy", {"approvals": {}})["approvals"]
-    membership = data.get("membership") or with_defaults("policy", {"membership": {}})["membership"]
+    governance, rollback = data["governance"], data["rollback"]
+    approvals, membership = data["approvals"], data["membership"]
     return Policy(
         roles=MappingProxyType(
             {

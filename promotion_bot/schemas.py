@@ -174,7 +174,8 @@ def _type_message(
             f"{location.source} is read by YAML as {read_as}, not a string",
             f'quote it: "{location.source}"',
         )
-    return f"{_show(instance)} is not a {expected_text}", hint
+    article = "an" if expected_text[:1] in "aeiou" else "a"
+    return f"{_show(instance)} is not {article} {expected_text}", hint
 
 
 def _yaml_reading(instance: Any) -> str | None:
@@ -243,6 +244,16 @@ def _resolve(schema: Mapping[str, Any], root: Mapping[str, Any]) -> dict[str, An
     return merged
 
 
+def _optional_object_with_defaults(schema: Mapping[str, Any], root: Mapping[str, Any]) -> bool:
+    """An object that may be left out but whose keys have defaults (e.g. policy `rollback`)."""
+    properties = schema.get("properties", {})
+    return (
+        schema.get("type") == "object"
+        and not schema.get("required")
+        and any("default" in _resolve(sub, root) for sub in properties.values())
+    )
+
+
 def _fill(schema: Mapping[str, Any], instance: Any, root: Mapping[str, Any]) -> None:
     resolved = _resolve(schema, root)
     if isinstance(instance, dict):
@@ -251,6 +262,8 @@ def _fill(schema: Mapping[str, Any], instance: Any, root: Mapping[str, Any]) -> 
             sub_resolved = _resolve(sub, root)
             if key not in instance and "default" in sub_resolved:
                 instance[key] = copy.deepcopy(sub_resolved["default"])
+            elif key not in instance and _optional_object_with_defaults(sub_resolved, root):
+                instance[key] = {}
             if key in instance:
                 _fill(sub, instance[key], root)
         extra = resolved.get("additionalProperties")

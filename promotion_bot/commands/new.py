@@ -121,6 +121,9 @@ def new(
     existing = change_request_files(root, cr_dir)
     chosen_id = change_id or _next_change_id(existing, dt.date.today().year)
     chosen_target = target or change_type
+    relative = f"{cr_dir}/{chosen_id}.yaml"
+    if (root / relative).exists() and not to_stdout:
+        raise RejectedError(f"{relative} already exists; choose another --id")
     paths = [_repo_relative(root, path) for path in artifacts]
     tracked = RepositoryPaths.scan(root)
     for path in paths:
@@ -144,7 +147,6 @@ def new(
         ),
     )
     text = render_change_request(cr)
-    relative = f"{cr_dir}/{chosen_id}.yaml"
     loaded = load_change_request(text.encode(), relative)
     problems = list(loaded.problems)
     if loaded.value is not None:
@@ -160,8 +162,6 @@ def new(
         click.echo(text, nl=False)
         return 0
     destination = root / relative
-    if destination.exists():
-        raise RejectedError(f"{relative} already exists; choose another --id")
     destination.parent.mkdir(parents=True, exist_ok=True)
     destination.write_text(text, encoding="utf-8")
     click.echo(
@@ -195,6 +195,8 @@ def _repo_relative(root: Path, path: Path) -> str:
     absolute = path if path.is_absolute() else Path.cwd() / path
     if not absolute.exists() and (root / path).exists():
         absolute = root / path
+    if not absolute.exists():
+        raise ConfigError(f"{path}: no such file")
     try:
         return absolute.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:

@@ -45,6 +45,8 @@ def validate(paths: tuple[Path, ...], repo: Path | None, output_format: str) -> 
 
 def _relative(root: Path, path: Path) -> str:
     absolute = path.resolve()
+    if not absolute.exists() and not path.is_absolute() and (root / path).exists():
+        absolute = (root / path).resolve()  # a path given relative to --repo
     if not absolute.exists():
         raise ConfigError(f"{path}: no such file or folder")
     if not absolute.is_relative_to(root.resolve()):

@@ -92,7 +92,8 @@ def cmd_simulate(_: argparse.Namespace) -> int:
         got = route(ruleset, case["text"])
         ok = got == case["expected_queue"]
         failures += not ok
-        print(f"{'ok  ' if ok else 'FAIL'} {case['id']}: expected {case['expected_queue']}, got {got}")
+        mark = "ok  " if ok else "FAIL"
+        print(f"{mark} {case['id']}: expected {case['expected_queue']}, got {got}")
     print(f"rules simulate: {path.name} on {len(load_cases())} golden cases, {failures} failure(s)")
     return 1 if failures else 0
 

@@ -1,0 +1,64 @@
+"""Shared test set-up: no network but loopback, deterministic git, the example repository."""
+
+from __future__ import annotations
+
+import ipaddress
+import shutil
+import socket
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parent.parent
+EXAMPLE = PROJECT / "examples" / "governed-repo"
+
+_real_connect = socket.socket.connect
+
+
+def _guarded_connect(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise OSError(f"tests may not reach the network (tried {host})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _no_network_and_fixed_git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    monkeypatch.setattr(socket.socket, "connect", _guarded_connect)
+    gitconfig = tmp_path_factory.getbasetemp() / "gitconfig"
+    if not gitconfig.exists():
+        gitconfig.write_text(
+            "[user]\n\tname = Test Author\n\temail = author@example.com\n"
+            "[init]\n\tdefaultBranch = main\n[commit]\n\tgpgsign = false\n"
+            "[tag]\n\tgpgsign = false\n[advice]\n\tdetachedHead = false\n"
+        )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for name in ("GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME",
+                 "GITHUB_TOKEN", "PROMOTION_BOT_SIGNING_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
+                            check=True)
+    return result.stdout.strip()
+
+
+@pytest.fixture
+def example_repo(tmp_path: Path) -> Iterator[Path]:
+    """A copy of examples/governed-repo as its own git repository, committed on main."""
+    root = tmp_path / "governed"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("snapshots"))
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "Initial promotions")
+    yield root
