@@ -75,6 +75,30 @@ def change_id_order(change_id: str) -> tuple[int, int]:
     return int(year), int(number)
 
 
+@dataclass
+class ChangeRequestIndex:
+    """Facts about all change requests of a repository, built once (validate is then linear)."""
+
+    files_by_change_id: dict[str, list[str]] = field(default_factory=dict)
+    newest_declaration: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, change_requests: list[ChangeRequest]) -> ChangeRequestIndex:
+        index = cls()
+        for cr in change_requests:
+            index.files_by_change_id.setdefault(cr.change_id, []).append(cr.source_path)
+            order = change_id_order(cr.change_id)
+            for path in {a.path for a in cr.artifacts} | {p.path for p in cr.prompts}:
+                index.newest_declaration[path] = max(
+                    order, index.newest_declaration.get(path, order)
+                )
+        return index
+
+    def superseded(self, cr: ChangeRequest, path: str) -> bool:
+        """A later change request moved this file on: this one's hash is history."""
+        return self.newest_declaration.get(path, (0, 0)) > change_id_order(cr.change_id)
+
+
 def validate_repository(root: Path, targets: list[str]) -> ValidationReport:
     """Validate the named files (or everything when `targets` is empty)."""
     report = ValidationReport()
@@ -109,6 +133,7 @@ def validate_repository(root: Path, targets: list[str]) -> ValidationReport:
         if path not in loaded_all and path not in unknown:
             loaded_all[path] = load_change_request((root / path).read_bytes(), path)
     tracked = RepositoryPaths.scan(root)
+    index = ChangeRequestIndex.build([item.value for item in loaded_all.values() if item.value])
     for path in cr_targets:
         if path in unknown:
             continue
@@ -117,12 +142,7 @@ def validate_repository(root: Path, targets: list[str]) -> ValidationReport:
         report.problems.extend(loaded.problems)
         if loaded.value is None:
             continue
-        others = [
-            item.value
-            for other, item in loaded_all.items()
-            if other != path and item.value is not None
-        ]
-        report.problems.extend(repository_problems(loaded, others, policy.value, tracked, root))
+        report.problems.extend(repository_problems(loaded, index, policy.value, tracked, root))
     report.problems.sort(key=lambda p: (p.file, p.line or 0, p.column or 0))
     if policy.value is None and cr_targets and not check_policy:
         report.notes.append("policy problems: change types were not checked")
@@ -146,7 +166,7 @@ def _expand_targets(root: Path, targets: list[str], all_cr_files: list[str]) -> 
 
 def repository_problems(
     loaded: Loaded[ChangeRequest],
-    others: list[ChangeRequest],
+    index: ChangeRequestIndex,
     policy: Policy | None,
     tracked: RepositoryPaths,
     root: Path,
@@ -156,16 +176,16 @@ def repository_problems(
     document = loaded.document
     assert cr is not None and document is not None
     problems: list[Problem] = []
-    for other in others:
-        if other.change_id == cr.change_id:
+    for other_path in index.files_by_change_id.get(cr.change_id, []):
+        if other_path != cr.source_path:
             problems.append(
                 document.problem(
                     ["change_id"],
-                    f"change_id {cr.change_id} is also used by {other.source_path}",
+                    f"change_id {cr.change_id} is also used by {other_path}",
                     hint="each change request needs its own change_id",
                 )
             )
-    if cr.rollback_of and not any(o.change_id == cr.rollback_of for o in others):
+    if cr.rollback_of and cr.rollback_of not in index.files_by_change_id:
         problems.append(
             document.problem(
                 ["rollback_of"],
@@ -173,43 +193,37 @@ def repository_problems(
                 hint="rollback_of names the change_id of a promotion on main",
             )
         )
-    newer_paths = {
-        artifact.path: other.change_id
-        for other in others
-        if change_id_order(other.change_id) > change_id_order(cr.change_id)
-        for artifact in other.artifacts
-    }
-    for index, artifact in enumerate(cr.artifacts):
-        field_path: list[str | int] = ["artifacts", index, "path"]
+    for position, artifact in enumerate(cr.artifacts):
+        field_path: list[str | int] = ["artifacts", position, "path"]
         path_problem = tracked.problem(artifact.path)
         if path_problem:
             problems.append(document.problem(field_path, f"{artifact.path}: {path_problem}"))
             continue
-        if artifact.path in newer_paths:
-            continue  # a later change request moved this file on; this one is history
+        if index.superseded(cr, artifact.path):
+            continue
         actual = sha256_file(root / artifact.path)
         if actual != artifact.sha256:
             problems.append(
                 document.problem(
-                    ["artifacts", index, "sha256"],
+                    ["artifacts", position, "sha256"],
                     f"sha256 of {artifact.path} does not match the working tree (it is {actual})",
                     hint="run: promotion-bot hash " + artifact.path,
                 )
             )
-    for index, prompt in enumerate(cr.prompts):
+    for position, prompt in enumerate(cr.prompts):
         path_problem = tracked.problem(prompt.path)
         if path_problem:
             problems.append(
-                document.problem(["prompts", index, "path"], f"{prompt.path}: {path_problem}")
+                document.problem(["prompts", position, "path"], f"{prompt.path}: {path_problem}")
             )
             continue
-        if prompt.path in newer_paths:
+        if index.superseded(cr, prompt.path):
             continue
         actual = sha256_file(root / prompt.path)
         if actual != prompt.sha256:
             problems.append(
                 document.problem(
-                    ["prompts", index, "sha256"],
+                    ["prompts", position, "sha256"],
                     f"sha256 of {prompt.path} does not match the working tree (it is {actual})",
                     hint="run: promotion-bot hash " + prompt.path,
                 )
@@ -231,11 +245,11 @@ def _policy_fit(cr: ChangeRequest, document: Any, policy: Policy) -> list[Proble
             )
         ]
     problems = []
-    for index, artifact in enumerate(cr.artifacts):
+    for position, artifact in enumerate(cr.artifacts):
         if not match_any(rule.paths, artifact.path):
             problems.append(
                 document.problem(
-                    ["artifacts", index, "path"],
+                    ["artifacts", position, "path"],
                     f"{artifact.path} is not under the governed paths of change type "
                     f"{cr.change_type} ({', '.join(rule.paths)})",
                     hint="declare it in a change request of the type that governs it",
@@ -258,6 +272,7 @@ def promoted_versions(root: Path, rev: str, directory: str) -> dict[str, str]:
 
 
 __all__ = [
+    "ChangeRequestIndex",
     "ValidationReport",
     "change_id_order",
     "change_request_files",

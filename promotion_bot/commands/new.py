@@ -19,6 +19,7 @@ from promotion_bot.globs import match_any
 from promotion_bot.models import CHANGE_TYPES, Artifact, ChangeRequest, ModelPin, PromptRef
 from promotion_bot.paths import RepositoryPaths
 from promotion_bot.repository import (
+    ChangeRequestIndex,
     change_id_order,
     change_request_files,
     promoted_versions,
@@ -155,7 +156,8 @@ def new(
             for c in (load_change_request((root / p).read_bytes(), p).value for p in existing)
             if c is not None
         ]
-        problems += repository_problems(loaded, others, policy.value, tracked, root)
+        index = ChangeRequestIndex.build([*others, loaded.value])
+        problems += repository_problems(loaded, index, policy.value, tracked, root)
     if problems:
         raise InputError("the change request would not be valid; fix the options above", problems)
     if to_stdout:
