@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("promotion_bot.commands.validate", "validate"),
     "new": ("promotion_bot.commands.new", "new"),
     "hash": ("promotion_bot.commands.hash", "hash_command"),
+    "check": ("promotion_bot.commands.check", "check"),
     "approvals": ("promotion_bot.commands.approvals", "approvals"),
 }
 

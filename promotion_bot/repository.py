@@ -259,10 +259,21 @@ def _policy_fit(cr: ChangeRequest, document: Any, policy: Policy) -> list[Proble
 
 
 def promoted_versions(root: Path, rev: str, directory: str) -> dict[str, str]:
-    """The version of each target promoted on `rev`: the last merged change request wins."""
+    """The version of each target promoted on `rev`: the last merged change request wins.
+
+    Merged change requests are read in first-parent order (a PR's CR counts from its merge
+    commit); a rollback is a change request too, whose proposed_version is the restored one.
+    `directory` is the change request folder relative to `root` (a path already prefixed with
+    `root`'s place in the git work tree is accepted too). One `git log` and one `git cat-file`.
+    """
+    prefix = git.prefix_in_toplevel(root)
+    top = directory if not prefix or directory.startswith(prefix) else f"{prefix}{directory}"
+    added = git.added_in_order(root, rev, f":(top){top}")
+    specs = [f"{rev}:{path}" for _commit, path in added]  # `git log` names paths from the top
+    blobs = git.read_blobs(root, list(dict.fromkeys(specs)))
     versions: dict[str, str] = {}
-    for _commit, path in git.added_in_order(root, rev, directory):
-        blob = git.read_blob(root, rev, path)  # `git log` names paths from the top level
+    for (_commit, path), spec in zip(added, specs, strict=True):
+        blob = blobs.get(spec)
         if blob is None:
             continue
         loaded = load_change_request(blob, path)
