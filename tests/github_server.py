@@ -668,28 +668,30 @@ class Response:
 class Route:
     method: str
     template: str  # OpenAPI path template, e.g. /repos/{owner}/{repo}/pulls/{pull_number}
-    pattern: re.Pattern[str]
+    pattern: re.Pattern[str]  # what the request path must match
     handler: str  # name of the FakeGitHub method
 
 
 _MULTI_SEGMENT = {"path": ".*", "basehead": ".+"}
 
 
-def make_route(method: str, template: str, handler: str) -> Route:
+def make_route(method: str, template: str, handler: str, path: str | None = None) -> Route:
+    """A route for an OpenAPI operation; ``path``: an undocumented alias GitHub also serves."""
+    served = path or template
+
     def param(match: re.Match[str]) -> str:
         name = match.group(1)
-        if name == "ref" and "/git/" in template:
+        if name == "ref" and "/git/" in served:
             return f"(?P<{name}>.+)"
         return f"(?P<{name}>{_MULTI_SEGMENT.get(name, '[^/]+')})"
 
-    regex = re.sub(r"\{(\w+)\}", param, re.escape(template).replace(r"\{", "{").replace(r"\}", "}"))
-    return Route(method, template, re.compile(regex), handler)
+    escaped = re.escape(served).replace(r"\{", "{").replace(r"\}", "}")
+    return Route(method, template, re.compile(re.sub(r"\{(\w+)\}", param, escaped)), handler)
 
 
 R = "/repos/{owner}/{repo}"
-ROUTES: tuple[Route, ...] = tuple(
-    make_route(method, template, handler)
-    for method, template, handler in [
+ROUTES: tuple[Route, ...] = (
+    *(make_route(method, template, handler) for method, template, handler in [
         ("GET", "/user", "get_authenticated_user"),
         ("GET", "/users/{username}", "get_user"),
         ("GET", "/orgs/{org}", "get_org"),
@@ -727,7 +729,9 @@ ROUTES: tuple[Route, ...] = tuple(
         ("POST", R + "/git/refs", "create_ref"),
         ("PATCH", R + "/git/refs/{ref}", "update_ref"),
         ("DELETE", R + "/git/refs/{ref}", "delete_ref"),
-    ]
+    ]),
+    # PyGithub's Commit.get_statuses() uses GitHub's legacy alias of commits/{ref}/statuses
+    make_route("GET", R + "/commits/{ref}/statuses", "list_statuses", path=R + "/statuses/{ref}"),
 )
 
 
@@ -754,12 +758,12 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "GitHub.com"
-    sys_version = ""
     timeout = 10  # idle keep-alive connections
     server: _Server
 
     def setup(self) -> None:
         super().setup()
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.server.connections_lock:
             self.server.connections.add(self.connection)
 
@@ -773,6 +777,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.fake._serve(self)
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -813,7 +820,7 @@ class FakeGitHub:
         self.requests: list[RecordedRequest] = []
         self.server_errors: list[str] = []  # exceptions inside handlers (bugs in the fake)
         self.faults: list[Fault] = []
-        self.add_user(token_user)
+        self._user(token_user)
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -849,6 +856,18 @@ class FakeGitHub:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def client(self, token: str = "t", *, retry: Any = None, timeout: int = 5,
+               per_page: int = 30, **kwargs: Any) -> Any:
+        """A PyGithub client for this server (no throttling: PyGithub waits 0.25 s between
+        requests and 1 s between writes by default). Close it after use."""
+        import github  # only the tests' client side needs PyGithub
+
+        return github.Github(
+            base_url=self.base_url, auth=github.Auth.Token(token), retry=retry,
+            timeout=timeout, per_page=per_page, seconds_between_requests=None,
+            seconds_between_writes=None, **kwargs,
+        )
 
     def now(self) -> str:
         return iso(self._clock())
@@ -1337,8 +1356,8 @@ class FakeGitHub:
             "members_url": f"{api}/members{{/member}}",
             "public_members_url": f"{api}/public_members{{/member}}",
             "avatar_url": f"https://avatars.githubusercontent.com/u/{org.id}?v=4",
-            "description": None, "name": org.name or org.login, "company": None, "blog": "",
-            "location": None, "email": None, "twitter_username": None, "is_verified": False,
+            "description": None, "name": org.name or org.login, "twitter_username": None,
+            "is_verified": False,
             "has_organization_projects": True, "has_repository_projects": True,
             "public_repos": 0, "public_gists": 0, "followers": 0, "following": 0,
             "html_url": f"{WEB_URL}/{org.login}", "created_at": iso(_EPOCH),

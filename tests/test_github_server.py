@@ -1,0 +1,759 @@
+"""The loopback GitHub: real PyGithub against it, every route checked against GitHub's OpenAPI."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import github
+import pytest
+import requests
+from github.GithubRetry import GithubRetry
+from urllib3 import Retry
+
+from tests import openapi_shapes
+from tests.github_server import (
+    ROUTES,
+    SECONDARY_RATE_LIMIT_MESSAGE,
+    FakeGitHub,
+    FileChange,
+    RecordedRequest,
+)
+
+SUCCESS = range(200, 300)
+
+
+# ---- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeGitHub]:
+    """A running fake; on teardown every JSON response it served must match GitHub's spec."""
+    with FakeGitHub() as server:
+        yield server
+    assert not server.server_errors, "\n".join(server.server_errors)
+    openapi_shapes.validate_exchanges(server.requests)
+
+
+@pytest.fixture
+def gh(fake: FakeGitHub) -> Iterator[github.Github]:
+    client = fake.client()
+    yield client
+    client.close()
+
+
+def git(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@example.com",
+           "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@example.com",
+           "GIT_AUTHOR_DATE": "2026-01-02T03:04:05+02:00",
+           "GIT_COMMITTER_DATE": "2026-01-02T03:04:05+02:00"}
+    proc = subprocess.run(["git", "-C", str(cwd), "-c", "commit.gpgsign=false",
+                           "-c", "tag.gpgsign=false", *args],
+                          capture_output=True, text=True, check=True, env=env)
+    return proc.stdout.strip()
+
+
+def commit_all(work: Path, message: str) -> str:
+    git(work, "add", "-A")
+    git(work, "commit", "-q", "-m", message)
+    return git(work, "rev-parse", "HEAD")
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> dict[str, Any]:
+    """A bare "origin" with main (A, D), cr-42 (A-B-C), cr-43 (D-E) and tag promotion/CR-1 on A."""
+    work = tmp_path / "work"
+    work.mkdir()
+    git(work, "init", "-q", "-b", "main")
+    (work / "rules").mkdir()
+    (work / "docs").mkdir()
+    (work / "README.md").write_text("hello\n")
+    (work / "rules" / "a.json").write_text('{"v": 1}\n')
+    (work / "rules" / "old.json").write_text("".join(f"line {i}\n" for i in range(20)))
+    (work / "docs" / "gone.md").write_text("bye\n")
+    (work / "blob.bin").write_bytes(b"\x00\x01binary")
+    a = commit_all(work, "A: initial")
+    git(work, "tag", "-a", "promotion/CR-1", "-m", "record")
+    git(work, "checkout", "-q", "-b", "cr-42")
+    (work / "rules" / "a.json").write_text('{"v": 2}\n{"w": 3}\n')
+    (work / "rules" / "b.json").write_text("{}\n")
+    b = commit_all(work, "B: rules")
+    (work / "docs" / "gone.md").unlink()
+    git(work, "mv", "rules/old.json", "rules/renamed.json")
+    (work / "blob.bin").write_bytes(b"\x00\x02binary")
+    c = commit_all(work, "C: move\n\nbody line")
+    git(work, "checkout", "-q", "main")
+    (work / "README.md").write_text("hello again\n")
+    d = commit_all(work, "D: readme on main")
+    git(work, "checkout", "-q", "-b", "cr-43")
+    (work / "new.txt").write_text("new\n")
+    e = commit_all(work, "E: new file")
+    git(work, "checkout", "-q", "main")
+    bare = tmp_path / "origin.git"
+    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
+    return {"dir": bare, "work": work, "A": a, "B": b, "C": c, "D": d, "E": e}
+
+
+def setup_world(fake: FakeGitHub, origin: dict[str, Any]) -> None:
+    """acme/widgets from the bare origin, PR #1 (cr-42 -> main), teams, reviews."""
+    fake.add_repo("acme/widgets", git_dir=origin["dir"])
+    fake.add_user("alice", name="Alice", email="alice@example.com")
+    fake.add_user("promoter")
+    fake.add_token("user-token", "promoter")
+    fake.add_collaborator("acme/widgets", "bob", "maintain")
+    fake.add_team("acme", "approvers", {"bob": "active", "carol": "pending", "dave": "active"},
+                  maintainers=["dave"])
+    fake.add_team("acme", "secret", {"bob": "active"}, readable=False)
+    fake.add_pull("acme/widgets", 1, user="alice", base_ref="main", base_sha=origin["D"],
+                  head_ref="cr-42", head_sha=origin["C"], title="CR-42", body="Promote",
+                  labels=["promotion"], requested_teams=["approvers"])
+    fake.add_review("acme/widgets", 1, user="bob", state="APPROVED", commit_id=origin["C"])
+    fake.add_review("acme/widgets", 1, user="carol", state="COMMENTED", commit_id=origin["B"])
+    fake.add_review("acme/widgets", 1, user="erin", state="PENDING", commit_id=None)
+
+
+# ---- the drift guard: every route, OpenAPI-valid ---------------------------------------------
+
+
+def drive_every_route(fake: FakeGitHub, gh: github.Github, origin: dict[str, Any]) -> None:
+    """Success responses through PyGithub (or raw HTTP where PyGithub has no method)."""
+    user_client = fake.client("user-token")
+    assert user_client.get_user().login == "promoter"  # GET /user
+    user_client.close()
+    assert gh.get_user("alice").name == "Alice"
+    org = gh.get_organization("acme")
+    team = org.get_team_by_slug("approvers")
+    assert sorted(u.login for u in team.get_members()) == ["bob", "dave"]
+    assert team.get_team_membership("carol").state == "pending"
+
+    repo = gh.get_repo("acme/widgets")
+    assert repo.get_collaborator_permission("bob") == "write"
+    assert [p.number for p in repo.get_pulls(state="open", base="main", head="acme:cr-42")] == [1]
+    pr = repo.get_pull(1)
+    assert len(list(pr.get_files())) == 5
+    assert [r.state for r in pr.get_reviews()] == ["APPROVED", "COMMENTED", "PENDING"]
+    assert [c.sha for c in pr.get_commits()] == [origin["B"], origin["C"]]
+    users, teams = pr.get_review_requests()
+    assert [t.slug for t in teams] == ["approvers"] and list(users) == []
+    pr.create_review_request(reviewers=["carol"], team_reviewers=["approvers"])
+    assert [label.name for label in pr.get_labels()] == ["promotion"]
+    comment = pr.create_issue_comment("<!-- promotion-bot -->\nhello")
+    comment.edit("<!-- promotion-bot -->\nupdated")
+    assert [c.body for c in pr.get_issue_comments()] == ["<!-- promotion-bot -->\nupdated"]
+
+    head = repo.get_commit(origin["C"])
+    head.create_status("pending", description="evaluating", context="promotion-bot")
+    assert [s.state for s in head.get_statuses()] == ["pending"]
+    assert head.get_combined_status().state == "pending"
+    run = repo.create_check_run(name="promotion-gate", head_sha=origin["C"], status="in_progress")
+    run.edit(status="completed", conclusion="failure",
+             output={"title": "Blocked", "summary": "role security missing"})
+    assert repo.get_check_run(run.id).conclusion == "failure"
+    assert [r.name for r in head.get_check_runs()] == ["promotion-gate"]
+    assert [p.number for p in head.get_pulls()] == [1]
+    assert [c.sha for c in repo.get_commits(sha="cr-42", path="rules/a.json")] == [origin["B"],
+                                                                                   origin["A"]]
+    comparison = repo.compare("main", "cr-42")
+    assert (comparison.status, comparison.ahead_by, comparison.behind_by) == ("diverged", 2, 1)
+    assert repo.get_contents("rules/a.json", ref=origin["A"]).decoded_content == b'{"v": 1}\n'
+    listing = repo.get_contents("rules", ref="cr-42")
+    assert isinstance(listing, list)
+
+    assert repo.get_git_ref("heads/main").object.sha == origin["D"]
+    assert {r.ref for r in repo.get_git_matching_refs("tags/promotion/")} == {
+        "refs/tags/promotion/CR-1"}
+    ref = repo.create_git_ref("refs/heads/promo", origin["A"])
+    ref.edit(origin["D"])
+    ref.delete()
+    created = repo.create_pull(base="main", head="cr-43", title="CR-43", body="next")
+    assert created.number == 2
+
+
+def drive_error_shapes(fake: FakeGitHub, origin: dict[str, Any]) -> None:
+    """404/401/403/422 answers, through raw HTTP so each status can be asserted."""
+    session = requests.Session()
+    auth = {"Authorization": "token t"}
+    api = fake.base_url
+    r = "/repos/acme/widgets"
+    expected = [
+        ("GET", "/repos/acme/nope", None, 404),
+        ("GET", "/users/nobody", None, 404),
+        ("GET", "/orgs/acme/teams/nope", None, 404),
+        ("GET", "/orgs/acme/teams/approvers/memberships/erin", None, 404),
+        ("GET", "/orgs/acme/teams/secret/memberships/bob", None, 403),
+        ("GET", f"{r}/pulls/99", None, 404),
+        ("GET", f"{r}/contents/nope.txt", None, 404),
+        ("GET", f"{r}/git/ref/heads/nope", None, 404),
+        ("GET", f"{r}/issues/99/comments", None, 404),
+        ("POST", f"{r}/issues/99/comments", {"body": "x"}, 404),
+        ("POST", f"{r}/issues/1/comments", {}, 422),
+        ("GET", f"{r}/commits/{'0' * 40}", None, 422),
+        ("GET", f"{r}/commits/nope/status", None, 404),
+        ("GET", f"{r}/compare/nope...main", None, 404),
+        ("GET", f"{r}/collaborators/nobody/permission", None, 404),
+        ("POST", f"{r}/pulls", {"title": "again", "head": "cr-42", "base": "main"}, 422),
+        ("POST", f"{r}/git/refs", {"ref": "refs/heads/main", "sha": origin["A"]}, 422),
+        ("PATCH", f"{r}/git/refs/heads/main", {"sha": origin["A"]}, 422),
+        ("POST", f"{r}/pulls/1/requested_reviewers", {"reviewers": ["alice"]}, 422),
+    ]
+    for method, path, body, status in expected:
+        response = session.request(method, api + path, json=body, headers=auth, timeout=5)
+        assert response.status_code == status, (method, path, response.text)
+    assert session.get(api + "/user", timeout=5).status_code == 401
+    assert session.get(api + "/user", headers=auth, timeout=5).status_code == 403  # a bot token
+    last = fake.calls("GET", "/user")[-1].json()
+    assert last["message"] == "Resource not accessible by integration"
+    session.close()
+
+
+def test_every_route_serves_openapi_valid_json(
+    fake: FakeGitHub, gh: github.Github, origin: dict[str, Any]
+) -> None:
+    setup_world(fake, origin)
+    drive_every_route(fake, gh, origin)
+    drive_error_shapes(fake, origin)
+
+    validated = openapi_shapes.validate_exchanges(fake.requests)
+    for route in ROUTES:
+        served = [r for r in fake.requests if r.route == route.template
+                  and r.method == route.method and r.status in SUCCESS]
+        assert served, f"{route.method} {route.template} was not exercised"
+        status = served[0].status
+        assert status is not None
+        has_body = openapi_shapes.documented_statuses(route.method, route.template).get(status)
+        if has_body:
+            assert (route.method, route.template, status) in validated
+        else:
+            assert served[0].response_body == b"", f"{route.method} {route.template} {status}"
+    errors = {(m, t, s) for m, t, s in validated if s >= 400}
+    assert {s for _, _, s in errors} == {401, 403, 404, 422}
+    assert len(errors) >= 14, sorted(errors)
+
+
+def test_every_route_is_a_documented_operation() -> None:
+    for route in ROUTES:
+        assert openapi_shapes.operation(route.method, route.template)["operationId"]
+        assert openapi_shapes.match_template(route.method, _example_path(route.template)) in (
+            route.template, "/repos/{owner}/{repo}/compare/{base}...{head}")
+
+
+def _example_path(template: str) -> str:
+    out = template
+    for name, value in {"{basehead}": "main...cr", "{path}": "a/b.txt", "{ref}": "heads/main"}.items():
+        out = out.replace(name, value)
+    return "/".join("x1" if part.startswith("{") else part for part in out.split("/"))
+
+
+def test_default_fault_bodies_are_github_error_shapes(fake: FakeGitHub) -> None:
+    fake.add_repo("acme/widgets")
+    fake.add_pull("acme/widgets", 1, user="alice", base_ref="main", base_sha="a" * 40,
+                  head_ref="x", head_sha="b" * 40)
+    url = f"{fake.base_url}/repos/acme/widgets/pulls/1"
+    for status in (500, 503):
+        fake.inject("GET", "/repos/acme/widgets/pulls/1", status=status)
+        response = requests.get(url, timeout=5)
+        assert response.status_code == status
+        openapi_shapes.validate_response("GET", "/repos/{owner}/{repo}/pulls/{pull_number}",
+                                         status, response.json())
+
+
+# ---- state served from a real git repository -------------------------------------------------
+
+
+def test_pull_files_are_the_three_dot_diff(fake: FakeGitHub, gh: github.Github,
+                                           origin: dict[str, Any]) -> None:
+    setup_world(fake, origin)
+    pr = gh.get_repo("acme/widgets").get_pull(1)
+    files = {f.filename: f for f in pr.get_files()}
+    assert {name: f.status for name, f in files.items()} == {
+        "blob.bin": "modified", "docs/gone.md": "removed", "rules/a.json": "modified",
+        "rules/b.json": "added", "rules/renamed.json": "renamed",
+    }  # README.md changed on main after the merge base: not part of the PR
+    a_json = files["rules/a.json"]
+    assert (a_json.additions, a_json.deletions, a_json.changes) == (2, 1, 3)
+    assert a_json.sha == git(origin["dir"], "rev-parse", f"{origin['C']}:rules/a.json")
+    assert files["rules/renamed.json"].previous_filename == "rules/old.json"
+    assert files["docs/gone.md"].sha == git(origin["dir"], "rev-parse", f"{origin['A']}:docs/gone.md")
+    assert (files["blob.bin"].additions, files["blob.bin"].deletions) == (0, 0)
+    assert (pr.changed_files, pr.additions, pr.deletions, pr.commits) == (5, 3, 2, 2)
+    assert (pr.base.sha, pr.head.sha, pr.head.ref, pr.base.repo.full_name) == (
+        origin["D"], origin["C"], "cr-42", "acme/widgets")
+
+
+def test_explicit_files_override_git(fake: FakeGitHub, gh: github.Github,
+                                     origin: dict[str, Any]) -> None:
+    setup_world(fake, origin)
+    fake.update_pull("acme/widgets", 1, files=["only.yaml", {"filename": "new.yaml",
+                                                               "status": "added"}])
+    pr = gh.get_repo("acme/widgets").get_pull(1)
+    assert [(f.filename, f.status) for f in pr.get_files()] == [("only.yaml", "modified"),
+                                                               ("new.yaml", "added")]
+
+
+def test_contents_from_git(fake: FakeGitHub, gh: github.Github, origin: dict[str, Any]) -> None:
+    setup_world(fake, origin)
+    repo = gh.get_repo("acme/widgets")
+    at_base = repo.get_contents("rules/a.json", ref="main")
+    at_head = repo.get_contents("rules/a.json", ref=origin["C"])
+    assert not isinstance(at_base, list) and not isinstance(at_head, list)
+    assert at_base.decoded_content == b'{"v": 1}\n'
+    assert at_head.decoded_content == b'{"v": 2}\n{"w": 3}\n'
+    assert at_head.sha == git(origin["dir"], "rev-parse", f"{origin['C']}:rules/a.json")
+    assert at_head.encoding == "base64" and at_head.size == len(b'{"v": 2}\n{"w": 3}\n')
+    listing = repo.get_contents("rules", ref="cr-42")
+    assert isinstance(listing, list)
+    assert sorted((c.path, c.type) for c in listing) == [("rules/a.json", "file"),
+                                                         ("rules/b.json", "file"),
+                                                         ("rules/renamed.json", "file")]
+    root = repo.get_contents("", ref="main")
+    assert isinstance(root, list) and ("docs", "dir") in {(c.path, c.type) for c in root}
+    with pytest.raises(github.UnknownObjectException):
+        repo.get_contents("rules/b.json", ref="main")
+
+
+def test_large_content_comes_without_body(fake: FakeGitHub, gh: github.Github) -> None:
+    repo = fake.add_repo("acme/big")
+    repo.set_file("big.bin", b"x" * (1024 * 1024 + 1))
+    raw = requests.get(f"{fake.base_url}/repos/acme/big/contents/big.bin", timeout=5).json()
+    assert (raw["encoding"], raw["content"], raw["size"]) == ("none", "", 1024 * 1024 + 1)
+
+
+def test_git_base64_is_wrapped_like_github(fake: FakeGitHub, origin: dict[str, Any]) -> None:
+    setup_world(fake, origin)
+    raw = requests.get(f"{fake.base_url}/repos/acme/widgets/contents/rules/old.json?ref=main",
+                       timeout=5).json()
+    lines = raw["content"].split("\n")
+    assert all(len(line) <= 60 for line in lines) and raw["content"].endswith("\n")
+    assert base64.b64decode(raw["content"]) == (origin["work"] / "rules" / "old.json").read_bytes()
+
+
+def test_refs_are_written_to_the_git_repository(fake: FakeGitHub, gh: github.Github,
+                                                origin: dict[str, Any]) -> None:
+    setup_world(fake, origin)
+    repo = gh.get_repo("acme/widgets")
+    tag = repo.get_git_ref("tags/promotion/CR-1")
+    assert tag.object.type == "tag"  # annotated: the ref points at the tag object
+    assert tag.object.sha == git(origin["dir"], "rev-parse", "refs/tags/promotion/CR-1")
+
+    ref = repo.create_git_ref("refs/heads/release", origin["A"])
+    assert git(origin["dir"], "rev-parse", "refs/heads/release") == origin["A"]
+    assert fake.refs["acme/widgets"]["refs/heads/release"] == origin["A"]
+    ref.edit(origin["D"])  # fast forward
+    assert git(origin["dir"], "rev-parse", "refs/heads/release") == origin["D"]
+    with pytest.raises(github.GithubException) as excinfo:
+        ref.edit(origin["C"])  # not a fast forward
+    assert excinfo.value.status == 422
+    assert excinfo.value.data["message"] == "Update is not a fast forward"
+    ref.edit(origin["C"], force=True)
+    assert git(origin["dir"], "rev-parse", "refs/heads/release") == origin["C"]
+    ref.delete()
+    assert "refs/heads/release" not in fake.refs["acme/widgets"]
+    with pytest.raises(github.GithubException) as excinfo:
+        repo.create_git_ref("refs/heads/main", origin["A"])
+    assert excinfo.value.data["message"] == "Reference already exists"
+
+
+def test_commits_compare_and_associated_pulls(fake: FakeGitHub, gh: github.Github,
+                                              origin: dict[str, Any]) -> None:
+    setup_world(fake, origin)
+    repo = gh.get_repo("acme/widgets")
+    commit = repo.get_commit(origin["C"])
+    assert commit.commit.message == "C: move\n\nbody line"
+    assert commit.commit.author.date.isoformat() == "2026-01-02T01:04:05+00:00"
+    assert commit.author.login == "alice"  # matched by e-mail
+    assert [p.sha for p in commit.parents] == [origin["B"]]
+    assert {f.filename for f in commit.files} == {"blob.bin", "docs/gone.md", "rules/renamed.json"}
+    comparison = repo.compare("main", "cr-42")
+    assert comparison.merge_base_commit.sha == origin["A"]
+    assert [c.sha for c in comparison.commits] == [origin["B"], origin["C"]]
+    assert "README.md" not in {f.filename for f in comparison.files}
+    assert repo.compare(origin["A"], "main").status == "ahead"
+    assert repo.compare("main", origin["A"]).status == "behind"
+    assert repo.compare("main", "main").status == "identical"
+    fake.update_pull("acme/widgets", 1, state="closed", merged=True, merge_commit_sha=origin["E"])
+    assert [p.number for p in repo.get_commit(origin["E"]).get_pulls()] == [1]
+    assert [p.number for p in repo.get_commit(origin["B"]).get_pulls()] == [1]
+    assert list(repo.get_commit(origin["A"]).get_pulls()) == []
+
+
+def test_in_memory_repository(fake: FakeGitHub, gh: github.Github) -> None:
+    repo = fake.add_repo("acme/mem")
+    repo.set_file(".promotion/policy.yaml", "roles: {}\n")
+    repo.set_file(".promotion/policy.yaml", "roles: {x: 1}\n", ref="b" * 40)
+    fake.add_pull("acme/mem", 3, user="alice", base_ref="main", base_sha="a" * 40,
+                  head_ref="cr", head_sha="b" * 40, files=["x"], changed_files=1)
+    client_repo = gh.get_repo("acme/mem")
+    policy = client_repo.get_contents(".promotion/policy.yaml")
+    assert not isinstance(policy, list) and policy.decoded_content == b"roles: {}\n"
+    at_head = client_repo.get_contents(".promotion/policy.yaml", ref="b" * 40)
+    assert not isinstance(at_head, list) and at_head.decoded_content == b"roles: {x: 1}\n"
+    assert [d.path for d in client_repo.get_contents(".promotion")] == [".promotion/policy.yaml"]
+    pr = client_repo.get_pull(3)
+    assert [c.sha for c in pr.get_commits()] == ["b" * 40]
+    head = client_repo.get_commit("b" * 40)
+    head.create_status("success", context="gate")
+    assert head.get_combined_status().state == "success"
+    assert client_repo.compare("a" * 40, "b" * 40).ahead_by == 1
+    assert fake.refs["acme/mem"]["refs/heads/cr"] == "b" * 40
+
+
+# ---- teams, reviews, statuses, checks, pulls -------------------------------------------------
+
+
+def test_team_membership_states_and_permissions(fake: FakeGitHub, gh: github.Github) -> None:
+    fake.add_team("acme", "security", {"sam": "active", "pat": "pending"})
+    fake.add_team("acme", "hidden", {"sam": "active"}, readable=False)
+    team = gh.get_organization("acme").get_team_by_slug("security")
+    assert team.get_team_membership("sam").state == "active"
+    assert team.get_team_membership("pat").state == "pending"
+    with pytest.raises(github.UnknownObjectException):
+        team.get_team_membership("mallory")
+    assert [u.login for u in team.get_members()] == ["sam"]  # pending members are not listed
+    response = requests.get(f"{fake.base_url}/orgs/acme/teams/hidden/memberships/sam", timeout=5)
+    assert response.status_code == 403
+    assert response.json()["message"] == "Resource not accessible by integration"
+
+
+def test_reviews_keep_github_semantics(fake: FakeGitHub, gh: github.Github) -> None:
+    fake.add_repo("acme/r")
+    fake.add_pull("acme/r", 1, user="alice", base_ref="main", base_sha="a" * 40,
+                  head_ref="x", head_sha="b" * 40)
+    fake.add_review("acme/r", 1, user="bob", state="APPROVED", commit_id="a" * 40,
+                    submitted_at="2026-02-01T10:00:00Z")
+    fake.add_review("acme/r", 1, user="bot[bot]", state="APPROVED", commit_id=None)
+    fake.add_review("acme/r", 1, user="eve", state="PENDING", commit_id="b" * 40)
+    with pytest.raises(ValueError, match="review state"):
+        fake.add_review("acme/r", 1, user="bob", state="approved", commit_id="b" * 40)
+    raw = requests.get(f"{fake.base_url}/repos/acme/r/pulls/1/reviews", timeout=5).json()
+    assert raw[0]["submitted_at"] == "2026-02-01T10:00:00Z"
+    assert raw[1]["user"]["type"] == "Bot" and raw[1]["commit_id"] is None
+    assert "submitted_at" not in raw[2]
+    reviews = list(gh.get_repo("acme/r").get_pull(1).get_reviews())
+    assert [r.user.login for r in reviews] == ["bob", "bot[bot]", "eve"]
+
+
+def test_statuses_and_check_runs(fake: FakeGitHub, gh: github.Github) -> None:
+    fake.add_repo("acme/r")
+    fake.add_pull("acme/r", 1, user="alice", base_ref="main", base_sha="a" * 40,
+                  head_ref="x", head_sha="b" * 40)
+    repo = gh.get_repo("acme/r")
+    commit = repo.get_commit("b" * 40)
+    commit.create_status("success", context="ci")
+    commit.create_status("pending", context="promotion-bot")
+    assert commit.get_combined_status().state == "pending"
+    commit.create_status("failure", context="promotion-bot", description="missing: security")
+    combined = commit.get_combined_status()
+    assert (combined.state, combined.total_count) == ("failure", 2)
+    assert [(s["context"], s["state"]) for s in fake.statuses] == [
+        ("ci", "success"), ("promotion-bot", "pending"), ("promotion-bot", "failure")]
+    assert fake.statuses[-1]["description"] == "missing: security"
+    with pytest.raises(github.GithubException) as excinfo:
+        commit.create_status("failure", context="promotion-bot", description="x" * 141)
+    assert excinfo.value.status == 422
+
+    run = repo.create_check_run(name="gate", head_sha="b" * 40, status="in_progress")
+    assert run.pull_requests[0].number == 1
+    with pytest.raises(github.GithubException) as excinfo:
+        run.edit(status="completed")  # a completed run needs a conclusion
+    assert excinfo.value.status == 422
+    run.edit(conclusion="success", output={"title": "ok", "summary": "all roles"})
+    assert fake.check_runs[-1]["status"] == "completed"
+    assert fake.check_runs[-1]["output"]["summary"] == "all roles"
+
+
+def test_create_pull_and_request_reviewers(fake: FakeGitHub, gh: github.Github,
+                                           origin: dict[str, Any]) -> None:
+    setup_world(fake, origin)
+    repo = gh.get_repo("acme/widgets")
+    created = repo.create_pull(base="main", head="cr-43", title="Revert CR-42", body="rollback",
+                               draft=True)
+    assert (created.number, created.head.sha, created.base.sha, created.draft) == (
+        2, origin["E"], origin["D"], True)
+    assert fake.created_pulls == [{"repo": "acme/widgets", "number": 2, "title": "Revert CR-42",
+                                   "body": "rollback", "head": "cr-43", "base": "main",
+                                   "draft": True}]
+    with pytest.raises(github.GithubException) as excinfo:
+        repo.create_pull(base="main", head="cr-43", title="again")
+    assert "A pull request already exists for acme:cr-43." in json.dumps(excinfo.value.data)
+    created.create_review_request(reviewers=["bob"])
+    assert fake.review_requests == [{"repo": "acme/widgets", "pull_number": 2,
+                                     "reviewers": ["bob"], "team_reviewers": []}]
+    assert [u.login for u in repo.get_pull(2).requested_reviewers] == ["bob"]
+
+
+# ---- pagination ----------------------------------------------------------------------------
+
+
+def test_pagination_through_paginated_list(fake: FakeGitHub) -> None:
+    fake.add_repo("acme/r")
+    names = [f"f{i:03}.yaml" for i in range(250)]
+    fake.add_pull("acme/r", 1, user="alice", base_ref="main", base_sha="a" * 40,
+                  head_ref="x", head_sha="b" * 40, files=names)
+    client = fake.client(per_page=100)
+    pr = client.get_repo("acme/r").get_pull(1)
+    assert [f.filename for f in pr.get_files()] == names
+    pages = fake.calls("GET", "/repos/acme/r/pulls/1/files")
+    assert [(r.query.get("page"), r.query.get("per_page")) for r in pages] == [
+        (None, "100"), ("2", "100"), ("3", "100")]
+    first = pages[0].response_headers["Link"]
+    base = f"{fake.base_url}/repos/acme/r/pulls/1/files"
+    assert first == (f'<{base}?per_page=100&page=2>; rel="next", '
+                     f'<{base}?per_page=100&page=3>; rel="last"')
+    middle = pages[1].response_headers["Link"]
+    assert middle == (f'<{base}?per_page=100&page=1>; rel="prev", '
+                      f'<{base}?per_page=100&page=3>; rel="next", '
+                      f'<{base}?per_page=100&page=3>; rel="last", '
+                      f'<{base}?per_page=100&page=1>; rel="first"')
+    assert "Link" in pages[2].response_headers and 'rel="next"' not in pages[2].response_headers["Link"]
+    assert pr.get_files().totalCount == 250
+    client.close()
+
+
+def test_pagination_of_reviews_comments_and_members(fake: FakeGitHub) -> None:
+    fake.add_repo("acme/r")
+    fake.add_pull("acme/r", 1, user="alice", base_ref="main", base_sha="a" * 40,
+                  head_ref="x", head_sha="b" * 40)
+    for i in range(7):
+        fake.add_review("acme/r", 1, user=f"u{i}", state="COMMENTED", commit_id="b" * 40)
+        fake.add_comment("acme/r", 1, user=f"u{i}", body=f"c{i}")
+    fake.add_team("acme", "big", {f"u{i}": "active" for i in range(7)})
+    client = fake.client(per_page=3)
+    pr = client.get_repo("acme/r").get_pull(1)
+    assert [r.user.login for r in pr.get_reviews()] == [f"u{i}" for i in range(7)]
+    assert [c.body for c in pr.get_issue_comments()] == [f"c{i}" for i in range(7)]
+    team = client.get_organization("acme").get_team_by_slug("big")
+    assert len(list(team.get_members())) == 7
+    assert len(fake.calls("GET", "/repos/acme/r/pulls/1/reviews")) == 3
+    client.close()
+
+
+def test_files_fewer_than_changed_files(fake: FakeGitHub, gh: github.Github) -> None:
+    fake.add_repo("acme/r")
+    fake.add_pull("acme/r", 1, user="alice", base_ref="main", base_sha="a" * 40,
+                  head_ref="x", head_sha="b" * 40, files=["a", "b", "c"], changed_files=5)
+    pr = gh.get_repo("acme/r").get_pull(1)
+    assert pr.changed_files == 5
+    assert len(list(pr.get_files())) == 3  # the bot must notice and fail closed
+
+
+def test_pull_files_are_capped_at_3000(fake: FakeGitHub) -> None:
+    fake.add_repo("acme/r")
+    fake.add_pull("acme/r", 1, user="alice", base_ref="main", base_sha="a" * 40,
+                  head_ref="x", head_sha="b" * 40,
+                  files=[FileChange(f"f{i}") for i in range(3001)])
+    client = fake.client(per_page=100)
+    pr = client.get_repo("acme/r").get_pull(1)
+    assert pr.changed_files == 3001
+    assert pr.get_files().totalCount == 3000
+    client.close()
+
+
+def test_link_header_claiming_more_pages(fake: FakeGitHub, gh: github.Github) -> None:
+    fake.add_repo("acme/r")
+    fake.add_pull("acme/r", 1, user="alice", base_ref="main", base_sha="a" * 40,
+                  head_ref="x", head_sha="b" * 40, files=["a", "b"], changed_files=2)
+    path = "/repos/acme/r/pulls/1/files"
+    link = f'<{fake.base_url}{path}?page=2>; rel="next", <{fake.base_url}{path}?page=9>; rel="last"'
+    fault = fake.inject("GET", path, headers={"Link": link})
+    files = list(gh.get_repo("acme/r").get_pull(1).get_files())
+    assert [f.filename for f in files] == ["a", "b"]  # page 2 is empty, as on GitHub
+    page2 = fake.calls("GET", path)[-1]
+    assert (page2.query, page2.json()) == ({"page": "2"}, [])
+    assert fault.times == 0 and fake.faults == []
+
+
+# ---- faults --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def one_pull(fake: FakeGitHub) -> str:
+    fake.add_repo("acme/r")
+    fake.add_pull("acme/r", 1, user="alice", base_ref="main", base_sha="a" * 40,
+                  head_ref="x", head_sha="b" * 40, title="T")
+    return "/repos/acme/r/pulls/1"
+
+
+def test_502_then_success(fake: FakeGitHub, one_pull: str) -> None:
+    fake.inject("GET", one_pull, status=502)
+    no_retry = fake.client()
+    repo = no_retry.get_repo("acme/r")
+    with pytest.raises(github.GithubException) as excinfo:
+        repo.get_pull(1)
+    assert excinfo.value.status == 502
+    assert repo.get_pull(1).title == "T"  # the fault was used up
+    no_retry.close()
+
+    fake.inject("GET", one_pull, status=502, times=2)
+    retrying = fake.client(retry=GithubRetry(total=3, backoff_factor=0))
+    assert retrying.get_repo("acme/r").get_pull(1).title == "T"
+    assert [r.status for r in fake.calls("GET", one_pull)] == [502, 200, 502, 502, 200]
+    retrying.close()
+
+
+def test_timeout(fake: FakeGitHub, one_pull: str) -> None:
+    client = fake.client(timeout=1)  # PyGithub takes whole seconds
+    repo = client.get_repo("acme/r")
+    fake.inject_timeout("GET", one_pull, delay=1.2)
+    with pytest.raises(requests.exceptions.Timeout):
+        repo.get_pull(1)
+    client.close()
+
+    fake.inject_timeout("GET", one_pull, delay=1.2)
+    retrying = fake.client(timeout=1, retry=Retry(total=2, backoff_factor=0))
+    assert retrying.get_repo("acme/r").get_pull(1).title == "T"
+    assert len(fake.calls("GET", one_pull)) == 3
+    retrying.close()
+
+
+def test_secondary_rate_limit(fake: FakeGitHub, one_pull: str) -> None:
+    fake.inject_secondary_rate_limit("GET", one_pull, retry_after=1)
+    raw = requests.get(fake.base_url + one_pull, timeout=5)
+    assert raw.status_code == 403 and raw.headers["Retry-After"] == "1"
+    assert raw.json()["message"] == SECONDARY_RATE_LIMIT_MESSAGE
+
+    fake.inject_secondary_rate_limit("GET", one_pull, retry_after=1)
+    client = fake.client()
+    with pytest.raises(github.RateLimitExceededException):
+        client.get_repo("acme/r").get_pull(1)
+    client.close()
+
+    fake.inject_secondary_rate_limit("GET", one_pull, retry_after=1)
+    retrying = fake.client(retry=GithubRetry(total=2))
+    started = time.monotonic()
+    assert retrying.get_repo("acme/r").get_pull(1).title == "T"
+    assert time.monotonic() - started >= 1.0  # waited Retry-After
+    retrying.close()
+
+
+def test_malformed_json(fake: FakeGitHub, gh: github.Github, one_pull: str) -> None:
+    fake.inject("GET", one_pull, body=b'{"number": 1, "title": "T", "us')
+    raw = requests.get(fake.base_url + one_pull, timeout=5)
+    assert raw.status_code == 200
+    with pytest.raises(ValueError):
+        raw.json()
+    fake.inject("GET", one_pull, body=b'{"number": 1, "title": "T", "us')
+    with pytest.raises((ValueError, github.GithubException)):
+        gh.get_repo("acme/r").get_pull(1)
+
+
+def test_then_process_writes_but_reports_failure(fake: FakeGitHub, one_pull: str) -> None:
+    comments = "/repos/acme/r/issues/1/comments"
+    fake.inject("POST", comments, then_process=True)
+    client = fake.client()
+    pr = client.get_repo("acme/r").get_pull(1)
+    with pytest.raises(github.GithubException) as excinfo:
+        pr.create_issue_comment("<!-- promotion-bot -->")
+    assert excinfo.value.status == 500
+    assert [c["body"] for c in fake.comments] == ["<!-- promotion-bot -->"]  # written anyway
+    assert [c.body for c in pr.get_issue_comments()] == ["<!-- promotion-bot -->"]  # look first
+    client.close()
+
+    # A blind retry of a POST writes twice: PyGithub's GithubRetry does retry POSTs.
+    fake.inject("POST", comments, status=502, then_process=True)
+    retrying = fake.client(retry=GithubRetry(total=2, backoff_factor=0))
+    retrying.get_repo("acme/r").get_pull(1).create_issue_comment("again")
+    assert [c["body"] for c in fake.comments].count("again") == 2
+    retrying.close()
+
+
+def test_fault_matching(fake: FakeGitHub, one_pull: str) -> None:
+    fake.inject("GET", one_pull + "/files", status=500, query={"page": "2"})
+    fake.inject("*", r"/repos/acme/r/.*", status=418, times=2)
+    assert requests.get(fake.base_url + one_pull + "/files", timeout=5).status_code == 418
+    assert requests.get(fake.base_url + one_pull + "/files?page=2", timeout=5).status_code == 500
+    assert requests.post(fake.base_url + one_pull, timeout=5).status_code == 418
+    assert requests.get(fake.base_url + one_pull, timeout=5).status_code == 200
+    assert fake.faults == []
+
+
+def test_stop_does_not_wait_for_delayed_requests(fake: FakeGitHub, one_pull: str) -> None:
+    fake.inject_timeout("GET", one_pull, delay=30)
+    with pytest.raises(requests.exceptions.Timeout):
+        requests.get(fake.base_url + one_pull, timeout=0.2)
+    started = time.monotonic()
+    fake.stop()
+    assert time.monotonic() - started < 2
+
+
+# ---- the request log -----------------------------------------------------------------------
+
+
+def test_request_log(fake: FakeGitHub, gh: github.Github, one_pull: str) -> None:
+    pr = gh.get_repo("acme/r").get_pull(1)
+    pr.create_issue_comment("hi")
+    fake.inject("GET", one_pull, status=503)
+    requests.get(fake.base_url + one_pull, timeout=5)
+    log = [(r.method, r.path, r.status, r.route) for r in fake.requests]
+    assert log == [
+        ("GET", "/repos/acme/r", 200, "/repos/{owner}/{repo}"),
+        ("GET", one_pull, 200, "/repos/{owner}/{repo}/pulls/{pull_number}"),
+        ("POST", "/repos/acme/r/issues/1/comments", 201,
+         "/repos/{owner}/{repo}/issues/{issue_number}/comments"),
+        ("GET", one_pull, 503, None),
+    ]
+    post = fake.writes[0]
+    assert isinstance(post, RecordedRequest)
+    assert post.body == {"body": "hi"}
+    assert post.headers["Authorization"] == "token t"
+    assert post.json()["body"] == "hi"
+    assert fake.requests[-1].fault and not post.fault
+    assert fake.calls("GET", r"/repos/acme/r/pulls/\d+") == [fake.requests[1], fake.requests[3]]
+    unknown = requests.get(fake.base_url + "/nope", timeout=5)
+    assert unknown.status_code == 404 and fake.requests[-1].route is None
+
+
+def test_bad_json_body_is_400(fake: FakeGitHub, one_pull: str) -> None:
+    response = requests.post(fake.base_url + "/repos/acme/r/issues/1/comments", data=b"{",
+                             timeout=5)
+    assert response.status_code == 400
+    assert response.json()["message"] == "Problems parsing JSON"
+
+
+# ---- openapi_shapes itself -----------------------------------------------------------------
+
+
+def test_shape_validation_catches_drift(fake: FakeGitHub, one_pull: str) -> None:
+    body = requests.get(fake.base_url + one_pull, timeout=5).json()
+    template = "/repos/{owner}/{repo}/pulls/{pull_number}"
+    openapi_shapes.validate_response("GET", template, 200, body)
+    for broken in ({**body, "state": "merged"}, {k: v for k, v in body.items() if k != "head"},
+                   {**body, "user": {"login": "x"}}, {**body, "created_at": "yesterday"}):
+        with pytest.raises(openapi_shapes.ShapeMismatchError):
+            openapi_shapes.validate_response("GET", template, 200, broken)
+    with pytest.raises(openapi_shapes.UndocumentedError):
+        openapi_shapes.validate_response("GET", template, 418, body)
+    openapi_shapes.validate_schema("pull-request", body)
+
+
+def test_nullable_and_ref_conversion() -> None:
+    convert = openapi_shapes.to_json_schema
+    assert convert({"type": "string", "nullable": True, "example": "x"}) == {
+        "type": ["string", "null"]}
+    assert convert({"type": "string", "enum": ["a"], "nullable": True}) == {
+        "type": ["string", "null"], "enum": ["a", None]}
+    assert convert({"nullable": True, "oneOf": [{"$ref": "#/components/schemas/a"}],
+                    "discriminator": {"propertyName": "t"}}) == {
+        "anyOf": [{"oneOf": [{"$ref": openapi_shapes.SPEC_URI + "#/components/schemas/a"}]},
+                  {"type": "null"}]}
+    assert convert({"type": "object", "properties": {"example": {"type": "integer"},
+                                                     "nullable": {"type": "boolean"}}}) == {
+        "type": "object", "properties": {"example": {"type": "integer"},
+                                         "nullable": {"type": "boolean"}}}
+
+
+def test_missing_fixtures_fail_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(openapi_shapes.ENV_VAR, str(tmp_path))
+    openapi_shapes.load_spec.cache_clear()
+    try:
+        with pytest.raises(openapi_shapes.FixturesMissingError, match=openapi_shapes.ENV_VAR):
+            openapi_shapes.load_spec()
+    finally:
+        monkeypatch.undo()
+        openapi_shapes.load_spec.cache_clear()
+    assert openapi_shapes.load_spec()["openapi"].startswith("3.0")
