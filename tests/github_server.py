@@ -9,7 +9,7 @@ The real PyGithub client talks to it over real HTTP::
                       head_ref="cr-42", head_sha=head)
         fake.add_review("acme/rules", 7, user="bob", state="APPROVED", commit_id=head)
         fake.inject("GET", r"/repos/acme/rules/pulls/7/files", status=502)   # then success
-        gh = github.Github(base_url=fake.base_url, auth=github.Auth.Token("t"), retry=None)
+        gh = fake.client()   # github.Github(base_url=fake.base_url, ..., no throttling)
         ...
         assert fake.statuses[-1]["state"] == "failure"
 
@@ -208,6 +208,10 @@ class TreeEntry:
     kind: str  # file | dir | symlink | submodule
 
 
+def _count(numstat: str) -> int:
+    return 0 if numstat == "-" else int(numstat)  # "-": binary
+
+
 _LOG_FORMAT = "%H%x1f%T%x1f%P%x1f%an%x1f%ae%x1f%aI%x1f%cn%x1f%ce%x1f%cI%x1f%B%x1e"
 _GIT_STATUS = {"A": "added", "D": "removed", "M": "modified", "R": "renamed", "C": "copied",
                "T": "changed"}
@@ -271,7 +275,8 @@ class GitBackend:
         return proc.stdout.decode().strip() or None
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        return self._git("merge-base", "--is-ancestor", ancestor, descendant, check=False).returncode == 0
+        proc = self._git("merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        return proc.returncode == 0
 
     def diff(self, base: str | None, head: str) -> list[FileChange]:
         """Files changed from ``base`` to ``head`` (base None: against the empty tree)."""
@@ -288,7 +293,7 @@ class GitBackend:
                 path, i = tokens[i + 2], i + 3
             else:
                 i += 1
-            counts[path] = (int(added) if added != "-" else 0, int(deleted) if deleted != "-" else 0)
+            counts[path] = (_count(added), _count(deleted))
         changes = []
         tokens = raw.split("\0")
         i = 0
@@ -571,7 +576,7 @@ class Repo:
     private: bool = False
     refs: dict[str, str] = field(default_factory=dict)  # "refs/heads/main" -> sha (no git_dir)
     commits: dict[str, CommitInfo] = field(default_factory=dict)  # no git_dir
-    contents: dict[str, dict[str, bytes]] = field(default_factory=dict)  # ref or sha -> path -> data
+    contents: dict[str, dict[str, bytes]] = field(default_factory=dict)  # ref|sha -> path -> data
     collaborators: dict[str, str] = field(default_factory=dict)  # login -> admin|maintain|write|...
     pulls: dict[int, Pull] = field(default_factory=dict)
 
@@ -735,9 +740,10 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-def _ticking_clock(start: datetime = _EPOCH, step: timedelta = timedelta(seconds=1)) -> Callable[[], datetime]:
+def _ticking_clock() -> Callable[[], datetime]:
+    """Deterministic time: 2026-01-01T00:00:00Z, one second later on every call."""
     counter = itertools.count()
-    return lambda: start + step * next(counter)
+    return lambda: _EPOCH + timedelta(seconds=next(counter))
 
 
 # --------------------------------------------------------------------------------------------
@@ -971,45 +977,69 @@ class FakeGitHub:
         requested_teams: Sequence[str] = (),
         head_repo: str | None = None,
     ) -> dict[str, Any]:
-        """A pull request; ``files`` default to the real diff (git) or none (in-memory)."""
+        """A pull request; ``files`` default to the real diff (git) or none (in-memory).
+
+        ``merged=True`` implies ``state="closed"``. With ``git_dir`` both shas must exist there;
+        in-memory repositories get the two commits (head's parent: base) and branches registered.
+        A ``head_repo`` (fork) that is not registered yet is added as an in-memory repository.
+        """
         with self._lock:
             repo = self._repo_by_name(full_name)
             for login in (user, *requested_reviewers, *([merged_by] if merged_by else [])):
                 self._user(login)
-            if repo.git_dir is None:  # make the in-memory repository consistent with the pull
-                if base_sha not in repo.commits:
-                    repo.add_commit(base_sha, message=f"base of #{number}")
-                if head_sha not in repo.commits:
-                    repo.add_commit(head_sha, parents=[base_sha], message=title or f"#{number}")
-                repo.refs.setdefault(f"refs/heads/{base_ref}", base_sha)
-                repo.refs.setdefault(f"refs/heads/{head_ref}", head_sha)
+            if head_repo and head_repo.lower() not in self.repos:
+                self.add_repo(head_repo)
             now = self.now()
             pull = Pull(
                 number, self._next_id("pull"), user, title, body, base_ref, base_sha, head_ref,
-                head_sha, head_repo or repo.full_name, state, draft, merged,
-                now if merged else None, merged_by, merge_commit_sha,
-                now if state == "closed" else None, list(labels), list(requested_reviewers),
+                head_sha, head_repo or repo.full_name, state, draft, merged, None, merged_by,
+                merge_commit_sha, None, list(labels), list(requested_reviewers),
                 list(requested_teams), _file_changes(files) if files is not None else None,
                 changed_files, list(commits) if commits is not None else None, now, now,
             )
+            self._settle_pull(repo, pull, now)
             repo.pulls[number] = pull
             return self._j_pull(repo, pull)
 
     def update_pull(self, full_name: str, number: int, **changes: Any) -> dict[str, Any]:
-        """Change fields of a pull (``head_sha=...`` for a push, ``state="closed"``, ...)."""
+        """Change fields of a pull (``head_sha=...`` for a push, ``merged=True``, ...)."""
         with self._lock:
             repo = self._repo_by_name(full_name)
             pull = repo.pulls[number]
-            if "files" in changes and changes["files"] is not None:
+            if changes.get("files") is not None:
                 changes["files"] = _file_changes(changes["files"])
             for key, value in changes.items():
                 if not hasattr(pull, key):
                     raise TypeError(f"Pull has no field {key!r}")
                 setattr(pull, key, value)
-            if repo.git_dir is None and pull.head_sha not in repo.commits:
-                repo.add_commit(pull.head_sha, parents=[pull.base_sha], message=pull.title)
             pull.updated_at = self.now()
+            self._settle_pull(repo, pull, pull.updated_at)
             return self._j_pull(repo, pull)
+
+    def _settle_pull(self, repo: Repo, pull: Pull, now: str) -> None:
+        """Keep a pull consistent with its repository and with itself."""
+        if repo.git_dir is not None:
+            for name in ("base_sha", "head_sha"):
+                sha = getattr(pull, name)
+                if not repo.backend.has_object(sha):
+                    raise ValueError(f"{name} {sha} of #{pull.number} is not a commit in "
+                                     f"{repo.git_dir}")
+        else:
+            if pull.base_sha not in repo.commits:
+                repo.add_commit(pull.base_sha, message=f"base of #{pull.number}")
+            if pull.head_sha not in repo.commits:
+                repo.add_commit(pull.head_sha, parents=[pull.base_sha],
+                                message=pull.title or f"#{pull.number}")
+            base_ref = f"refs/heads/{pull.base_ref}"
+            if repo.refs.get(base_ref) in (None, fake_sha(repo.full_name, "root")):
+                repo.refs[base_ref] = pull.base_sha
+            if pull.head_repo.lower() == repo.full_name.lower():
+                repo.refs[f"refs/heads/{pull.head_ref}"] = pull.head_sha
+        if pull.merged:
+            pull.state = "closed"
+            pull.merged_at = pull.merged_at or now
+        if pull.state == "closed":
+            pull.closed_at = pull.closed_at or now
 
     def add_review(self, full_name: str, number: int, *, user: str, state: str,
                    commit_id: str | None, submitted_at: str | None = None, body: str = "",
@@ -1069,7 +1099,8 @@ class FakeGitHub:
     def inject_secondary_rate_limit(self, method: str, path_regex: str, *,
                                     retry_after: int = 60, times: int = 1) -> Fault:
         """403 with ``Retry-After`` and GitHub's secondary rate limit message."""
-        body = {"message": SECONDARY_RATE_LIMIT_MESSAGE, "documentation_url": SECONDARY_RATE_LIMIT_DOCS}
+        body = {"message": SECONDARY_RATE_LIMIT_MESSAGE,
+                "documentation_url": SECONDARY_RATE_LIMIT_DOCS}
         headers = {"Retry-After": str(retry_after), "X-RateLimit-Remaining": "4321"}
         return self.inject(method, path_regex, status=403, body=json.dumps(body).encode(),
                            headers=headers, times=times)
@@ -1116,7 +1147,8 @@ class FakeGitHub:
             return {repo.full_name: {name: sha for name, (sha, _) in repo.backend.refs().items()}
                     for repo in self.repos.values()}
 
-    def calls(self, method: str | None = None, path_regex: str | None = None) -> list[RecordedRequest]:
+    def calls(self, method: str | None = None,
+              path_regex: str | None = None) -> list[RecordedRequest]:
         """Recorded requests, filtered by method and a ``re.fullmatch`` on the path."""
         with self._lock:
             return [r for r in self.requests
@@ -1152,16 +1184,16 @@ class FakeGitHub:
         if fault and fault.delay and self._stopping.wait(fault.delay):
             handler.close_connection = True
             return
-        if fault and not fault.then_process and (fault.status is not None or fault.body is not None):
-            response = Response(fault.status or 200)
+        replaces = fault is not None and (fault.status is not None or fault.body is not None)
+        if replaces and fault and not fault.then_process:
+            response = Response(fault.status or 200)  # not processed
+        elif bad_json:
+            response = self._error_response(ApiError(400, "Problems parsing JSON"))
         else:
-            if bad_json:
-                response = self._error_response(ApiError(400, "Problems parsing JSON"))
-            else:
-                response = self._dispatch(request, record)
+            response = self._dispatch(request, record)
         if fault:
             record.fault = True
-            if fault.then_process or fault.status is not None or fault.body is not None:
+            if fault.then_process or replaces:
                 status = fault.status or (500 if fault.then_process else 200)
                 response = self._fault_response(fault, status)
             response.headers.update(fault.headers)
@@ -1295,7 +1327,8 @@ class FakeGitHub:
               wrap: Callable[[list[Any]], Any] | None = None) -> Response:
         """One page of ``items`` with GitHub's ``Link`` header (prev, next, last, first)."""
         try:
-            per_page = min(max(int(request.query.get("per_page", DEFAULT_PER_PAGE)), 1), MAX_PER_PAGE)
+            per_page = int(request.query.get("per_page", DEFAULT_PER_PAGE))
+            per_page = min(max(per_page, 1), MAX_PER_PAGE)
             page = max(int(request.query.get("page", 1)), 1)
         except ValueError:
             per_page, page = DEFAULT_PER_PAGE, 1
@@ -1332,7 +1365,8 @@ class FakeGitHub:
             "avatar_url": f"https://avatars.githubusercontent.com/u/{user.id}?v=4",
             "gravatar_id": "", "url": api, "html_url": html,
             "followers_url": f"{api}/followers", "following_url": f"{api}/following{{/other_user}}",
-            "gists_url": f"{api}/gists{{/gist_id}}", "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
+            "gists_url": f"{api}/gists{{/gist_id}}",
+            "starred_url": f"{api}/starred{{/owner}}{{/repo}}",
             "subscriptions_url": f"{api}/subscriptions", "organizations_url": f"{api}/orgs",
             "repos_url": f"{api}/repos", "events_url": f"{api}/events{{/privacy}}",
             "received_events_url": f"{api}/received_events", "type": user.type,
@@ -1500,6 +1534,7 @@ class FakeGitHub:
         }
         if full:
             files = self._pull_files(repo, pull)
+            changed = pull.changed_files if pull.changed_files is not None else len(files)
             comments = sum(1 for c in self._comment_log
                            if c.repo == repo.full_name and c.issue_number == pull.number)
             merged_by = self._j_user(self._user(pull.merged_by)) if pull.merged_by else None
@@ -1512,7 +1547,7 @@ class FakeGitHub:
                 "commits": len(self._pull_commits(repo, pull)),
                 "additions": sum(f.additions for f in files),
                 "deletions": sum(f.deletions for f in files),
-                "changed_files": pull.changed_files if pull.changed_files is not None else len(files),
+                "changed_files": changed,
             }
         return out
 
@@ -1549,7 +1584,8 @@ class FakeGitHub:
         user = next((u for u in self.users.values() if u.email and u.email == email), None)
         return self._j_user(user) if user else None
 
-    def _j_commit(self, repo: Repo, info: CommitInfo, *, with_files: bool = False) -> dict[str, Any]:
+    def _j_commit(self, repo: Repo, info: CommitInfo, *,
+                  with_files: bool = False) -> dict[str, Any]:
         api = self._api(f"/repos/{repo.full_name}")
         out: dict[str, Any] = {
             "url": f"{api}/commits/{info.sha}", "sha": info.sha,
@@ -1661,13 +1697,12 @@ class FakeGitHub:
     # ---- handlers: users, orgs, teams ------------------------------------------------------
 
     def _h_get_authenticated_user(self, request: Request) -> Response:
+        docs = "https://docs.github.com/rest/users/users#get-the-authenticated-user"
         if request.token is None:
-            raise ApiError(401, "Requires authentication",
-                           docs="https://docs.github.com/rest/users/users#get-the-authenticated-user")
+            raise ApiError(401, "Requires authentication", docs=docs)
         user = self._user(self._caller(request))
-        if user.type == "Bot":
-            raise ApiError(403, "Resource not accessible by integration",
-                           docs="https://docs.github.com/rest/users/users#get-the-authenticated-user")
+        if user.type == "Bot":  # installation tokens cannot read /user
+            raise ApiError(403, "Resource not accessible by integration", docs=docs)
         private = {"user_view_type": "private", "private_gists": 0, "total_private_repos": 0,
                    "owned_private_repos": 0, "disk_usage": 0, "collaborators": 0,
                    "two_factor_authentication": True}
@@ -1703,7 +1738,8 @@ class FakeGitHub:
     def _h_get_team_membership(self, request: Request, org: str, team_slug: str,
                                username: str) -> Response:
         team = self._team(org, team_slug)
-        state = next((s for login, s in team.members.items() if login.lower() == username.lower()), None)
+        state = next((s for login, s in team.members.items()
+                      if login.lower() == username.lower()), None)
         if state is None:
             raise not_found(
                 "https://docs.github.com/rest/teams/members#get-team-membership-for-a-user"
@@ -1761,15 +1797,16 @@ class FakeGitHub:
         head_owner, _, head_ref = head.rpartition(":")
         head_owner = head_owner or found.owner
         backend = found.backend
-        head_sha, base_sha = backend.resolve(f"refs/heads/{head_ref}"), backend.resolve(f"refs/heads/{base}")
+        head_sha = backend.resolve(f"refs/heads/{head_ref}")
+        base_sha = backend.resolve(f"refs/heads/{base}")
         if head_sha is None:
             raise validation_failed("PullRequest", "head", "invalid", "")
         if base_sha is None:
             raise validation_failed("PullRequest", "base", "invalid", "")
         for pull in found.pulls.values():
             if pull.state == "open" and pull.head_ref == head_ref and pull.base_ref == base:
-                raise validation_failed("PullRequest", None, "custom",
-                                        f"A pull request already exists for {head_owner}:{head_ref}.")
+                message = f"A pull request already exists for {head_owner}:{head_ref}."
+                raise validation_failed("PullRequest", None, "custom", message)
         if head_sha == base_sha or backend.is_ancestor(head_sha, base_sha):
             raise validation_failed("PullRequest", None, "custom",
                                     f"No commits between {base} and {head_ref}")
@@ -1795,7 +1832,8 @@ class FakeGitHub:
         files = self._pull_files(found, pull)[:MAX_PR_FILES]
         return self._page(request, [self._j_file(found, pull.head_sha, f) for f in files])
 
-    def _h_list_reviews(self, request: Request, owner: str, repo: str, pull_number: str) -> Response:
+    def _h_list_reviews(self, request: Request, owner: str, repo: str,
+                        pull_number: str) -> Response:
         found = self._repo(owner, repo)
         pull = self._pull(found, pull_number)
         return self._page(request, [self._j_review(found, pull, r) for r in pull.reviews])
@@ -1811,8 +1849,8 @@ class FakeGitHub:
         found = self._repo(owner, repo)
         pull = self._pull(found, pull_number)
         teams = [self._j_team_ref(found, t) for t in pull.requested_teams]
-        return Response(200, {"users": [self._j_user(self._user(u)) for u in pull.requested_reviewers],
-                              "teams": teams})
+        users = [self._j_user(self._user(u)) for u in pull.requested_reviewers]
+        return Response(200, {"users": users, "teams": teams})
 
     def _h_request_reviewers(self, request: Request, owner: str, repo: str,
                              pull_number: str) -> Response:
@@ -1847,14 +1885,16 @@ class FakeGitHub:
         self._comment_log.append(comment)
         return comment
 
-    def _h_list_comments(self, request: Request, owner: str, repo: str, issue_number: str) -> Response:
+    def _h_list_comments(self, request: Request, owner: str, repo: str,
+                         issue_number: str) -> Response:
         found = self._repo(owner, repo)
         number = self._issue(found, issue_number)
         comments = [self._j_comment(found, c) for c in self._comment_log
                     if c.repo == found.full_name and c.issue_number == number]
         return self._page(request, comments)
 
-    def _h_create_comment(self, request: Request, owner: str, repo: str, issue_number: str) -> Response:
+    def _h_create_comment(self, request: Request, owner: str, repo: str,
+                          issue_number: str) -> Response:
         found = self._repo(owner, repo)
         number = self._issue(found, issue_number)
         body = request.param("body")
@@ -1863,10 +1903,12 @@ class FakeGitHub:
         if len(body) > 65536:
             raise validation_failed("IssueComment", "body", "custom",
                                     "Body is too long (maximum is 65536 characters)")
-        comment = self._j_comment(found, self._new_comment(found, number, self._caller(request), body))
-        return Response(201, comment, {"Location": comment["url"]})
+        comment = self._new_comment(found, number, self._caller(request), body)
+        out = self._j_comment(found, comment)
+        return Response(201, out, {"Location": out["url"]})
 
-    def _h_update_comment(self, request: Request, owner: str, repo: str, comment_id: str) -> Response:
+    def _h_update_comment(self, request: Request, owner: str, repo: str,
+                          comment_id: str) -> Response:
         found = self._repo(owner, repo)
         comment = next((c for c in self._comment_log
                         if c.repo == found.full_name and str(c.id) == comment_id), None)
@@ -1878,7 +1920,8 @@ class FakeGitHub:
         comment.body, comment.updated_at = body, self.now()
         return Response(200, self._j_comment(found, comment))
 
-    def _h_list_labels(self, request: Request, owner: str, repo: str, issue_number: str) -> Response:
+    def _h_list_labels(self, request: Request, owner: str, repo: str,
+                       issue_number: str) -> Response:
         found = self._repo(owner, repo)
         pull = found.pulls[self._issue(found, issue_number)]
         return self._page(request, [self._j_label(found, name) for name in pull.labels])
@@ -1889,7 +1932,7 @@ class FakeGitHub:
         found = self._repo(owner, repo)
         if not _HEX40.fullmatch(sha) or not found.backend.has_object(sha):
             raise ApiError(422, f"No commit found for SHA: {sha}",
-                           docs="https://docs.github.com/rest/commits/statuses#create-a-commit-status")
+                           docs="https://docs.github.com/rest/commits/statuses")
         state = request.param("state")
         if state not in STATUS_STATES:
             raise validation_failed("Status", "state", "custom",
@@ -1972,7 +2015,8 @@ class FakeGitHub:
         found = self._repo(owner, repo)
         name, head_sha = request.param("name"), request.param("head_sha")
         if not name or not isinstance(head_sha, str):
-            raise validation_failed("CheckRun", "name" if not name else "head_sha", "missing_field", "")
+            missing = "name" if not name else "head_sha"
+            raise validation_failed("CheckRun", missing, "missing_field", "")
         if not found.backend.has_object(head_sha):
             raise ApiError(422, f"No commit found for SHA: {head_sha}")
         run = CheckRun(found.full_name, self._next_id("check"), name, head_sha, "queued", None,
@@ -1989,7 +2033,8 @@ class FakeGitHub:
             raise not_found("https://docs.github.com/rest/checks/runs")
         return run
 
-    def _h_get_check_run(self, request: Request, owner: str, repo: str, check_run_id: str) -> Response:
+    def _h_get_check_run(self, request: Request, owner: str, repo: str,
+                         check_run_id: str) -> Response:
         found = self._repo(owner, repo)
         return Response(200, self._j_check_run(found, self._run(found, check_run_id)))
 
@@ -2035,7 +2080,8 @@ class FakeGitHub:
         commits = found.backend.log(sha, path=request.query.get("path") or None)
         return self._page(request, [self._j_commit(found, c) for c in commits])
 
-    def _h_list_commit_pulls(self, request: Request, owner: str, repo: str, commit_sha: str) -> Response:
+    def _h_list_commit_pulls(self, request: Request, owner: str, repo: str,
+                             commit_sha: str) -> Response:
         found = self._repo(owner, repo)
         sha = self._commit_sha(found, commit_sha)
         pulls = [p for p in found.pulls.values()
@@ -2061,10 +2107,11 @@ class FakeGitHub:
         assert base_info is not None and mb_info is not None
         files = backend.diff(merge_base, head)[:MAX_COMPARE_FILES]
         html = f"{WEB_URL}/{found.full_name}/compare/{base_ref}...{head_ref}"
+        permalink = (f"{WEB_URL}/{found.full_name}/compare/"
+                     f"{found.owner}:{base[:7]}...{found.owner}:{head[:7]}")
         return Response(200, {
             "url": self._api(f"/repos/{found.full_name}/compare/{base_ref}...{head_ref}"),
-            "html_url": html, "permalink_url": f"{WEB_URL}/{found.full_name}/compare/"
-                                               f"{found.owner}:{base[:7]}...{found.owner}:{head[:7]}",
+            "html_url": html, "permalink_url": permalink,
             "diff_url": f"{html}.diff", "patch_url": f"{html}.patch",
             "base_commit": self._j_commit(found, base_info),
             "merge_base_commit": self._j_commit(found, mb_info), "status": status,
@@ -2086,8 +2133,9 @@ class FakeGitHub:
     def _j_content(self, repo: Repo, ref: str, item: Blob | TreeEntry) -> dict[str, Any]:
         api = self._api(f"/repos/{repo.full_name}")
         path = quote(item.path)
-        git_url = f"{api}/git/{'trees' if item.kind == 'dir' else 'blobs'}/{item.sha}"
-        html_url = f"{WEB_URL}/{repo.full_name}/{'tree' if item.kind == 'dir' else 'blob'}/{ref}/{path}"
+        is_dir = item.kind == "dir"
+        git_url = f"{api}/git/{'trees' if is_dir else 'blobs'}/{item.sha}"
+        html_url = f"{WEB_URL}/{repo.full_name}/{'tree' if is_dir else 'blob'}/{ref}/{path}"
         self_url = f"{api}/contents/{path}?ref={quote(ref)}"
         out: dict[str, Any] = {
             "type": item.kind, "name": item.path.rpartition("/")[2], "path": item.path,
@@ -2128,15 +2176,16 @@ class FakeGitHub:
     def _h_create_ref(self, request: Request, owner: str, repo: str) -> Response:
         found = self._repo(owner, repo)
         name, sha = request.param("ref"), request.param("sha")
+        docs = "https://docs.github.com/rest/git/refs#create-a-reference"
         if not isinstance(name, str) or not name.startswith("refs/") or name.count("/") < 2:
-            raise ApiError(422, "Reference name must start with 'refs/' and have at least two slashes.",
-                           docs="https://docs.github.com/rest/git/refs#create-a-reference")
-        if not isinstance(sha, str) or not _HEX40.fullmatch(sha) or not found.backend.has_object(sha):
-            raise ApiError(422, "Object does not exist",
-                           docs="https://docs.github.com/rest/git/refs#create-a-reference")
+            raise ApiError(422, "Reference name must start with 'refs/' and have at least two "
+                                "slashes.", docs=docs)
+        if not isinstance(sha, str) or not _HEX40.fullmatch(sha):
+            raise ApiError(422, "Object does not exist", docs=docs)
+        if not found.backend.has_object(sha):
+            raise ApiError(422, "Object does not exist", docs=docs)
         if name in found.backend.refs():
-            raise ApiError(422, "Reference already exists",
-                           docs="https://docs.github.com/rest/git/refs#create-a-reference")
+            raise ApiError(422, "Reference already exists", docs=docs)
         found.backend.set_ref(name, sha, None)
         body = self._j_ref(found, name, sha, "commit")
         return Response(201, body, {"Location": body["url"]})

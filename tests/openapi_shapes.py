@@ -167,7 +167,9 @@ def operation(method: str, template: str) -> dict[str, Any]:
     paths = load_spec()["paths"]
     op = paths.get(template, {}).get(method.lower())
     if op is None:
-        raise UndocumentedError(f"{method.upper()} {template} is not in GitHub's OpenAPI description")
+        raise UndocumentedError(
+            f"{method.upper()} {template} is not in GitHub's OpenAPI description"
+        )
     result: dict[str, Any] = op
     return result
 

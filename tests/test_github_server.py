@@ -201,6 +201,7 @@ def drive_error_shapes(fake: FakeGitHub, origin: dict[str, Any]) -> None:
         ("POST", f"{r}/git/refs", {"ref": "refs/heads/main", "sha": origin["A"]}, 422),
         ("PATCH", f"{r}/git/refs/heads/main", {"sha": origin["A"]}, 422),
         ("POST", f"{r}/pulls/1/requested_reviewers", {"reviewers": ["alice"]}, 422),
+        ("PATCH", f"{r}/issues/comments/{fake.comments[0]['id']}", {}, 422),
     ]
     for method, path, body, status in expected:
         response = session.request(method, api + path, json=body, headers=auth, timeout=5)
@@ -245,7 +246,8 @@ def test_every_route_is_a_documented_operation() -> None:
 
 def _example_path(template: str) -> str:
     out = template
-    for name, value in {"{basehead}": "main...cr", "{path}": "a/b.txt", "{ref}": "heads/main"}.items():
+    examples = {"{basehead}": "main...cr", "{path}": "a/b.txt", "{ref}": "heads/main"}
+    for name, value in examples.items():
         out = out.replace(name, value)
     return "/".join("x1" if part.startswith("{") else part for part in out.split("/"))
 
@@ -279,7 +281,8 @@ def test_pull_files_are_the_three_dot_diff(fake: FakeGitHub, gh: github.Github,
     assert (a_json.additions, a_json.deletions, a_json.changes) == (2, 1, 3)
     assert a_json.sha == git(origin["dir"], "rev-parse", f"{origin['C']}:rules/a.json")
     assert files["rules/renamed.json"].previous_filename == "rules/old.json"
-    assert files["docs/gone.md"].sha == git(origin["dir"], "rev-parse", f"{origin['A']}:docs/gone.md")
+    gone = git(origin["dir"], "rev-parse", f"{origin['A']}:docs/gone.md")
+    assert files["docs/gone.md"].sha == gone  # removed files carry the old blob
     assert (files["blob.bin"].additions, files["blob.bin"].deletions) == (0, 0)
     assert (pr.changed_files, pr.additions, pr.deletions, pr.commits) == (5, 3, 2, 2)
     assert (pr.base.sha, pr.head.sha, pr.head.ref, pr.base.repo.full_name) == (
@@ -487,6 +490,29 @@ def test_create_pull_and_request_reviewers(fake: FakeGitHub, gh: github.Github,
     assert [u.login for u in repo.get_pull(2).requested_reviewers] == ["bob"]
 
 
+def test_merged_and_fork_pulls(fake: FakeGitHub, gh: github.Github, tmp_path: Path) -> None:
+    fake.add_repo("acme/r")
+    fake.add_pull("acme/r", 1, user="alice", base_ref="main", base_sha="a" * 40,
+                  head_ref="cr", head_sha="b" * 40, merged=True, merge_commit_sha="c" * 40,
+                  merged_by="bob")
+    fake.add_pull("acme/r", 2, user="mallory", base_ref="main", base_sha="a" * 40,
+                  head_ref="main", head_sha="d" * 40, head_repo="mallory/r")
+    repo = gh.get_repo("acme/r")
+    merged = repo.get_pull(1)
+    assert (merged.state, merged.merged, merged.merged_by.login) == ("closed", True, "bob")
+    assert merged.merged_at is not None and merged.closed_at is not None
+    fork = repo.get_pull(2)
+    assert (fork.head.label, fork.head.repo.full_name, fork.base.label) == (
+        "mallory:main", "mallory/r", "acme:main")
+    assert [p.number for p in repo.get_pulls(state="all", head="mallory:main")] == [2]
+    assert [p.number for p in repo.get_pulls(state="closed")] == [1]
+    with pytest.raises(ValueError, match="not a commit"):
+        git(tmp_path, "init", "-q")
+        bad = fake.add_repo("acme/git", git_dir=tmp_path)
+        fake.add_pull(bad.full_name, 1, user="a", base_ref="main", base_sha="0" * 40,
+                      head_ref="x", head_sha="1" * 40)
+
+
 # ---- pagination ----------------------------------------------------------------------------
 
 
@@ -510,7 +536,8 @@ def test_pagination_through_paginated_list(fake: FakeGitHub) -> None:
                       f'<{base}?per_page=100&page=3>; rel="next", '
                       f'<{base}?per_page=100&page=3>; rel="last", '
                       f'<{base}?per_page=100&page=1>; rel="first"')
-    assert "Link" in pages[2].response_headers and 'rel="next"' not in pages[2].response_headers["Link"]
+    last = pages[2].response_headers["Link"]
+    assert 'rel="prev"' in last and 'rel="next"' not in last
     assert pr.get_files().totalCount == 250
     client.close()
 
