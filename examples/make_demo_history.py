@@ -4,10 +4,11 @@
     python examples/make_demo_history.py /tmp/demo --snapshots examples/governed-repo/snapshots
 
 It makes, in DEST (which must not exist or be empty), a git repository whose `main` is the
-example governed repository as committed, and a branch `demo/ruleset-1.1.0` that promotes the
-routing rules to 1.1.0 in two commits: the new ruleset with its change request, then the pack
-manifest. Names and dates are fixed, so the commit SHAs are the same on every machine, and the
-snapshots written next to it (approved.json, pending.json, blocked.json) name real commits.
+example governed repository as committed (HEAD of this checkout), and a branch
+`demo/ruleset-1.1.0` that promotes the routing rules to 1.1.0 in two commits: the new ruleset
+with its change request, then the pack manifest. Names and dates are fixed, so the commit SHAs
+are the same on every machine, and the snapshots it writes (approved.json, pending.json,
+blocked.json) name real commits.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import argparse
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -58,22 +58,34 @@ def git(repo: Path, *args: str, date: str = "2026-03-01T09:00:00Z") -> str:
     return result.stdout.strip()
 
 
-def example_files() -> list[str]:
-    """The example's tracked files (snapshots/ excluded: they are this script's output)."""
-    listing = git(EXAMPLE, "ls-files", "-z", ".")
-    return sorted(
-        name for name in listing.split("\0") if name and not name.startswith("snapshots/")
-    )
+def committed_example() -> dict[str, tuple[str, bytes]]:
+    """The example as committed at HEAD (path -> (mode, content)); snapshots/ is this script's
+    output and is left out. Uncommitted edits do not change the demo SHAs."""
+    listing = git(EXAMPLE, "ls-tree", "-r", "-z", "HEAD", ".")
+    files: dict[str, tuple[str, bytes]] = {}
+    for entry in filter(None, listing.split("\0")):
+        meta, path = entry.split("\t", 1)
+        mode, kind, blob = meta.split(" ")
+        if path.startswith("snapshots/"):
+            continue
+        if kind != "blob" or mode not in ("100644", "100755"):
+            sys.exit(f"{path}: only regular files are supported in the example (mode {mode})")
+        content = subprocess.run(
+            ["git", "-C", str(EXAMPLE), "cat-file", "blob", blob], capture_output=True, check=True
+        ).stdout
+        files[path] = (mode, content)
+    return files
 
 
 def build(dest: Path) -> dict[str, str]:
     if dest.exists() and any(dest.iterdir()):
         sys.exit(f"{dest} is not empty; give a new folder")
     dest.mkdir(parents=True, exist_ok=True)
-    for name in example_files():
+    for name, (mode, content) in sorted(committed_example().items()):
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(EXAMPLE / name, target)
+        target.write_bytes(content)
+        target.chmod(0o755 if mode == "100755" else 0o644)
     git(dest, "init", "-q", "-b", "main")
     git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", "Initial promotions", date="2026-03-01T09:00:00Z")

@@ -131,7 +131,9 @@ def _user(data: Mapping[str, Any]) -> User:
 
 def parse_snapshot(data: Any, display_path: str = "snapshot.json") -> PullSnapshot:
     """Validate against the schema and build the snapshot; ConfigError lists every problem."""
-    problems = validate_data("pr-snapshot", data, display_path)
+    problems = _lower_case_states(data, display_path) or validate_data(
+        "pr-snapshot", data, display_path
+    )
     if problems:
         raise ConfigError(
             f"{display_path}: not a valid pull request snapshot ({len(problems)} problem"
@@ -187,6 +189,25 @@ def parse_snapshot(data: Any, display_path: str = "snapshot.json") -> PullSnapsh
         captured_at=parse_time(data["captured_at"]) if data.get("captured_at") else None,
         labels=tuple(label["name"] for label in pull.get("labels", [])),
     )
+
+
+def _lower_case_states(data: Any, display_path: str) -> list[Problem]:
+    reviews = data.get("reviews") if isinstance(data, dict) else None
+    if not isinstance(reviews, list):
+        return []
+    return [
+        Problem(
+            file=display_path,
+            field=f"reviews[{index}].state",
+            message=f"{review['state']!r} is a webhook state; snapshots use REST states",
+            hint=f"write {review['state'].upper()!r}",
+        )
+        for index, review in enumerate(reviews)
+        if isinstance(review, dict)
+        and isinstance(review.get("state"), str)
+        and review["state"] != review["state"].upper()
+        and review["state"].upper() in REVIEW_STATES
+    ]
 
 
 def _timestamp_problems(data: Mapping[str, Any], display_path: str) -> list[Problem]:
