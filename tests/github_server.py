@@ -288,12 +288,12 @@ class GitBackend:
         tokens = numstat.split("\0")
         i = 0
         while i < len(tokens) and tokens[i]:
-            added, deleted, path = tokens[i].split("\t", 2)
-            if path == "":  # rename: old and new path follow
-                path, i = tokens[i + 2], i + 3
+            plus, minus, name = tokens[i].split("\t", 2)
+            if name == "":  # rename: old and new path follow
+                name, i = tokens[i + 2], i + 3
             else:
                 i += 1
-            counts[path] = (_count(added), _count(deleted))
+            counts[name] = (_count(plus), _count(minus))
         changes = []
         tokens = raw.split("\0")
         i = 0
@@ -834,8 +834,8 @@ class FakeGitHub:
         if self._server is None:
             self._stopping.clear()
             self._server = _Server(self)
-            host, port = self._server.server_address[:2]
-            self.base_url = f"http://{host}:{port}"
+            port = self._server.server_address[1]
+            self.base_url = f"http://127.0.0.1:{port}"
             self._thread = threading.Thread(
                 target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
                 name=f"FakeGitHub:{port}",

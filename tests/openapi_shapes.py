@@ -131,7 +131,8 @@ def _registry() -> Registry[Any]:
     converted = {"components": {"schemas": {name: to_json_schema(schema)
                                             for name, schema in components["schemas"].items()}}}
     resource: Resource[Any] = Resource.from_contents(converted, default_specification=DRAFT202012)
-    return Registry().with_resource(SPEC_URI, resource)
+    registry: Registry[Any] = Registry().with_resource(SPEC_URI, resource)
+    return registry
 
 
 def _format_checker() -> FormatChecker:

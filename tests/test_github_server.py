@@ -161,7 +161,8 @@ def drive_every_route(fake: FakeGitHub, gh: github.Github, origin: dict[str, Any
                                                                                    origin["A"]]
     comparison = repo.compare("main", "cr-42")
     assert (comparison.status, comparison.ahead_by, comparison.behind_by) == ("diverged", 2, 1)
-    assert repo.get_contents("rules/a.json", ref=origin["A"]).decoded_content == b'{"v": 1}\n'
+    at_a = repo.get_contents("rules/a.json", ref=origin["A"])
+    assert not isinstance(at_a, list) and at_a.decoded_content == b'{"v": 1}\n'
     listing = repo.get_contents("rules", ref="cr-42")
     assert isinstance(listing, list)
 
@@ -396,7 +397,8 @@ def test_in_memory_repository(fake: FakeGitHub, gh: github.Github) -> None:
     assert not isinstance(policy, list) and policy.decoded_content == b"roles: {}\n"
     at_head = client_repo.get_contents(".promotion/policy.yaml", ref="b" * 40)
     assert not isinstance(at_head, list) and at_head.decoded_content == b"roles: {x: 1}\n"
-    assert [d.path for d in client_repo.get_contents(".promotion")] == [".promotion/policy.yaml"]
+    folder = client_repo.get_contents(".promotion")
+    assert isinstance(folder, list) and [d.path for d in folder] == [".promotion/policy.yaml"]
     pr = client_repo.get_pull(3)
     assert [c.sha for c in pr.get_commits()] == ["b" * 40]
     head = client_repo.get_commit("b" * 40)
