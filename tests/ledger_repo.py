@@ -1,0 +1,310 @@
+"""Real git histories of a governed repository, for record/audit/verify tests.
+
+`GovernedHistory` copies examples/governed-repo into a temporary git repository, trusts a fresh
+signing key in its policy, and then makes pull-request-shaped promotions on `main`: a branch
+with the artifact and its change request, a `--no-ff` merge, and the PR snapshot and evidence
+that GitHub and `promotion-bot check` would have produced (written to snapshots/ and evidence/
+beside the repository). Names and dates are fixed, so runs are reproducible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promotion_bot.keys import GeneratedKey, generate_key, policy_entry
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "governed-repo"
+
+TEAMS = {
+    "example-org/routing-reviewers": ["rita", "pat", "erin"],
+    "example-org/promotion-admins": ["adam", "pat"],
+    "example-org/security-officers": ["sam"],
+    "example-org/privacy-officers": ["priya"],
+}
+RULESET_CHECKS = ("rules-lint", "rules-simulate", "pack-verify")
+ROLLBACK_CHECKS = ("pack-verify",)
+RUN_URL = "https://github.com/example-org/intake-routing/actions/runs/{run}/attempts/1"
+
+
+def user(login: str) -> dict[str, Any]:
+    return {"login": login, "id": 10_000 + sum(map(ord, login)), "type": "User"}
+
+
+@dataclass
+class Merge:
+    change_id: str
+    sha: str
+    head: str
+    base: str
+    number: int
+
+
+@dataclass
+class GovernedHistory:
+    root: Path
+    key: GeneratedKey
+    key_file: Path
+    snapshots: Path
+    evidence: Path
+    clock: int = 0
+    number: int = 100
+    merges: list[Merge] = field(default_factory=list)
+
+    # -- plumbing ------------------------------------------------------------------------
+    def git(self, *args: str, date: str | None = None, input_text: str | None = None) -> str:
+        moment = date or self.tick()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | {
+            "GIT_AUTHOR_NAME": "Erin Engineer",
+            "GIT_AUTHOR_EMAIL": "erin@example.org",
+            "GIT_COMMITTER_NAME": "GitHub",
+            "GIT_COMMITTER_EMAIL": "noreply@github.com",
+            "GIT_AUTHOR_DATE": moment,
+            "GIT_COMMITTER_DATE": moment,
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.environ.get("GIT_CONFIG_GLOBAL", os.devnull),
+        }
+        result = subprocess.run(
+            ["git", "-c", "commit.gpgsign=false", "-C", str(self.root), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            input=input_text,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)}: {result.stderr}")
+        return result.stdout.strip()
+
+    def tick(self) -> str:
+        self.clock += 1
+        day, hour = divmod(self.clock, 20)
+        return f"2026-03-{1 + day:02d}T{3 + hour:02d}:00:00Z"
+
+    def write(self, path: str, content: bytes | str) -> str:
+        data = content.encode() if isinstance(content, str) else content
+        target = self.root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        return hashlib.sha256(data).hexdigest()
+
+    def rev(self, name: str) -> str:
+        return self.git("rev-parse", name)
+
+    # -- set-up --------------------------------------------------------------------------
+    @classmethod
+    def create(cls, base: Path) -> GovernedHistory:
+        root = base / "governed"
+        shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("snapshots"))
+        key = generate_key()
+        key_file = base / "signing-key.pem"
+        key_file.write_bytes(key.private_pem)
+        snapshots = base / "snapshots"
+        evidence = base / "evidence"
+        snapshots.mkdir()
+        evidence.mkdir()
+        history = cls(root, key, key_file, snapshots, evidence)
+        policy = root / ".promotion/policy.yaml"
+        text = policy.read_text()
+        assert "signing:" not in text
+        policy.write_text(text.rstrip("\n") + "\n\n" + policy_entry(key.keyid, key.public_pem, None))
+        history.git("init", "-q", "-b", "main")
+        history.git("add", "-A")
+        history.git("commit", "-q", "-m", "Bootstrap: policy, CODEOWNERS, first promotions")
+        return history
+
+    # -- promotions ----------------------------------------------------------------------
+    def ruleset(
+        self,
+        change_id: str,
+        version: str,
+        current: str | None,
+        *,
+        rollback_of: str | None = None,
+        approvers: tuple[str, ...] = ("rita", "adam"),
+        checks_pass: bool = True,
+        with_evidence: bool = True,
+        merge: bool = True,
+    ) -> Merge:
+        """A pull request promoting routing rules `version` (a new file, or for a rollback
+        the file of `version` that is still on disk), merged to main."""
+        base = self.rev("main")
+        branch = f"promote/{change_id}"
+        self.git("checkout", "-q", "-b", branch, "main")
+        path = f"configs/routing_tables/routing_rules_v{version}.json"
+        if rollback_of is None:
+            digest = self.write(path, json.dumps({"version": version, "rules": []}) + "\n")
+        else:
+            digest = hashlib.sha256((self.root / path).read_bytes()).hexdigest()
+        lines = [
+            f"change_id: {change_id}",
+            "change_type: ruleset",
+            "target: routing-rules",
+            f"title: Routing rules {version}",
+            f'proposed_version: "{version}"',
+            f'current_version: "{current}"' if current else "current_version: null",
+            "artifacts:",
+            f"  - path: {path}",
+            f"    sha256: {digest}",
+            f"rollback_plan: Revert; {current} stays on disk.",
+        ]
+        if rollback_of:
+            lines.append(f"rollback_of: {rollback_of}")
+        self.write(f"change-requests/{change_id}.yaml", "\n".join(lines) + "\n")
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", f"Promote routing rules {version}")
+        head = self.rev("HEAD")
+        self.git("checkout", "-q", "main")
+        self.number += 1
+        merged = Merge(change_id, "", head, base, self.number)
+        if merge:
+            self.git("merge", "-q", "--no-ff", branch, "-m", f"Merge pull request #{self.number}")
+            merged.sha = self.rev("HEAD")
+            self.merges.append(merged)
+        checks = ROLLBACK_CHECKS if rollback_of else RULESET_CHECKS
+        self.write_snapshot(merged, approvers, title=f"Routing rules {version}")
+        if with_evidence:
+            self.write_evidence(merged, checks, passed=checks_pass)
+        return merged
+
+    def direct_push(self, version: str) -> str:
+        """An administrator pushes a ruleset and its change request straight to main."""
+        path = f"configs/routing_tables/routing_rules_v{version}.json"
+        digest = self.write(path, json.dumps({"version": version, "rules": ["hotfix"]}) + "\n")
+        change_id = f"CR-2026-{9000 + self.clock:04d}"
+        self.write(
+            f"change-requests/{change_id}.yaml",
+            f"change_id: {change_id}\nchange_type: ruleset\ntarget: hotfix-rules\n"
+            f"title: Hotfix {version}\nproposed_version: \"{version}\"\ncurrent_version: null\n"
+            f"artifacts:\n  - path: {path}\n    sha256: {digest}\n"
+            "rollback_plan: Revert the commit.\n",
+        )
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", f"Hotfix {version} (pushed directly)")
+        return self.rev("HEAD")
+
+    def write_snapshot(self, merge: Merge, approvers: tuple[str, ...], title: str) -> Path:
+        files = []
+        for line in self.git("diff", "--name-status", merge.base, merge.head).splitlines():
+            status, name = line.split("\t", 1)
+            files.append(
+                {"filename": name, "status": {"A": "added", "M": "modified", "D": "removed"}.get(status[0], "modified")}
+            )
+        reviews = [
+            {
+                "id": 5000 + index + merge.number * 10,
+                "user": user(login),
+                "state": "APPROVED",
+                "commit_id": merge.head,
+                "submitted_at": self.tick(),
+            }
+            for index, login in enumerate(approvers)
+        ]
+        pull: dict[str, Any] = {
+            "number": merge.number,
+            "title": title,
+            "state": "closed",
+            "user": user("erin"),
+            "head": {"ref": f"promote/{merge.change_id}", "sha": merge.head},
+            "base": {"ref": "main", "sha": merge.base},
+            "changed_files": len(files),
+            "html_url": f"https://github.com/example-org/intake-routing/pull/{merge.number}",
+            "merged_at": self.tick(),
+            "merged_by": user("adam"),
+        }
+        if merge.sha:
+            pull["merge_commit_sha"] = merge.sha
+        data = {
+            "snapshot_version": 1,
+            "repository": "example-org/intake-routing",
+            "pull_request": pull,
+            "files": files,
+            "reviews": reviews,
+            "teams": {
+                team: {"members": [user(login) for login in members]}
+                for team, members in TEAMS.items()
+            },
+        }
+        path = self.snapshots / f"pr-{merge.number}.json"
+        path.write_text(json.dumps(data, indent=2))
+        return path
+
+    def write_evidence(self, merge: Merge, checks: tuple[str, ...], passed: bool) -> Path:
+        run = 7000 + merge.number
+        result = "passed" if passed else "failed"
+        data = {
+            "_type": "https://promotion-bot.dev/evidence/v1",
+            "tool": {"name": "promotion-bot", "version": "0.1.0"},
+            "result": result,
+            "repository": {"name": "example-org/intake-routing", "root": ""},
+            "base": {"ref": "origin/main", "sha": merge.base},
+            "head": {"ref": "HEAD", "sha": merge.head},
+            "merge_base": merge.base,
+            "policy": {"path": ".promotion/policy.yaml", "sha256": "0" * 64, "from": "base"},
+            "change_requests": [],
+            "declarations": {"result": "passed", "problems": [], "governance_changes": []},
+            "checks": [
+                {
+                    "name": name,
+                    "description": name,
+                    "kind": "command",
+                    "builtin": None,
+                    "command": ["true"],
+                    "required_by": [merge.change_id],
+                    "result": result if index == 0 else "passed",
+                    "reason": "exit 0" if passed or index else "exit 1",
+                    "exit_code": 0 if passed or index else 1,
+                    "started_at": "2026-03-01T00:00:00.000Z",
+                    "duration_seconds": 0.5,
+                    "output": {
+                        "file": f"{name}.log",
+                        "sha256": hashlib.sha256(name.encode()).hexdigest(),
+                        "bytes": 10,
+                        "tail": "ok",
+                    },
+                    "findings": [],
+                    "details": {},
+                }
+                for index, name in enumerate(checks)
+            ],
+            "runner": {
+                "kind": "github-actions",
+                "github": {
+                    "run_id": str(run),
+                    "run_attempt": 1,
+                    "run_url": RUN_URL.format(run=run),
+                    "workflow": "promotion-checks",
+                    "job": "check",
+                    "event_name": "pull_request",
+                    "ref": "refs/pull/1/merge",
+                    "sha": merge.head,
+                    "repository": "example-org/intake-routing",
+                },
+            },
+            "started_at": "2026-03-01T00:00:00.000Z",
+            "finished_at": "2026-03-01T00:01:00.000Z",
+            "notes": [],
+        }
+        path = self.evidence / f"pr-{merge.number}.json"
+        path.write_text(json.dumps(data, indent=2))
+        return path
+
+    # -- running the bot -------------------------------------------------------------------
+    def record_args(self) -> list[str]:
+        return [
+            "record",
+            "--repo",
+            str(self.root),
+            "--snapshot",
+            str(self.snapshots),
+            "--evidence",
+            str(self.evidence),
+            "--key-file",
+            str(self.key_file),
+        ]
