@@ -24,6 +24,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hash": ("promotion_bot.commands.hash", "hash_command"),
     "check": ("promotion_bot.commands.check", "check"),
     "approvals": ("promotion_bot.commands.approvals", "approvals"),
+    "record": ("promotion_bot.commands.record", "record"),
+    "audit": ("promotion_bot.commands.audit", "audit_command"),
+    "status": ("promotion_bot.commands.status", "status"),
+    "verify": ("promotion_bot.commands.verify", "verify"),
+    "keys": ("promotion_bot.commands.keys", "keys"),
 }
 
 INTERNAL_ERROR = 3
