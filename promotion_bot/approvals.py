@@ -422,8 +422,8 @@ def coverage_problems(
                     file=codeowners.path,
                     line=ownership.line,
                     message=message,
-                    hint=f"add {' or '.join(role_owners)} to the owners of this path "
-                    "(the last matching line wins)",
+                    hint=f"add {' or '.join(role_owners)} to the owners of this path; "
+                    "the last matching line wins",
                 )
             )
     return problems

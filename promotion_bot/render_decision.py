@@ -275,7 +275,9 @@ def render_markdown(decision: Decision) -> str:
 def _role_row(role: RoleDecision) -> str:
     count = f"{len(role.satisfied_by)}/{role.min_approvals}"
     status = f"{_MD_MARK[role.status]} ({count})"
-    approved = "<br>".join(_review_md(a.review) for a in role.satisfied_by)
+    approved = "<br>".join(
+        _review_md(a.review) + (f" _{_md(a.note)}_" if a.note else "") for a in role.satisfied_by
+    )
     if role.blocked_by:
         blocked = "<br>".join(f"changes requested: {_review_md(r)}" for r in role.blocked_by)
         approved = f"{approved}<br>{blocked}" if approved else blocked

@@ -508,8 +508,8 @@ def test_codeowners_lacking_a_roles_owner_for_a_path_is_an_error() -> None:
     assert problem.render() == (
         f"CODEOWNERS:{line}: configs/models/classifier.yaml: the rule '/configs/models/' gives it "
         "to @example-org/routing-reviewers @example-org/promotion-admins, none of which fills "
-        "role security_officer (add @example-org/security-officers to the owners of this path "
-        "(the last matching line wins))"
+        "role security_officer (add @example-org/security-officers to the owners of this path; "
+        "the last matching line wins)"
     )
 
 

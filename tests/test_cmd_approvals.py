@@ -351,3 +351,60 @@ def test_missing_policy_at_base_is_an_error(
     code, data = evaluate_json(capsys, repo, snapshot_for(repo, base, head, []), tmp_path)
     assert (code, data["status"]) == (2, "error")
     assert data["problems"][0]["message"].startswith("no policy on the base commit")
+
+
+def test_roster_membership_replaces_the_snapshots_teams(
+    example_repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    policy = (example_repo / ".promotion/policy.yaml").read_text()
+    (example_repo / ".promotion/policy.yaml").write_text(
+        policy.replace("membership:\n  source: github", "membership:\n  source: roster")
+    )
+    (example_repo / ".promotion/roster.yaml").write_text(
+        "version: 1\nteams:\n"
+        "  example-org/routing-reviewers: [rita]\n"
+        "  example-org/promotion-admins: [alex]\n"
+        "  example-org/security-officers: [sam]\n"
+        "  example-org/privacy-officers: [priya]\n"
+    )
+    git(example_repo, "commit", "-q", "-am", "roster")
+    git(example_repo, "add", "-A")
+    git(example_repo, "commit", "-q", "-m", "roster file")
+    base, head = commit_branch(example_repo, {"prompts/classify_prompt.md": "Classify.\n"})
+    # the snapshot says adam is an admin; the roster on the base branch says alex
+    snap = snapshot_for(example_repo, base, head, [{"login": "rita"}, {"login": "adam"}])
+    code, data = evaluate_json(capsys, example_repo, snap, tmp_path)
+    assert (code, data["status"]) == (1, "pending")
+    assert data["membership_source"] == ".promotion/roster.yaml"
+    snap = snapshot_for(example_repo, base, head, [{"login": "rita"}, {"login": "alex"}])
+    code, data = evaluate_json(capsys, example_repo, snap, tmp_path)
+    assert (code, data["status"]) == (0, "approved")
+
+
+@pytest.mark.parametrize(("second_edit", "status"), [
+    ("README.md", "approved"),  # nothing governed changed since the approval
+    ("prompts/classify_prompt.md", "pending"),  # a governed file changed: stale
+])
+def test_approvals_on_earlier_commits_when_the_policy_allows_them(
+    example_repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    second_edit: str, status: str,
+) -> None:
+    policy = (example_repo / ".promotion/policy.yaml").read_text()
+    (example_repo / ".promotion/policy.yaml").write_text(policy.replace(
+        "allow_approvals_on_earlier_commits: false", "allow_approvals_on_earlier_commits: true"
+    ))
+    git(example_repo, "commit", "-q", "-am", "allow earlier approvals")
+    base, first = commit_branch(example_repo, {"prompts/classify_prompt.md": "Classify.\n"})
+    (example_repo / second_edit).write_text("second edit\n")
+    git(example_repo, "add", "-A")
+    git(example_repo, "commit", "-q", "-m", "second")
+    head = git(example_repo, "rev-parse", "HEAD")
+    snap = snapshot_for(example_repo, base, head, [{"login": "rita"}, {"login": "adam"}])
+    snap["reviews"][1]["commit_id"] = first
+    code, data = evaluate_json(capsys, example_repo, snap, tmp_path)
+    assert data["status"] == status
+    assert code == (0 if status == "approved" else 1)
+    if status == "approved":
+        assert data["roles"][1]["approvals"][0]["note"] == (
+            f"given on {first[:7]}; no governed file changed from there to the head"
+        )
