@@ -135,14 +135,12 @@ def required_roles(
     config_changes: Sequence[KeyChange],
 ) -> Requirements:
     """Every required role with its reasons, in the policy's role order."""
-    found: dict[str, list[Reason]] = {}
+    found: dict[str, dict[Reason, None]] = {}  # role -> reasons, ordered and unique
     problems: list[Problem] = []
 
     def add(roles: Iterable[str], reason: Reason) -> None:
         for role in roles:
-            reasons = found.setdefault(role, [])
-            if reason not in reasons:
-                reasons.append(reason)
+            found.setdefault(role, {})[reason] = None
 
     for cr in sorted(change_requests, key=lambda c: (c.source_path, c.change_id)):
         if cr.is_rollback:
@@ -175,13 +173,14 @@ def required_roles(
             ),
         )
 
-    governed: list[str] = []
+    governed: dict[str, None] = {}
+    patterns = governed_paths(policy)
     for change in sorted(changes, key=lambda c: c.path):
         for path in change.paths:
             for roles, reason in _path_reasons(policy, path):
                 add(roles, reason)
-            if is_governed(policy, path) and path not in governed:
-                governed.append(path)
+            if match_any(patterns, path):
+                governed[path] = None
 
     for key_change in sorted(config_changes, key=lambda k: (k.file, k.key)):
         for condition in policy.conditions:
