@@ -26,11 +26,16 @@ def _versions(entry: TimelineEntry) -> str:
 
 
 def _approvers(entry: TimelineEntry) -> str:
-    return ", ".join(f"{a.login} ({a.role})" for a in entry.approvals) or "-"
+    return ", ".join(f"{a.login}:{a.role}" for a in entry.approvals) or "-"
 
 
 def _checks(entry: TimelineEntry) -> str:
-    return ", ".join(f"{c.name}:{c.result}" for c in entry.checks) or "-"
+    """'3 passed', or '2 passed, rules-lint failed': the table stays narrow."""
+    if not entry.checks:
+        return "-"
+    passed = sum(1 for c in entry.checks if c.result == "passed")
+    others = [f"{c.name} {c.result}" for c in entry.checks if c.result != "passed"]
+    return ", ".join([f"{passed} passed", *others] if passed else others)
 
 
 def _state(entry: TimelineEntry) -> str:

@@ -99,7 +99,11 @@ class GovernedHistory:
 
     # -- set-up --------------------------------------------------------------------------
     @classmethod
-    def create(cls, base: Path) -> GovernedHistory:
+    def create(cls, base: Path, *, adopt: bool = False) -> GovernedHistory:
+        """The example as the first commit (policy and first promotions together: history
+        before the policy is not governed). With `adopt`, the first commit holds only the
+        policy and the tooling, and the first promotions come through a pull request, so that
+        every governed file on main is covered by a record."""
         root = base / "governed"
         shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("snapshots"))
         key = generate_key()
@@ -115,8 +119,27 @@ class GovernedHistory:
         assert "signing:" not in text
         policy.write_text(text.rstrip("\n") + "\n\n" + policy_entry(key.keyid, key.public_pem, None))
         history.git("init", "-q", "-b", "main")
+        if not adopt:
+            history.git("add", "-A")
+            history.git("commit", "-q", "-m", "Bootstrap: policy, CODEOWNERS, first promotions")
+            return history
+        first = ("change-requests", "configs", "prompts", "templates")
+        history.git("add", "-A", "--", ".", *(f":!{folder}" for folder in first))
+        history.git("commit", "-q", "-m", "Bootstrap: policy, CODEOWNERS, tooling")
+        base_sha = history.rev("main")
+        history.git("checkout", "-q", "-b", "promote/first", "main")
         history.git("add", "-A")
-        history.git("commit", "-q", "-m", "Bootstrap: policy, CODEOWNERS, first promotions")
+        history.git("commit", "-q", "-m", "First promotions")
+        head = history.rev("HEAD")
+        history.git("checkout", "-q", "main")
+        history.git("merge", "-q", "--no-ff", "promote/first", "-m", "Merge pull request #100")
+        merge = Merge("CR-2026-0001", history.rev("HEAD"), head, base_sha, 100)
+        history.merges.append(merge)
+        history.write_snapshot(merge, ("rita", "adam", "priya", "sam"), title="First promotions")
+        checks = (
+            *RULESET_CHECKS, "pinned-models", "safety-eval", "prompt-hashes", "template-policy",
+        )
+        history.write_evidence(merge, checks, passed=True)
         return history
 
     # -- promotions ----------------------------------------------------------------------
