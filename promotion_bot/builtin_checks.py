@@ -138,7 +138,7 @@ def _result(findings: list[Finding], checked: list[str], what: str) -> BuiltinRe
         count = len(findings)
         return BuiltinResult(
             False,
-            f"{count} problem{'s' if count != 1 else ''} in {what}",
+            f"{count} problem{'s' if count != 1 else ''} ({what} checked)",
             tuple(findings),
             tuple(checked),
         )

@@ -64,6 +64,7 @@ class BranchFacts:
     merged: Mapping[str, ChangeRequest]  # change_id -> CR on the base branch now
     merged_paths: frozenset[str] = frozenset()  # CR files on the base branch now
     base_name: str = "main"
+    unreadable: tuple[str, ...] = ()  # the branch's CR files that could not be loaded
 
 
 @dataclass
@@ -380,6 +381,11 @@ def _undeclared_problem(
         hint = (
             f"add it to the artifacts of {cr.change_id} ({cr.source_path}): "
             f"- path: {path}, sha256: {digest}"
+        )
+    elif facts.unreadable:
+        hint = (
+            f"if {', '.join(facts.unreadable)} declares it, fix the problems reported there; "
+            f"else declare it in a {change_type} change request"
         )
     else:
         hint = (

@@ -1,0 +1,155 @@
+"""Temporary git repositories for tests: fixed author, committer and dates; real git.
+
+`GitRepo` wraps a work tree (usually the `example_repo` fixture from conftest: a copy of
+examples/governed-repo committed on main). Helpers write change requests and keep the example's
+pack manifest (pack/SHA256SUMS) in step, the way scripts/update_pack.sh does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+AUTHOR = {
+    "GIT_AUTHOR_NAME": "Erin Engineer",
+    "GIT_AUTHOR_EMAIL": "erin@example.com",
+    "GIT_COMMITTER_NAME": "Erin Engineer",
+    "GIT_COMMITTER_EMAIL": "erin@example.com",
+}
+EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z
+RULESET_V1 = "configs/routing_tables/routing_rules_v1.0.0.json"
+PACK_FOLDERS = ("configs", "prompts", "templates")
+
+
+class GitRepo:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.ticks = 0
+
+    def git(self, *args: str) -> str:
+        self.ticks += 1
+        when = f"@{EPOCH + self.ticks * 60} +0000"
+        env = {**os.environ, **AUTHOR, "GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when}
+        result = subprocess.run(
+            ["git", "-c", "init.defaultBranch=main", "-C", str(self.root), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)} failed: {result.stderr}")
+        return result.stdout.strip()
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def read(self, relative: str) -> str:
+        return self.path(relative).read_text(encoding="utf-8")
+
+    def write(self, relative: str, content: str | bytes) -> None:
+        target = self.path(relative)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content, encoding="utf-8")
+
+    def replace(self, relative: str, old: str, new: str) -> None:
+        text = self.read(relative)
+        assert old in text, f"{old!r} not in {relative}"
+        self.write(relative, text.replace(old, new))
+
+    def delete(self, relative: str) -> None:
+        self.path(relative).unlink()
+
+    def sha256(self, relative: str) -> str:
+        return hashlib.sha256(self.path(relative).read_bytes()).hexdigest()
+
+    def commit(self, message: str) -> str:
+        self.git("add", "-A")
+        self.git("commit", "-q", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+    def branch(self, name: str, start: str = "main") -> None:
+        self.git("checkout", "-q", "-b", name, start)
+
+    def checkout(self, name: str) -> None:
+        self.git("checkout", "-q", name)
+
+    def merge_into_main(self, branch: str) -> str:
+        self.checkout("main")
+        self.git("merge", "-q", "--no-ff", "-m", f"Merge {branch}", branch)
+        return self.git("rev-parse", "HEAD")
+
+    def update_pack(self) -> None:
+        """pack/SHA256SUMS for configs/, prompts/ and templates/ (scripts/update_pack.sh)."""
+        files = sorted(
+            p.relative_to(self.root).as_posix()
+            for folder in PACK_FOLDERS
+            for p in (self.root / folder).rglob("*")
+            if p.is_file()
+        )
+        self.write("pack/SHA256SUMS", "".join(f"{self.sha256(f)}  {f}\n" for f in files))
+
+    def new_ruleset(self, version: str, *, edit: dict[str, object] | None = None) -> str:
+        """A copy of ruleset 1.0.0 as routing_rules_v<version>.json (with `edit` applied)."""
+        data = json.loads(self.read(RULESET_V1))
+        data["version"] = version
+        data.update(edit or {})
+        path = f"configs/routing_tables/routing_rules_v{version}.json"
+        self.write(path, json.dumps(data, indent=2) + "\n")
+        return path
+
+    def change_request(
+        self,
+        change_id: str,
+        change_type: str,
+        target: str,
+        current: str | None,
+        proposed: str,
+        artifacts: list[str],
+        *,
+        sha256: dict[str, str] | None = None,
+        extra: str = "",
+    ) -> str:
+        """Write change-requests/<change_id>.yaml declaring `artifacts` with their digests."""
+        digests = {path: self.sha256(path) for path in artifacts}
+        digests.update(sha256 or {})
+        current_text = f'"{current}"' if current is not None else "null"
+        lines = [
+            f"change_id: {change_id}",
+            f"change_type: {change_type}",
+            f"target: {target}",
+            f"title: Promote {target} {proposed}",
+            f'proposed_version: "{proposed}"',
+            f"current_version: {current_text}",
+            "artifacts:",
+        ]
+        for path in artifacts:
+            lines += [f"  - path: {path}", f"    sha256: {digests[path]}"]
+        lines.append(f"rollback_plan: Revert the pull request; {current} becomes current again.")
+        path = f"change-requests/{change_id}.yaml"
+        self.write(path, "\n".join(lines) + "\n" + extra)
+        return path
+
+
+def ruleset_branch(
+    repo: GitRepo,
+    name: str = "feature",
+    *,
+    version: str = "1.1.0",
+    change_id: str = "CR-2026-0005",
+    current: str | None = "1.0.0",
+    edit: dict[str, object] | None = None,
+) -> str:
+    """A branch from main promoting routing-rules to `version`, committed; returns its CR path."""
+    repo.branch(name)
+    ruleset = repo.new_ruleset(version, edit=edit)
+    repo.update_pack()
+    cr = repo.change_request(change_id, "ruleset", "routing-rules", current, version, [ruleset])
+    repo.commit(f"Promote routing rules {version}")
+    return cr
