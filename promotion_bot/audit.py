@@ -360,6 +360,7 @@ def audit(
             )
     invalid_by_change: dict[str, JudgedTag] = {j.tag.change_id: j for j in judged if not j.valid}
     policies = _Policies(tree)
+    cr_cache: CrCache = {}
     entries: list[TimelineEntry] = []
     last_record: dict[str, PromotionRecord] = {}  # target -> last valid record
     promoted: dict[str, str] = {}  # target -> version promoted (any CR merged on main)
@@ -368,7 +369,7 @@ def audit(
     for commit in history.commits:
         policy = policies.at(commit.first_parent)
         cr_dir = policy.change_request_dir if policy else "change-requests"
-        added = _added_change_requests(commit, cr_dir, tree)
+        added = _added_change_requests(commit, cr_dir, tree, cr_cache)
         if policy is None:
             ungoverned += 1
             for cr in added:
@@ -438,7 +439,9 @@ def audit(
         on_main = history.commit(record.merge_commit)
         if on_main is None:
             continue
-        adds = _added_change_requests(on_main, _dir(policies.at(on_main.first_parent)), tree)
+        adds = _added_change_requests(
+            on_main, _dir(policies.at(on_main.first_parent)), tree, cr_cache
+        )
         if record.change_id not in {cr.change_id for cr in adds}:
             findings.append(
                 Finding(
@@ -470,18 +473,24 @@ def _dir(policy: Policy | None) -> str:
     return policy.change_request_dir if policy else "change-requests"
 
 
+CrCache = dict[tuple[str, str], ChangeRequest | None]
+
+
 def _added_change_requests(
-    commit: HistoryCommit, directory: str, tree: TreeSource
+    commit: HistoryCommit, directory: str, tree: TreeSource, cache: CrCache
 ) -> list[ChangeRequest]:
     found: list[ChangeRequest] = []
     for path in commit.added(directory):
         blob = tree.blob_id(commit.sha, path)
-        raw = tree.content(blob) if blob else None
-        if raw is None:
+        if blob is None:
             continue
-        loaded = load_change_request(raw, path)
-        if loaded.value is not None:
-            found.append(loaded.value)
+        key = (blob, path)  # a blob's meaning depends on its name (change_id = file name)
+        if key not in cache:
+            raw = tree.content(blob)
+            cache[key] = load_change_request(raw, path).value if raw is not None else None
+        value = cache[key]
+        if value is not None:
+            found.append(value)
     return found
 
 

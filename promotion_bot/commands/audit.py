@@ -8,6 +8,7 @@ judges them with promotion_bot.audit. The shared loading is used by `status` and
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from promotion_bot.keys import TrustedKey, load_trusted_keys_file, trusted_from_
 from promotion_bot.ledger import GitRepo, HistoryTree, TagRecord, read_history, read_tags
 from promotion_bot.merge_decision import MergedAsHead, MergeQuestion, decide
 from promotion_bot.models import Policy
-from promotion_bot.records import PromotionRecord, RecordedDecision, RecordError, parse_statement
+from promotion_bot.records import PromotionRecord, RecordedDecision
 from promotion_bot.render_audit import RENDERERS
 from promotion_bot.snapshot import parse_snapshot
 
@@ -82,19 +83,31 @@ def _plan(history: History, tags: list[TagRecord]) -> dict[str, set[str]]:
     for commit in history.commits:
         wanted[commit.sha] = {POLICY_PATH, *CODEOWNERS_LOCATIONS, *commit.added("change-requests")}
     for tag in tags:
-        try:
-            record = parse_statement(parse_envelope(tag.message.strip()).payload)
-        except (EnvelopeError, RecordError):
+        peeked = _peek(tag)
+        if peeked is None:
             continue
-        merged = history.commit(record.merge_commit)
+        merge_commit, paths = peeked
+        merged = history.commit(merge_commit)
         if merged is None:
             continue
-        paths = {a.path for a in record.artifacts} | {record.change_request_path}
         changed = {p for c in merged.changes for p in (c.path, c.old_path) if p}
         wanted.setdefault(merged.sha, set()).update(paths | changed)
         if merged.first_parent and merged.first_parent in wanted:
             wanted[merged.first_parent].update(changed | {".promotion/roster.yaml"})
     return wanted
+
+
+def _peek(tag: TagRecord) -> tuple[str, set[str]] | None:
+    """The merge commit and the files a record names, read without judging it (planning
+    only: judge_tag parses and verifies it properly)."""
+    try:
+        data = json.loads(parse_envelope(tag.message.strip()).payload)
+        predicate = data["predicate"]
+        paths = {str(item["name"]) for item in data["subject"]}
+        paths.add(str(predicate["change_request"]["path"]))
+        return str(predicate["merge"]["commit"]), paths
+    except (EnvelopeError, ValueError, KeyError, TypeError):
+        return None
 
 
 def reevaluator(tree: HistoryTree) -> Reevaluate:
