@@ -25,7 +25,7 @@ from promotion_bot.approvals import Decision, Status, evaluate
 from promotion_bot.evaluation_inputs import RevisionReader, collect_inputs
 from promotion_bot.models import ChangeRequest, Policy
 from promotion_bot.records import Approval, EvidenceSummary, RecordedDecision
-from promotion_bot.snapshot import PullSnapshot, format_time
+from promotion_bot.snapshot import PullSnapshot, TeamMembership, format_time
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,10 @@ def decide(question: MergeQuestion, reader: RevisionReader) -> RecordedDecision:
     if snapshot is None:
         violations.append("no pull request: the commit reached main without the gate")
         return _decision(False, (), (), violations, question)
-    decision = evaluate(collect_inputs(reader, question.base, snapshot.head_sha, snapshot))
-    approvals = _approvals(decision)
+    inputs = collect_inputs(reader, question.base, snapshot.head_sha, snapshot)
+    decision = evaluate(inputs)
+    teams = inputs.teams if inputs.teams is not None else snapshot.teams
+    approvals = _approvals(decision, teams)
     if decision.status is not Status.APPROVED:
         violations.append(f"approvals: {decision.status.value}: {decision.summary}")
         violations.extend(_explain(decision))
@@ -117,11 +119,25 @@ def _decision(
     return RecordedDecision(approved, roles, approvals, tuple(violations), summary)
 
 
-def _approvals(decision: Decision) -> tuple[Approval, ...]:
+def _approvals(decision: Decision, teams: Mapping[str, TeamMembership]) -> tuple[Approval, ...]:
     found: list[Approval] = []
     for role in decision.roles:
         for approval in role.satisfied_by:
             review = approval.review
+            login = (review.login or "").casefold()
+            team = next(
+                (
+                    owner
+                    for owner in role.owners
+                    if "/" in owner
+                    and any(
+                        name.casefold() == owner.lstrip("@").casefold()
+                        and membership.has_member(login)
+                        for name, membership in teams.items()
+                    )
+                ),
+                None,
+            )
             found.append(
                 Approval(
                     login=review.login or "",
@@ -129,6 +145,7 @@ def _approvals(decision: Decision) -> tuple[Approval, ...]:
                     review_id=review.review_id,
                     commit_id=review.commit_id,
                     submitted_at=format_time(review.submitted_at) if review.submitted_at else None,
+                    team=team.lstrip("@") if team else None,
                 )
             )
     return tuple(found)

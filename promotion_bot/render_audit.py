@@ -44,13 +44,17 @@ def _state(entry: TimelineEntry) -> str:
     return entry.state
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" + ("" if number == 1 else "s")
+
+
 def _summary(report: AuditReport) -> str:
     promotions = sum(1 for e in report.entries if e.kind == "promotion")
     rollbacks = sum(1 for e in report.entries if e.kind == "rollback")
     return (
-        f"{report.commits} commits on {report.ref} ({(report.head or '')[:12]}), "
-        f"{report.records} records, {promotions} promotions, {rollbacks} rollbacks, "
-        f"{len(report.findings)} findings"
+        f"{_count(report.commits, 'commit')} on {report.ref} ({(report.head or '')[:12]}), "
+        f"{_count(report.records, 'record')}, {_count(promotions, 'promotion')}, "
+        f"{_count(rollbacks, 'rollback')}, {_count(len(report.findings), 'finding')}"
     )
 
 
@@ -65,6 +69,7 @@ def _table(rows: list[list[str]]) -> str:
 
 
 HEADER = ["MERGED", "CHANGE", "TARGET", "VERSION", "PR", "APPROVED BY", "CHECKS", "STATE"]
+MD_HEADER = ["Merged (UTC)", "Change", "Target", "Version", "PR", "Approved by", "Checks", "Record"]
 
 
 def _row(entry: TimelineEntry) -> list[str]:
@@ -105,21 +110,16 @@ def _md(text: str) -> str:
 def render_markdown(report: AuditReport) -> str:
     out = ["# Promotion audit", "", f"{_summary(report)}.", ""]
     if report.entries:
-        out.append("| " + " | ".join(h.title() for h in HEADER) + " |")
+        out.append("| " + " | ".join(MD_HEADER) + " |")
         out.append("|" + "---|" * len(HEADER))
         for entry in report.entries:
             cells = _row(entry)
             if entry.pull_url and entry.pull_number:
                 cells[4] = f"[#{entry.pull_number}]({entry.pull_url})"
-            cells[6] = (
-                ", ".join(
-                    f"[{c.name}: {c.result}]({c.run_url})"
-                    if c.run_url and _safe_url(c.run_url)
-                    else f"{c.name}: {c.result}"
-                    for c in entry.checks
-                )
-                or "-"
-            )
+            runs = sorted({c.run_url for c in entry.checks if c.run_url and _safe_url(c.run_url)})
+            if runs:
+                links = ", ".join(f"[run]({url})" for url in runs)
+                cells[6] = f"{cells[6]} ({links})"
             out.append("| " + " | ".join(_md(c) for c in cells) + " |")
         out.append("")
     if report.findings:
