@@ -431,3 +431,41 @@ def test_review_trigger_does_nothing(tmp_path: Path) -> None:
     result = runner.run(step)
     assert result.returncode == 0
     assert sorted(p.name for p in runner.temp.iterdir()) == ["event.json", "step.sh"]
+
+
+# --- concurrency: one gate per pull request, one recorder per repository --------------------
+
+
+def concurrency_group(file: str, event_name: str, payload: dict[str, Any]) -> str:
+    workflow = load_workflow((REUSABLE_DIR / file).read_text(encoding="utf-8"))
+    (job,) = workflow["jobs"].values()
+    context = {"github": {"repository": "example-org/intake", "event_name": event_name,
+                          "event": payload}}
+    return evaluate(job["concurrency"]["group"], context)
+
+
+def test_gate_runs_for_one_pull_request_queue_behind_each_other() -> None:
+    """A push (pull_request_target) and a review (workflow_run) of the same pull request share
+    one group, so an older evaluation can never overwrite a newer one's status; other pull
+    requests have their own group, so their pending runs never replace each other."""
+    opened = webhook_payload("pull_request", "opened.payload.json")
+    review_run = webhook_payload("workflow_run", "completed.with-pull-requests.payload.json")
+    number = review_run["workflow_run"]["pull_requests"][0]["number"]
+    assert opened["pull_request"]["number"] == number
+    push_group = concurrency_group("promotion-gate.yml", "pull_request_target", opened)
+    review_group = concurrency_group("promotion-gate.yml", "workflow_run", review_run)
+    assert push_group == review_group == f"promotion-gate-example-org/intake-{number}"
+    other = json.loads(json.dumps(opened))
+    other["pull_request"]["number"] = number + 1
+    assert concurrency_group("promotion-gate.yml", "pull_request_target", other) != push_group
+    # A fork's review: GitHub lists no pull request; the run is keyed by the head commit.
+    fork_run = json.loads(json.dumps(review_run))
+    fork_run["workflow_run"]["pull_requests"] = []
+    assert concurrency_group("promotion-gate.yml", "workflow_run", fork_run).endswith(
+        fork_run["workflow_run"]["head_sha"])
+
+
+def test_one_recorder_per_repository_whatever_the_push() -> None:
+    groups = {concurrency_group("promotion-record.yml", "push", webhook_payload("push", name))
+              for name in ("payload.json", "with-new-branch.payload.json")}
+    assert groups == {"promotion-record-example-org/intake"}
