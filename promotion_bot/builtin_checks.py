@@ -313,7 +313,7 @@ def pinned_models(given: BuiltinInput) -> BuiltinResult:
         if problem:
             findings.append(Finding(item.file, problem, item.line, rule="unpinned"))
     findings += _recorded(given.change_requests, identifiers, scope)
-    if not identifiers and not any(cr.models for cr in given.change_requests):
+    if not identifiers and not findings and not any(cr.models for cr in given.change_requests):
         return _nothing(f"model identifiers (keys {', '.join(keys)})", scope)
     count = len(identifiers)
     return _result(findings, files, f"{count} model identifier{'s' if count != 1 else ''}")

@@ -159,6 +159,7 @@ def judge(
     result.problems += stale_problems(branch_crs, promoted, facts.base_name)
     result.declared = _declared_paths(branch_crs, result)
     result.problems += _undeclared(branch_crs, facts, policy, result)
+    result.problems.sort(key=lambda p: (p.file, p.line or 0, p.column or 0))
     return result
 
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 AUTHOR = {
@@ -153,3 +154,18 @@ def ruleset_branch(
     cr = repo.change_request(change_id, "ruleset", "routing-rules", current, version, [ruleset])
     repo.commit(f"Promote routing rules {version}")
     return cr
+
+
+def process_gone(pid: int, within: float = 10.0) -> bool:
+    """True once `pid` has exited (a zombie counts as exited); polls for at most `within` s."""
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, IndexError):
+            return True
+        if state == "Z":
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)

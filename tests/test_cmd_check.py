@@ -20,7 +20,7 @@ import pytest
 from promotion_bot.cli import main
 from promotion_bot.schemas import validate_data
 from tests.conftest import EXAMPLE
-from tests.gitrepo import GitRepo, ruleset_branch
+from tests.gitrepo import GitRepo, process_gone, ruleset_branch
 
 MODEL = "configs/models/classifier.yaml"
 PROMPT = "prompts/classify_prompt.md"
@@ -336,14 +336,6 @@ def test_a_failing_check_shows_its_output(
     assert "failed: 1 of 3 checks did not pass (rules-lint)" in result.out
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
-        return False
-    return state != "Z"
-
-
 def test_a_hanging_check_times_out_and_its_process_group_is_killed(
     repo: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -364,7 +356,7 @@ def test_a_hanging_check_times_out_and_its_process_group_is_killed(
     assert hung["reason"] == "timed out after 1 s; the process group was killed"
     assert "waiting forever" in hung["output"]["tail"]
     assert "TIMEOUT  hang" in result.out
-    assert not _alive(int(pid_file.read_text()))
+    assert process_gone(int(pid_file.read_text()))
 
 
 def test_a_missing_check_command_fails(repo: GitRepo, capsys: pytest.CaptureFixture[str]) -> None:
