@@ -4,7 +4,8 @@ Everything is read beforehand (ledger.py, audit_inputs in commands/audit.py); th
 only judges. What it checks, in the words of docs/records.md:
 
 - every commit on main's first-parent history that adds a change request has exactly one
-  valid record for it, on that commit (UNRECORDED_MERGE, DUPLICATE_RECORD, RECORD_MOVED);
+  valid record for it, on that commit (UNRECORDED_MERGE, RECORD_MOVED), and no change_id
+  reaches main twice (DUPLICATE_CHANGE_ID: the second could never get its own record);
 - a commit that changes governed paths without adding a change request (UNDECLARED_CHANGE);
 - each record: an annotated tag holding a DSSE envelope (MALFORMED_RECORD), signed by a key
   that is trusted (UNTRUSTED_KEY, BAD_SIGNATURE) and was valid when the merge happened
@@ -59,7 +60,7 @@ FINDINGS: dict[str, str] = {
     "RECORD_NAME_MISMATCH": "a tag's name differs from the change_id of its record",
     "RECORD_MOVED": "a record is not on the commit that merged its change request",
     "NOT_ON_MAIN": "a record points at a commit that is not on main's first-parent history",
-    "DUPLICATE_RECORD": "more than one valid record for the same change request",
+    "DUPLICATE_CHANGE_ID": "a change_id reached main a second time (it has one record)",
     "ARTIFACT_MISMATCH": "a recorded hash differs from the file at the merge commit",
     "RECORD_INCONSISTENT": "a record's merge facts do not match the commit it is on",
     "POLICY_VIOLATION": "the merge did not satisfy the policy",
@@ -347,17 +348,6 @@ def audit(
     for item in judged:
         if item.valid and item.record is not None:
             by_change.setdefault(item.record.change_id, []).append(item)
-    for change_id, items in by_change.items():
-        if len(items) > 1:
-            names = ", ".join(i.tag.name for i in items)
-            findings.append(
-                Finding(
-                    "DUPLICATE_RECORD",
-                    f"{change_id} has {len(items)} valid records: {names}",
-                    change_id=change_id,
-                    commit=items[0].record.merge_commit if items[0].record else None,
-                )
-            )
     invalid_by_change: dict[str, JudgedTag] = {j.tag.change_id: j for j in judged if not j.valid}
     policies = _Policies(tree)
     cr_cache: CrCache = {}
@@ -389,6 +379,19 @@ def audit(
                 )
             )
         for cr in sorted(added, key=lambda c: c.change_id):
+            if cr.change_id in merged_crs:
+                findings.append(
+                    Finding(
+                        "DUPLICATE_CHANGE_ID",
+                        f"{commit.sha[:12]} adds {cr.change_id} again: it was merged before, and "
+                        "its record belongs to that merge",
+                        change_id=cr.change_id,
+                        commit=commit.sha,
+                        target=cr.target,
+                        at=commit.committed_at,
+                    )
+                )
+                continue
             candidates = [j for j in by_change.get(cr.change_id, []) if j.record is not None]
             here = [j for j in candidates if j.record and j.record.merge_commit == commit.sha]
             entry_findings: list[Finding] = []

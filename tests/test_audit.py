@@ -39,7 +39,14 @@ def tag_message(history: GovernedHistory, change_id: str) -> dict:
 
 def replace_tag(history: GovernedHistory, change_id: str, target: str, message: str) -> None:
     history.git(
-        "tag", "-f", "-a", "--cleanup=verbatim", "-F", "-", f"promotion/{change_id}", target,
+        "tag",
+        "-f",
+        "-a",
+        "--cleanup=verbatim",
+        "-F",
+        "-",
+        f"promotion/{change_id}",
+        target,
         input_text=message + "\n",
     )
 
@@ -86,7 +93,11 @@ def test_full_history_reports_exactly_the_expected_findings(
     )
     entries = {e["change_id"]: e for e in report["entries"]}
     assert [e["change_id"] for e in report["entries"]] == [
-        "CR-2026-0005", "CR-2026-0006", hotfix_id, "CR-2026-0007", "CR-2026-0008",
+        "CR-2026-0005",
+        "CR-2026-0006",
+        hotfix_id,
+        "CR-2026-0007",
+        "CR-2026-0008",
     ]
     assert entries["CR-2026-0005"]["state"] == "invalid"
     assert entries[hotfix_id]["state"] == "violation"
@@ -95,14 +106,19 @@ def test_full_history_reports_exactly_the_expected_findings(
     good = entries["CR-2026-0008"]
     assert good["state"] == "recorded" and good["findings"] == []
     assert [(a["login"], a["role"]) for a in good["approvals"]] == [
-        ("rita", "reviewer"), ("adam", "administrator"),
+        ("rita", "reviewer"),
+        ("adam", "administrator"),
     ]
     assert [c["name"] for c in good["checks"]] == ["rules-lint", "rules-simulate", "pack-verify"]
     assert all(c["run_url"].startswith("https://github.com/") for c in good["checks"])
     assert good["pull_request"]["url"].endswith(f"/pull/{good['pull_request']['number']}")
     assert good["artifacts"][0]["path"] == "configs/routing_tables/routing_rules_v1.3.0.json"
     assert report["summary"] == {
-        "commits": 6, "ungoverned_commits": 1, "records": 5, "promotions": 4, "rollbacks": 1,
+        "commits": 6,
+        "ungoverned_commits": 1,
+        "records": 5,
+        "promotions": 4,
+        "rollbacks": 1,
         "findings": 4,
     }
 
@@ -118,7 +134,9 @@ def test_clean_history_formats(
     code, text = run(capsys, "audit", "--repo", root)
     assert code == 0
     assert "OK: every merge on main is recorded, signed, approved and intact" in text
-    assert re.search(r"CR-2026-0007 \(rollback of CR-2026-0006\)\s+routing-rules\s+1\.2\.0 -> 1\.1\.0", text)
+    assert re.search(
+        r"CR-2026-0007 \(rollback of CR-2026-0006\)\s+routing-rules\s+1\.2\.0 -> 1\.1\.0", text
+    )
     code, markdown = run(capsys, "audit", "--repo", root, "--format", "markdown")
     assert code == 0 and markdown.startswith("# Promotion audit")
     assert "[#101](https://github.com/example-org/intake-routing/pull/101)" in markdown
@@ -131,17 +149,22 @@ def test_clean_history_formats(
     html = page.read_text()
     assert code == 0 and html.startswith("<!DOCTYPE html>") and "<script" not in html
     assert "No findings" in html and "CR-2026-0007" in html
-    code, filtered = run(capsys, "audit", "--repo", root, "--change-id", "CR-2026-0006",
-                         "--format", "json")
+    code, filtered = run(
+        capsys, "audit", "--repo", root, "--change-id", "CR-2026-0006", "--format", "json"
+    )
     assert [e["change_id"] for e in json.loads(filtered)["entries"]] == ["CR-2026-0006"]
-    code, filtered = run(capsys, "audit", "--repo", root, "--since", "2099-01-01",
-                         "--format", "json")
+    code, filtered = run(
+        capsys, "audit", "--repo", root, "--since", "2099-01-01", "--format", "json"
+    )
     assert json.loads(filtered)["entries"] == []
     code, status = run(capsys, "status", "--repo", root, "--format", "json")
     assert code == 0
     [target] = json.loads(status)["targets"]
     assert (target["target"], target["version"], target["change_id"], target["state"]) == (
-        "routing-rules", "1.1.0", "CR-2026-0007", "recorded",
+        "routing-rules",
+        "1.1.0",
+        "CR-2026-0007",
+        "recorded",
     )
 
 
@@ -169,8 +192,9 @@ def test_record_moved_to_another_commit(
     history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
     history.ruleset("CR-2026-0006", "1.2.0", "1.1.0")
     assert recorded(history, capsys) == 0
-    message = json.dumps(tag_message(history, "CR-2026-0006"), sort_keys=True,
-                         separators=(",", ":"))
+    message = json.dumps(
+        tag_message(history, "CR-2026-0006"), sort_keys=True, separators=(",", ":")
+    )
     replace_tag(history, "CR-2026-0006", history.merges[0].sha, message)
     code, report = audit_json(capsys, history)
     assert code == 1
@@ -302,3 +326,62 @@ def test_audit_without_trusted_keys_is_a_configuration_error(
     code, out = run(capsys, "audit", "--repo", str(history.root))
     assert code == 2
     assert "no trusted keys" in out
+
+
+def test_a_tag_named_after_another_change_request(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    merge = history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert recorded(history, capsys) == 0
+    message = json.dumps(tag_message(history, "CR-2026-0005"))
+    replace_tag(history, "CR-2026-0099", merge.sha, message)
+    code, report = audit_json(capsys, history)
+    assert code == 1
+    assert codes(report) == [("RECORD_NAME_MISMATCH", "CR-2026-0005")]
+    assert report["findings"][0]["tag"] == "promotion/CR-2026-0099"
+
+
+def test_a_change_id_merged_twice(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert recorded(history, capsys) == 0
+    history.git("rm", "-q", "change-requests/CR-2026-0005.yaml")
+    history.git("commit", "-qm", "Remove a merged change request")
+    history.git("checkout", "-q", "HEAD~1", "--", "change-requests/CR-2026-0005.yaml")
+    history.git("commit", "-qm", "Add it again")
+    code, report = audit_json(capsys, history)
+    assert code == 1
+    assert codes(report) == [("DUPLICATE_CHANGE_ID", "CR-2026-0005")]
+
+
+def test_undeclared_change_on_main(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert recorded(history, capsys) == 0
+    history.write("configs/routing_tables/routing_rules_v1.1.0.json", "{}\n")
+    history.git("commit", "-qam", "Quick fix")
+    code, report = audit_json(capsys, history)
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["code"] == "UNDECLARED_CHANGE"
+    assert "configs/routing_tables/routing_rules_v1.1.0.json" in finding["message"]
+
+
+def test_stale_version_and_unknown_rollback(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    history.ruleset("CR-2026-0006", "1.2.0", "1.0.0")  # raced with CR-2026-0005
+    history.ruleset("CR-2026-0007", "1.0.0", "1.2.0", rollback_of="CR-2026-0001")
+    recorded(history, capsys)
+    code, report = audit_json(capsys, history)
+    assert code == 1
+    found = {(f["code"], f["change_id"]) for f in report["findings"]}
+    assert ("STALE_VERSION", "CR-2026-0006") in found
+    assert ("ROLLBACK_TARGET_UNKNOWN", "CR-2026-0007") not in found  # a bootstrap promotion
+    messages = [f["message"] for f in report["findings"] if f["code"] == "STALE_VERSION"]
+    assert messages == [
+        "CR-2026-0006 moves routing-rules from 1.0.0, but 1.1.0 was promoted before"
+    ]

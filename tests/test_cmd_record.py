@@ -214,3 +214,24 @@ def test_push_to_a_remote(
     history.git("push", "-q", "origin", "main")
     assert run(capsys, *history.record_args(), "--push", "origin")[0] == 0
     assert "refs/tags/promotion/CR-2026-0005" in history.git("ls-remote", "--tags", "origin")
+
+
+def test_a_written_record_verifies_with_securesystemslib(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An independent DSSE implementation (in-toto's) accepts the tag as written by record."""
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import SSlibKey
+
+    from promotion_bot.keys import load_public_key
+
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert run(capsys, *history.record_args())[0] == 0
+    message = history.git("cat-file", "tag", "promotion/CR-2026-0005").split("\n\n", 1)[1]
+    envelope = Envelope.from_dict(json.loads(message))
+    key = SSlibKey.from_crypto(
+        load_public_key(history.key.public_pem, "t"), keyid=history.key.keyid
+    )
+    assert list(envelope.verify([key], 1)) == [history.key.keyid]
+    assert envelope.payload_type == "application/vnd.in-toto+json"
+    assert json.loads(envelope.payload)["subject"][0]["name"].endswith("routing_rules_v1.1.0.json")
