@@ -70,6 +70,8 @@ def verdict(evidence: Mapping[str, Any]) -> str:
     failed = [c["name"] for c in checks if c["result"] != "passed"]
     if evidence["result"] == "passed":
         count = len(checks)
+        if not count:
+            return "passed: no checks are required"
         return f"passed: {count} required check{'s' if count != 1 else ''} passed"
     parts = []
     if problems:

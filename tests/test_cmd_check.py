@@ -602,6 +602,31 @@ def test_the_policy_comes_from_the_base_not_the_branch(
     assert ".promotion/policy.yaml" in result.evidence["declarations"]["governance_changes"]  # type: ignore[index]
 
 
+def test_a_shallow_clone_is_refused(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ruleset_branch(repo)
+    repo.new_ruleset("1.2.0")
+    repo.commit("more history")
+    shallow = tmp_path / "shallow"
+    subprocess.run(
+        [
+            "git",
+            "clone",
+            "-q",
+            "--depth",
+            "1",
+            "--no-single-branch",
+            f"file://{repo.root}",
+            str(shallow),
+        ],
+        check=True,
+    )
+    code = main(["check", "--repo", str(shallow), "--base", "origin/main"])
+    assert code == 2
+    assert "this clone is shallow" in capsys.readouterr().err
+
+
 def test_the_command_runs_as_a_real_subprocess(repo: GitRepo) -> None:
     ruleset_branch(repo)
     completed = subprocess.run(

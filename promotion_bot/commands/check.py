@@ -326,9 +326,19 @@ def _remote(root: Path) -> str | None:
 def read_branch(settings: Settings) -> Branch:
     root = settings.root
     prefix = git.prefix_in_toplevel(root)
+    if git.git_text(root, "rev-parse", "--is-shallow-repository") == "true":
+        raise ConfigError(
+            "this clone is shallow: promoted versions and the merge base need the full history; "
+            "run git fetch --unshallow (in GitHub Actions: actions/checkout with fetch-depth: 0)"
+        )
     base_sha = git.rev_parse(root, settings.base_ref)
     head_sha = git.rev_parse(root, settings.head_ref)
-    merge_base = git.merge_base(root, base_sha, head_sha)
+    try:
+        merge_base = git.merge_base(root, base_sha, head_sha)
+    except GitError:
+        raise ConfigError(
+            f"{settings.base_ref} and {settings.head_ref} have no common history; check --base"
+        ) from None
     policy, policy_sha256 = _base_policy(root, prefix, base_sha)
     cr_dir = policy.change_request_dir
     changes = tuple(
