@@ -235,3 +235,15 @@ def test_a_written_record_verifies_with_securesystemslib(
     assert list(envelope.verify([key], 1)) == [history.key.keyid]
     assert envelope.payload_type == "application/vnd.in-toto+json"
     assert json.loads(envelope.payload)["subject"][0]["name"].endswith("routing_rules_v1.1.0.json")
+
+
+def test_without_a_source_of_pull_request_facts_it_says_so(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    code, out = run(
+        capsys, "record", "--repo", str(history.root), "--key-file", str(history.key_file)
+    )
+    assert code == 1
+    assert "warning: no source of pull request facts" in out
+    assert "policy violation: no pull request" in out

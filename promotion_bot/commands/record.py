@@ -127,7 +127,7 @@ def record(
     """
     root = governed_root(repo)
     identity = signing_identity(os.environ, key_file)
-    source = OfflineFacts(list(snapshots), list(evidence))
+    source = facts_source(snapshots, evidence)
     outcomes = record_merges(GitRepo.at(root), ref, source, identity, dry_run=dry_run)
     if remote and not dry_run:
         push_tags(GitRepo.at(root), remote, [o.tag for o in outcomes if o.written == "created"])
@@ -136,6 +136,19 @@ def record(
     else:
         _render(outcomes)
     return int(ExitCode.REJECTED if any(not o.approved for o in outcomes) else ExitCode.OK)
+
+
+def facts_source(snapshots: tuple[Path, ...], evidence: tuple[Path, ...]) -> MergeFactsSource:
+    """Where the pull request facts come from: snapshot and evidence files for now (the
+    GitHub source is pending). Without any, every merge is recorded as having no pull request
+    (a violation), which is said loudly: those records are permanent."""
+    if not snapshots and not evidence:
+        click.echo(
+            "warning: no source of pull request facts (--snapshot, --evidence): every merge is "
+            "recorded as having no pull request, i.e. as a policy violation",
+            err=True,
+        )
+    return OfflineFacts(list(snapshots), list(evidence))
 
 
 def _render(outcomes: list[Outcome]) -> None:
