@@ -50,6 +50,9 @@ class FileView(Protocol):
 
     def sha256(self, path: str) -> str | None: ...
 
+    def prefetch(self, paths: Sequence[str]) -> None:
+        """A hint: these files will be read (lets a git-backed view read them in one batch)."""
+
 
 @dataclass(frozen=True)
 class MemoryFiles:
@@ -66,6 +69,9 @@ class MemoryFiles:
     def sha256(self, path: str) -> str | None:
         data = self.files.get(path)
         return None if data is None else hashlib.sha256(data).hexdigest()
+
+    def prefetch(self, paths: Sequence[str]) -> None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -200,6 +206,7 @@ def template_policy(given: BuiltinInput) -> BuiltinResult:
     files = sorted(p for p in given.files.paths() if match_any(scope, p))
     if not files:
         return _nothing("templates", scope)
+    given.files.prefetch(files)
     for path in files:
         text, problem = _text(given.files, path)
         if problem or text is None:
@@ -293,6 +300,7 @@ def pinned_models(given: BuiltinInput) -> BuiltinResult:
     )
     findings: list[Finding] = []
     identifiers: list[_Identifier] = []
+    given.files.prefetch(files)
     for path in files:
         raw = given.files.read(path) or b""
         found, problems = _config_identifiers(path, raw, keys)
@@ -366,6 +374,7 @@ def prompt_hashes(given: BuiltinInput) -> BuiltinResult:
     marker = re.compile(str(marker_text), re.MULTILINE) if marker_text else None
     findings: list[Finding] = []
     checked: list[str] = []
+    given.files.prefetch([p.path for cr in given.change_requests for p in cr.prompts])
     for cr in given.change_requests:
         listed = {prompt.path for prompt in cr.prompts}
         for artifact in cr.artifacts:
@@ -472,6 +481,9 @@ def sha256_manifest(given: BuiltinInput) -> BuiltinResult:
     text = raw.decode("utf-8", "replace")
     findings: list[Finding] = []
     listed: dict[str, int] = {}
+    given.files.prefetch(
+        [m.group(2) for m in map(_MANIFEST_LINE.match, text.splitlines()) if m is not None]
+    )
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue

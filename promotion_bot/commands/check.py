@@ -10,11 +10,14 @@ is the untrusted, read-only CI tier (no secrets, no write token).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
+import json
 import os
 import shlex
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,8 +162,6 @@ def _default_base(root: Path) -> str:
 
 
 def _json(data: Any) -> str:
-    import json
-
     return json.dumps(data, indent=2) + "\n"
 
 
@@ -197,19 +198,21 @@ class GitTree:
         self.root, self.prefix, self.rev = root, prefix, rev
         entries = git.tree_files(root, rev, [prefix] if prefix else [])
         self.entries = {path.removeprefix(prefix): entry for path, entry in entries.items()}
+        self._readable = frozenset(p for p, e in self.entries.items() if e.mode.startswith("100"))
         self._cache: dict[str, bytes | None] = {}
+        self._lock = threading.Lock()  # built-ins read from several threads
 
     def paths(self) -> frozenset[str]:
-        return frozenset(p for p, e in self.entries.items() if e.mode.startswith("100"))
+        return self._readable
 
     def prefetch(self, paths: Sequence[str]) -> None:
         """Read many files with one git process (unreadable ones are cached as None)."""
-        readable = self.paths()
-        wanted = [p for p in dict.fromkeys(paths) if p not in self._cache]
-        specs = {p: f"{self.rev}:{self.prefix}{p}" for p in wanted if p in readable}
-        blobs = git.read_blobs(self.root, list(specs.values())) if specs else {}
-        for path in wanted:
-            self._cache[path] = blobs.get(specs[path]) if path in specs else None
+        with self._lock:
+            wanted = [p for p in dict.fromkeys(paths) if p not in self._cache]
+            specs = {p: f"{self.rev}:{self.prefix}{p}" for p in wanted if p in self._readable}
+            blobs = git.read_blobs(self.root, list(specs.values())) if specs else {}
+            for path in wanted:
+                self._cache[path] = blobs.get(specs[path]) if path in specs else None
 
     def read(self, path: str) -> bytes | None:
         if path not in self._cache:
@@ -592,7 +595,7 @@ def _builtin_result(
     spec: CheckSpec,
     required_by: tuple[str, ...],
     outcome: BuiltinResult,
-    started: Any,
+    started: dt.datetime,
     duration: float,
     ctx: RunContext,
     *,
