@@ -24,6 +24,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "hash": ("promotion_bot.commands.hash", "hash_command"),
     "check": ("promotion_bot.commands.check", "check"),
     "approvals": ("promotion_bot.commands.approvals", "approvals"),
+    "gate": ("promotion_bot.commands.gate", "gate"),
+    "snapshot": ("promotion_bot.commands.gate", "snapshot"),
     "record": ("promotion_bot.commands.record", "record"),
     "audit": ("promotion_bot.commands.audit", "audit_command"),
     "status": ("promotion_bot.commands.status", "status"),
