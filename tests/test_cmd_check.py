@@ -561,6 +561,19 @@ def test_usage_errors_exit_2(
     assert "Traceback" not in captured.err
 
 
+def test_an_unwritable_output_folder_is_a_usage_error(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ruleset_branch(repo)
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    code = main(
+        ["check", "--repo", str(repo.root), "--base", "main", "--output-dir", str(blocker / "out")]
+    )
+    assert code == 2
+    assert f"--output-dir {blocker / 'out'}: Not a directory" in capsys.readouterr().err
+
+
 def test_a_broken_policy_on_the_base_is_a_configuration_error(
     repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -600,6 +613,20 @@ def test_the_policy_comes_from_the_base_not_the_branch(
     assert result.code == 1
     assert result.check("rules-lint")["result"] == "failed"
     assert ".promotion/policy.yaml" in result.evidence["declarations"]["governance_changes"]  # type: ignore[index]
+
+
+def test_the_base_defaults_to_origin_main_else_main(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    ruleset_branch(repo)
+    evidence = tmp_path / "e.json"
+    assert main(["check", "--repo", str(repo.root), "--evidence", str(evidence)]) == 0
+    assert json.loads(evidence.read_text())["base"]["ref"] == "main"
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo.root), str(clone)], check=True)
+    assert main(["check", "--repo", str(clone), "--evidence", str(evidence)]) == 0
+    assert json.loads(evidence.read_text())["base"]["ref"] == "origin/main"
+    capsys.readouterr()
 
 
 def test_a_shallow_clone_is_refused(

@@ -18,7 +18,7 @@ import shlex
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,12 +137,11 @@ def check(
     root = governed_root(repo)
     base_ref = base or _default_base(root)
     out = (output_dir or Path(tempfile.mkdtemp(prefix="promotion-bot-checks-"))).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    _writable(out, "--output-dir", lambda: out.mkdir(parents=True, exist_ok=True))
     target = (evidence_path or out / "evidence.json").resolve()
     settings = Settings(root, base_ref, head, jobs, out, dict(os.environ))
     evidence = run_session(settings, Progress(lambda line: click.echo(line, err=True)))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(_json(evidence), encoding="utf-8")
+    _writable(target, "--evidence", lambda: _write(target, _json(evidence)))
     _write_step_summary(evidence, settings.environ)
     if output_format == "json":
         echo_json(evidence)
@@ -159,6 +158,18 @@ def _default_base(root: Path) -> str:
             continue
         return candidate
     raise ConfigError("--base not given and neither origin/main nor main exists; pass --base")
+
+
+def _writable(path: Path, option: str, action: Callable[[], None]) -> None:
+    try:
+        action()
+    except OSError as error:
+        raise ConfigError(f"{option} {path}: {error.strerror or error}") from None
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
 
 
 def _json(data: Any) -> str:
