@@ -177,6 +177,10 @@ def test_deleted_record_and_truncated_tail(
     assert recorded(history, capsys) == 0
     history.git("tag", "-d", "promotion/CR-2026-0005")  # in the middle: the chain notices
     history.git("tag", "-d", "promotion/CR-2026-0007")  # at the tail: history notices
+    code, status = run(capsys, "status", "--repo", str(history.root))
+    assert code == 0
+    assert status.splitlines()[1].split()[2:4] == ["1.3.0", "CR-2026-0007"]
+    assert status.splitlines()[1].endswith("unrecorded (last recorded: 1.2.0)")
     code, report = audit_json(capsys, history)
     assert code == 1
     assert codes(report) == [

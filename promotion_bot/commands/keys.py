@@ -12,9 +12,9 @@ from promotion_bot.errors import ConfigError
 from promotion_bot.keys import (
     SIGNING_KEY_ENV,
     generate_key,
-    load_private_key,
     policy_entry,
     public_pem,
+    signing_identity,
 )
 
 
@@ -67,13 +67,7 @@ def generate(out: Path) -> int:
 )
 def show(key_file: Path | None) -> int:
     """Print the keyid and public key of the signing key (never the private key)."""
-    if key_file is not None:
-        identity = load_private_key(key_file.read_bytes(), str(key_file))
-    else:
-        value = os.environ.get(SIGNING_KEY_ENV)
-        if not value:
-            raise ConfigError(f"no key: pass --key-file or set {SIGNING_KEY_ENV}")
-        identity = load_private_key(value.encode(), f"${SIGNING_KEY_ENV}")
+    identity = signing_identity(os.environ, key_file)
     click.echo(f"keyid: {identity.keyid}")
     click.echo(public_pem(identity.public_key).rstrip())
     return 0
