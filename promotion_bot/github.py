@@ -294,6 +294,14 @@ class PullReader:
             f"find the pull request of commit {sha[:12]}",
             lambda: sorted(p.number for p in repo.get_pulls(state="open") if p.head.sha == sha))
 
+    def merged_pulls_of_commit(self, sha: str) -> list[int]:
+        """The pull requests merged as commit `sha` (what a push to main records)."""
+        commit = self.client.repo.get_commit(sha)
+        return self.client.call(
+            f"find the pull request merged as {sha[:12]}",
+            lambda: sorted(p.number for p in commit.get_pulls()
+                           if p.merged_at is not None and p.merge_commit_sha == sha))
+
     def team_members(self, org: str, slug: str) -> list[dict[str, Any]]:
         """Active members of @org/slug, listed once. A team the token cannot see is an error,
         never "no members": GITHUB_TOKEN cannot read organisation teams."""
