@@ -695,6 +695,7 @@ def make_route(method: str, template: str, handler: str, path: str | None = None
 
 
 R = "/repos/{owner}/{repo}"
+TEAM = "/organizations/{org_id}/team/{team_id}"
 ROUTES: tuple[Route, ...] = (
     *(make_route(method, template, handler) for method, template, handler in [
         ("GET", "/user", "get_authenticated_user"),
@@ -737,6 +738,12 @@ ROUTES: tuple[Route, ...] = (
     ]),
     # PyGithub's Commit.get_statuses() uses GitHub's legacy alias of commits/{ref}/statuses
     make_route("GET", R + "/commits/{ref}/statuses", "list_statuses", path=R + "/statuses/{ref}"),
+    # a team's "url" is /organizations/{org_id}/team/{team_id}; PyGithub's Team methods follow it
+    make_route("GET", "/orgs/{org}/teams/{team_slug}", "get_team", path=TEAM),
+    make_route("GET", "/orgs/{org}/teams/{team_slug}/members", "list_team_members",
+               path=TEAM + "/members"),
+    make_route("GET", "/orgs/{org}/teams/{team_slug}/memberships/{username}",
+               "get_team_membership", path=TEAM + "/memberships/{username}"),
 )
 
 
@@ -1292,8 +1299,16 @@ class FakeGitHub:
             raise not_found("https://docs.github.com/rest/pulls/pulls#get-a-pull-request")
         return pull
 
-    def _team(self, org: str, slug: str) -> Team:
-        team = self.teams.get((org.lower(), slug.lower()))
+    def _team(self, ids: Mapping[str, str]) -> Team:
+        """The team named by ``org`` + ``team_slug``, or by ``org_id`` + ``team_id`` (the form
+        of the ``url`` GitHub puts in team objects, which PyGithub follows)."""
+        if "team_id" in ids:
+            org_user = next((u for u in self.users.values() if str(u.id) == ids["org_id"]), None)
+            team = next((t for t in self.teams.values() if str(t.id) == ids["team_id"]
+                         and org_user is not None and t.org.lower() == org_user.login.lower()),
+                        None)
+        else:
+            team = self.teams.get((ids["org"].lower(), ids["team_slug"].lower()))
         if team is None:
             raise not_found("https://docs.github.com/rest/teams/teams#get-a-team-by-name")
         if not team.readable:
@@ -1398,8 +1413,11 @@ class FakeGitHub:
             "updated_at": iso(_EPOCH), "archived_at": None, "type": "Organization",
         }
 
+    def _team_url(self, team: Team) -> str:
+        return self._api(f"/organizations/{self._org(team.org).id}/team/{team.id}")
+
     def _j_team(self, team: Team) -> dict[str, Any]:
-        api = self._api(f"/orgs/{team.org}/teams/{team.slug}")
+        api = self._team_url(team)
         return {
             "id": team.id, "node_id": node_id("Team", team.id), "url": api,
             "html_url": f"{WEB_URL}/orgs/{team.org}/teams/{team.slug}", "name": team.name,
@@ -1720,31 +1738,30 @@ class FakeGitHub:
             raise not_found("https://docs.github.com/rest/orgs/orgs#get-an-organization")
         return Response(200, self._j_org(user))
 
-    def _h_get_team(self, request: Request, org: str, team_slug: str) -> Response:
-        team = self._team(org, team_slug)
+    def _h_get_team(self, request: Request, **ids: str) -> Response:
+        team = self._team(ids)
         active = [m for m, s in team.members.items() if s == "active"]
         return Response(200, self._j_team(team) | {
             "members_count": len(active), "repos_count": 0, "created_at": iso(_EPOCH),
             "updated_at": iso(_EPOCH), "organization": self._j_org(self._org(team.org)),
         })
 
-    def _h_list_team_members(self, request: Request, org: str, team_slug: str) -> Response:
-        team = self._team(org, team_slug)
+    def _h_list_team_members(self, request: Request, **ids: str) -> Response:
+        team = self._team(ids)
         role = request.query.get("role", "all")
         logins = [login for login, state in team.members.items() if state == "active"
                   and (role == "all" or (login in team.maintainers) == (role == "maintainer"))]
         return self._page(request, [self._j_user(self._user(login)) for login in logins])
 
-    def _h_get_team_membership(self, request: Request, org: str, team_slug: str,
-                               username: str) -> Response:
-        team = self._team(org, team_slug)
+    def _h_get_team_membership(self, request: Request, username: str, **ids: str) -> Response:
+        team = self._team(ids)
         state = next((s for login, s in team.members.items()
                       if login.lower() == username.lower()), None)
         if state is None:
             raise not_found(
                 "https://docs.github.com/rest/teams/members#get-team-membership-for-a-user"
             )
-        url = self._api(f"/orgs/{team.org}/teams/{team.slug}/memberships/{username}")
+        url = f"{self._team_url(team)}/memberships/{username}"
         role = "maintainer" if username in team.maintainers else "member"
         return Response(200, {"url": url, "role": role, "state": state})
 

@@ -420,6 +420,11 @@ def test_team_membership_states_and_permissions(fake: FakeGitHub, gh: github.Git
     with pytest.raises(github.UnknownObjectException):
         team.get_team_membership("mallory")
     assert [u.login for u in team.get_members()] == ["sam"]  # pending members are not listed
+    # like GitHub, a team's url is /organizations/{org_id}/team/{team_id}, and PyGithub follows it
+    org_id, team_id = fake.users["acme"].id, fake.teams[("acme", "security")].id
+    assert fake.requests[-1].path == f"/organizations/{org_id}/team/{team_id}/members"
+    by_slug = requests.get(f"{fake.base_url}/orgs/acme/teams/security/members", timeout=5)
+    assert [u["login"] for u in by_slug.json()] == ["sam"]
     response = requests.get(f"{fake.base_url}/orgs/acme/teams/hidden/memberships/sam", timeout=5)
     assert response.status_code == 403
     assert response.json()["message"] == "Resource not accessible by integration"
