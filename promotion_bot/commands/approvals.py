@@ -34,12 +34,14 @@ EXIT_CODES = {
 )
 @click.option(
     "--base",
+    metavar="REV",
     default=None,
     help="The base commit: policy and CODEOWNERS are read here. "
     "Default: the snapshot's base SHA.",
 )
 @click.option(
     "--head",
+    metavar="REV",
     default=None,
     help="The head commit: change requests and configs are read here, and approvals must "
     "name it. Default: the snapshot's head SHA.",
