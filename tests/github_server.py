@@ -30,6 +30,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
+import io
 import itertools
 import json
 import re
@@ -37,6 +38,7 @@ import socket
 import subprocess
 import threading
 import traceback
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -565,6 +567,21 @@ class Comment:
 
 
 @dataclass
+class ArtifactFile:
+    """An Actions artifact (a zip), as `actions/upload-artifact` leaves it."""
+
+    id: int
+    repo: str
+    name: str
+    run_id: int
+    head_sha: str
+    head_branch: str
+    data: bytes
+    created_at: str
+    expired: bool = False
+
+
+@dataclass
 class Repo:
     """A repository. Without ``git_dir``: ``refs``, ``commits`` and ``contents`` are plain dicts."""
 
@@ -695,6 +712,7 @@ def make_route(method: str, template: str, handler: str, path: str | None = None
 
 
 R = "/repos/{owner}/{repo}"
+STORAGE_PREFIX = "/_storage/artifacts/"  # not GitHub's API: the blob store downloads redirect to
 TEAM = "/organizations/{org_id}/team/{team_id}"
 ROUTES: tuple[Route, ...] = (
     *(make_route(method, template, handler) for method, template, handler in [
@@ -735,6 +753,8 @@ ROUTES: tuple[Route, ...] = (
         ("POST", R + "/git/refs", "create_ref"),
         ("PATCH", R + "/git/refs/{ref}", "update_ref"),
         ("DELETE", R + "/git/refs/{ref}", "delete_ref"),
+        ("GET", R + "/actions/artifacts", "list_artifacts"),
+        ("GET", R + "/actions/artifacts/{artifact_id}/{archive_format}", "download_artifact"),
     ]),
     # PyGithub's Commit.get_statuses() uses GitHub's legacy alias of commits/{ref}/statuses
     make_route("GET", R + "/commits/{ref}/statuses", "list_statuses", path=R + "/statuses/{ref}"),
@@ -818,7 +838,7 @@ class FakeGitHub:
         self._clock = clock or _ticking_clock()
         self._ids = {kind: itertools.count(start) for kind, start in [
             ("user", 1001), ("repo", 2001), ("pull", 3001), ("review", 4001), ("comment", 5001),
-            ("status", 6001), ("check", 7001), ("team", 8001), ("request", 9001)]}
+            ("status", 6001), ("check", 7001), ("team", 8001), ("request", 9001), ("artifact", 11001), ("run", 12001)]}
         self.base_url = ""
         self.users: dict[str, User] = {}  # lower-case login -> user
         self.teams: dict[tuple[str, str], Team] = {}  # (org, slug), lower case
@@ -833,6 +853,7 @@ class FakeGitHub:
         self.requests: list[RecordedRequest] = []
         self.server_errors: list[str] = []  # exceptions inside handlers (bugs in the fake)
         self.faults: list[Fault] = []
+        self.artifacts: list[ArtifactFile] = []
         self._user(token_user)
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -1048,6 +1069,23 @@ class FakeGitHub:
         if pull.state == "closed":
             pull.closed_at = pull.closed_at or now
 
+    def add_artifact(self, full_name: str, name: str, *, head_sha: str,
+                     files: Mapping[str, bytes], run_id: int | None = None,
+                     head_branch: str = "main", expired: bool = False) -> dict[str, Any]:
+        """An Actions artifact of a workflow run on ``head_sha``: ``files`` zipped, as
+        actions/upload-artifact stores them. Downloads redirect (302) to a local blob store."""
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            for path, data in files.items():
+                archive.writestr(path, data)
+        with self._lock:
+            repo = self._repo_by_name(full_name)
+            artifact = ArtifactFile(self._next_id("artifact"), repo.full_name, name,
+                                    run_id or self._next_id("run"), head_sha, head_branch,
+                                    buffer.getvalue(), self.now(), expired)
+            self.artifacts.append(artifact)
+            return self._j_artifact(repo, artifact)
+
     def add_review(self, full_name: str, number: int, *, user: str, state: str,
                    commit_id: str | None, submitted_at: str | None = None, body: str = "",
                    author_association: str | None = None) -> dict[str, Any]:
@@ -1189,24 +1227,25 @@ class FakeGitHub:
 
         fault = self._take_fault(request.method, request.path, query)
         if fault and fault.delay and self._stopping.wait(fault.delay):
-            handler.close_connection = True
+            handler.close_connection = True  # stopping: never answer
             return
-        replaces = fault is not None and (fault.status is not None or fault.body is not None)
-        if replaces and fault and not fault.then_process:
-            response = Response(fault.status or 200)  # not processed
-        elif bad_json:
-            response = self._error_response(ApiError(400, "Problems parsing JSON"))
-        else:
-            response = self._dispatch(request, record)
-        if fault:
+        replaced = fault is not None and (fault.status is not None or fault.body is not None)
+        if fault is None or fault.then_process or not replaced:
+            if bad_json:
+                response = self._error_response(ApiError(400, "Problems parsing JSON"))
+            else:
+                response = self._dispatch(request, record)
+        if fault is not None:
             record.fault = True
-            if fault.then_process or replaces:
+            if replaced or fault.then_process:
                 status = fault.status or (500 if fault.then_process else 200)
                 response = self._fault_response(fault, status)
             response.headers.update(fault.headers)
         self._send(handler, record, response)
 
     def _dispatch(self, request: Request, record: RecordedRequest) -> Response:
+        if request.raw_path.startswith(STORAGE_PREFIX):  # where artifact downloads redirect
+            return self._storage(request.raw_path)
         for route in ROUTES:
             match = route.pattern.fullmatch(request.raw_path)
             if match is None:
@@ -1234,16 +1273,15 @@ class FakeGitHub:
 
     @staticmethod
     def _fault_response(fault: Fault, status: int) -> Response:
+        """The injected body, else GitHub's JSON error for the status."""
         if fault.body is not None:
             return Response(status, fault.body)
-        try:
-            phrase = HTTPStatus(status).phrase
-        except ValueError:
-            phrase = "Error"
-        if status >= 500:
-            phrase = "Server Error" if status == 500 else phrase
         if status < 400:
             return Response(status, {})
+        try:
+            phrase = "Server Error" if status == 500 else HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
         return Response(status, ApiError(status, phrase).body())
 
     def _send(self, handler: _Handler, record: RecordedRequest, response: Response) -> None:
@@ -2061,6 +2099,49 @@ class FakeGitHub:
         run = self._run(found, check_run_id)
         self._check_fields(request, run)
         return Response(200, self._j_check_run(found, run))
+
+    def _j_artifact(self, repo: Repo, artifact: ArtifactFile) -> dict[str, Any]:
+        api = f"{self.base_url}/repos/{repo.full_name}/actions/artifacts/{artifact.id}"
+        return {
+            "id": artifact.id, "node_id": node_id("MDg6QXJ0aWZhY3Q", artifact.id),
+            "name": artifact.name, "size_in_bytes": len(artifact.data), "url": api,
+            "archive_download_url": f"{api}/zip", "expired": artifact.expired,
+            "created_at": artifact.created_at, "expires_at": artifact.created_at,
+            "updated_at": artifact.created_at,
+            "digest": "sha256:" + hashlib.sha256(artifact.data).hexdigest(),
+            "workflow_run": {"id": artifact.run_id, "repository_id": repo.id,
+                             "head_repository_id": repo.id, "head_branch": artifact.head_branch,
+                             "head_sha": artifact.head_sha},
+        }
+
+    def _h_list_artifacts(self, request: Request, owner: str, repo: str) -> Response:
+        found = self._repo(owner, repo)
+        items = [a for a in self.artifacts if a.repo == found.full_name
+                 and request.query.get("name", a.name) == a.name]
+        items.sort(key=lambda a: a.id, reverse=True)  # newest first, like GitHub
+        total = len(items)
+        return self._page(request, [self._j_artifact(found, a) for a in items],
+                          wrap=lambda chunk: {"total_count": total, "artifacts": chunk})
+
+    def _h_download_artifact(self, request: Request, owner: str, repo: str, artifact_id: str,
+                             archive_format: str) -> Response:
+        found = self._repo(owner, repo)
+        matches = [a for a in self.artifacts
+                   if a.repo == found.full_name and str(a.id) == artifact_id]
+        if not matches or archive_format != "zip":
+            raise not_found("https://docs.github.com/rest/actions/artifacts#download-an-artifact")
+        if matches[0].expired:
+            raise ApiError(410, "Artifact has expired")
+        location = f"{self.base_url}{STORAGE_PREFIX}{artifact_id}.zip"
+        return Response(302, None, {"Location": location})
+
+    def _storage(self, path: str) -> Response:
+        name = path.removeprefix(STORAGE_PREFIX).removesuffix(".zip")
+        with self._lock:
+            matches = [a for a in self.artifacts if str(a.id) == name]
+        if not matches:
+            return self._error_response(not_found())
+        return Response(200, matches[0].data, {"Content-Type": "application/zip"})
 
     def _h_list_check_runs(self, request: Request, owner: str, repo: str, ref: str) -> Response:
         found = self._repo(owner, repo)
