@@ -32,7 +32,7 @@ _STATES = {
     Status.ERROR: "error",
 }
 _PULL_FIELDS = ("number", "title", "state", "draft", "user", "changed_files", "labels",
-                "html_url", "merged", "merge_commit_sha")
+                "html_url", "merged", "merge_commit_sha", "merged_at", "merged_by")
 _FILE_FIELDS = ("filename", "status", "previous_filename", "sha")
 
 

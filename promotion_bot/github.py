@@ -17,15 +17,19 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import logging
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import github
 import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait
 
@@ -169,6 +173,7 @@ class GitHubClient:
             "seconds_between_writes": connection.pace * 4,
         }
         if connection.app_id and connection.app_private_key:
+            _check_app_key(connection.app_private_key)
             auth = Auth.AppAuth(connection.app_id, connection.app_private_key)
             owner, name = repository.split("/", 1)
             try:
@@ -178,6 +183,9 @@ class GitHubClient:
             except GithubException as error:
                 raise GitHubError(_explain(error, "get an installation token for the GitHub App")) \
                     from None
+            except (requests.RequestException, OSError) as error:
+                raise GitHubError(f"could not reach GitHub at {connection.api_url} for an App "
+                                  f"installation token: {type(error).__name__}") from None
             return Github(auth=installation_auth, lazy=True, **common)
         if connection.token:
             # lazy: objects are fetched when read, so writing to a sub-resource costs no GET
@@ -208,6 +216,17 @@ class GitHubClient:
         except (ValueError, KeyError, TypeError) as error:
             raise GitHubError(f"could not {action}: GitHub's answer was malformed ({error})") \
                 from None
+
+
+def _check_app_key(pem: str) -> None:
+    """A GitHub App key is an RSA private key in PEM; say so before PyGithub trips over it."""
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise ConfigError("PROMOTION_BOT_APP_PRIVATE_KEY is not a readable private key: paste "
+                          "the whole .pem file the GitHub App settings page generated") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigError("PROMOTION_BOT_APP_PRIVATE_KEY is not an RSA key; GitHub App keys are")
 
 
 def _explain(error: GithubException, action: str) -> str:
@@ -301,6 +320,39 @@ class PullReader:
             f"find the pull request merged as {sha[:12]}",
             lambda: sorted(p.number for p in commit.get_pulls()
                            if p.merged_at is not None and p.merge_commit_sha == sha))
+
+    def evidence_for_head(self, head_sha: str,
+                          name: str = "promotion-evidence") -> tuple[bytes, str] | None:
+        """The evidence document the checks workflow uploaded for `head_sha` (newest run's
+        artifact), with the artifact's URL; None when no run uploaded one."""
+        repo = self.client.repo
+
+        def newest() -> Any:
+            for artifact in repo.get_artifacts(name=name):  # newest first
+                if artifact.workflow_run is not None and \
+                        artifact.workflow_run.head_sha == head_sha and not artifact.expired:
+                    return artifact
+            return None
+
+        artifact = self.client.call(f"find the {name} artifact of {head_sha[:12]}", newest)
+        if artifact is None:
+            return None
+        url = str(artifact.archive_download_url)
+
+        def download() -> bytes:
+            _, _, chunks = self.client.gh.requester.getStream(url)
+            return b"".join(chunks)
+
+        archive = self.client.call(f"download the {name} artifact", download)
+        try:
+            with zipfile.ZipFile(io.BytesIO(archive)) as content:
+                members = [m for m in content.namelist() if m.endswith(".json")]
+                if len(members) != 1:
+                    raise GitHubError(f"the {name} artifact of {head_sha[:12]} holds "
+                                      f"{len(members)} JSON files, not one")
+                return content.read(members[0]), url
+        except zipfile.BadZipFile:
+            raise GitHubError(f"the {name} artifact of {head_sha[:12]} is not a zip") from None
 
     def team_members(self, org: str, slug: str) -> list[dict[str, Any]]:
         """Active members of @org/slug, listed once. A team the token cannot see is an error,

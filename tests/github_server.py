@@ -712,6 +712,8 @@ def make_route(method: str, template: str, handler: str, path: str | None = None
 
 
 R = "/repos/{owner}/{repo}"
+INSTALLATION_PERMISSIONS = {"contents": "write", "pull_requests": "write", "issues": "write",
+                            "statuses": "write", "actions": "read", "members": "read"}
 STORAGE_PREFIX = "/_storage/artifacts/"  # not GitHub's API: the blob store downloads redirect to
 TEAM = "/organizations/{org_id}/team/{team_id}"
 ROUTES: tuple[Route, ...] = (
@@ -754,6 +756,8 @@ ROUTES: tuple[Route, ...] = (
         ("PATCH", R + "/git/refs/{ref}", "update_ref"),
         ("DELETE", R + "/git/refs/{ref}", "delete_ref"),
         ("GET", R + "/actions/artifacts", "list_artifacts"),
+        ("GET", R + "/installation", "get_repo_installation"),
+        ("POST", "/app/installations/{installation_id}/access_tokens", "create_installation_token"),
         ("GET", R + "/actions/artifacts/{artifact_id}/{archive_format}", "download_artifact"),
     ]),
     # PyGithub's Commit.get_statuses() uses GitHub's legacy alias of commits/{ref}/statuses
@@ -854,6 +858,8 @@ class FakeGitHub:
         self.server_errors: list[str] = []  # exceptions inside handlers (bugs in the fake)
         self.faults: list[Fault] = []
         self.artifacts: list[ArtifactFile] = []
+        self.app_id, self.installation_id, self.app_slug = 4242, 777, "promotion-bot"
+        self.installation_tokens: list[str] = []  # issued by POST .../access_tokens (App auth)
         self._user(token_user)
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -2113,6 +2119,37 @@ class FakeGitHub:
                              "head_repository_id": repo.id, "head_branch": artifact.head_branch,
                              "head_sha": artifact.head_sha},
         }
+
+    def _h_get_repo_installation(self, request: Request, owner: str, repo: str) -> Response:
+        found = self._repo(owner, repo)
+        account = self._user(found.owner)
+        created = iso(_EPOCH)
+        return Response(200, {
+            "id": self.installation_id, "account": self._j_user(account),
+            "repository_selection": "selected",
+            "access_tokens_url":
+                f"{self.base_url}/app/installations/{self.installation_id}/access_tokens",
+            "repositories_url": f"{self.base_url}/installation/repositories",
+            "html_url": f"{WEB_URL}/organizations/{found.owner}/settings/installations/"
+                        f"{self.installation_id}",
+            "app_id": self.app_id, "target_id": account.id, "target_type": account.type,
+            "permissions": INSTALLATION_PERMISSIONS, "events": [], "created_at": created,
+            "updated_at": created, "single_file_name": None, "app_slug": self.app_slug,
+            "suspended_by": None, "suspended_at": None,
+        })
+
+    def _h_create_installation_token(self, request: Request, installation_id: str) -> Response:
+        """Any bearer (the App's JWT) gets a token; the token then acts as the App's bot."""
+        if str(self.installation_id) != installation_id:
+            raise not_found("https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app")
+        token = f"ghs_fake{installation_id}x{len(self.installation_tokens) + 1}"
+        self.installation_tokens.append(token)
+        self.tokens[token] = f"{self.app_slug}[bot]"
+        self._user(f"{self.app_slug}[bot]")
+        expires = iso(self._clock() + timedelta(hours=1))
+        return Response(201, {"token": token, "expires_at": expires,
+                              "permissions": INSTALLATION_PERMISSIONS,
+                              "repository_selection": "selected"})
 
     def _h_list_artifacts(self, request: Request, owner: str, repo: str) -> Response:
         found = self._repo(owner, repo)

@@ -11,6 +11,7 @@ import pytest
 
 from promotion_bot.cli import main
 from promotion_bot.records import parse_statement
+from tests.conftest import git
 from tests.ledger_repo import GovernedHistory
 
 
@@ -237,13 +238,13 @@ def test_a_written_record_verifies_with_securesystemslib(
     assert json.loads(envelope.payload)["subject"][0]["name"].endswith("routing_rules_v1.1.0.json")
 
 
-def test_without_a_source_of_pull_request_facts_it_says_so(
+def test_without_a_source_of_pull_request_facts_it_refuses_and_writes_nothing(
     history: GovernedHistory, capsys: pytest.CaptureFixture[str]
 ) -> None:
     history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
     code, out = run(
         capsys, "record", "--repo", str(history.root), "--key-file", str(history.key_file)
     )
-    assert code == 1
-    assert "warning: no source of pull request facts" in out
-    assert "policy violation: no pull request" in out
+    assert code == 2  # records are permanent: a merge without facts must not be signed
+    assert "record needs the facts of each merged pull request" in out
+    assert git(history.root, "tag", "--list", "promotion/*") == ""

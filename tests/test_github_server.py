@@ -16,6 +16,8 @@ from typing import Any
 import github
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from github.GithubRetry import GithubRetry
 from urllib3 import Retry
 
@@ -183,6 +185,13 @@ def drive_every_route(fake: FakeGitHub, gh: github.Github, origin: dict[str, Any
     _, _, chunks = gh.requester.getStream(artifact.archive_download_url)  # 302 to the blob store
     with zipfile.ZipFile(io.BytesIO(b"".join(chunks))) as archive:
         assert archive.read("promotion-evidence.json") == b'{"result": "passed"}'
+
+    app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    integration = github.GithubIntegration(auth=github.Auth.AppAuth(fake.app_id, app_key),
+                                           base_url=fake.base_url)
+    installation = integration.get_repo_installation("acme", "widgets")
+    assert integration.get_access_token(installation.id).token in fake.installation_tokens
     assert created.number == 2
 
 

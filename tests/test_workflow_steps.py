@@ -353,7 +353,41 @@ def test_gate_step_without_app_credentials_writes_nothing_and_fails(
 # --- record: every unrecorded merge, pushed, nothing persisted ------------------------------
 
 
+def serve_history(fake: FakeGitHub, repository: str, origin: Path, snapshots: Path,
+                  evidence: Path) -> None:
+    """What GitHub knows about a GovernedHistory: its merged pull requests (with reviews and
+    team members) and the evidence artifacts their checks runs uploaded."""
+    fake.add_repo(repository, git_dir=origin)
+    for path in sorted(snapshots.glob("*.json")):
+        data = json.loads(path.read_text())
+        for team, entry in data["teams"].items():
+            org, slug = team.split("/")
+            fake.add_team(org, slug, {m["login"]: "active" for m in entry["members"]})
+        pull = data["pull_request"]
+        fake.add_pull(repository, pull["number"], user=pull["user"]["login"],
+                      base_ref=pull["base"]["ref"], base_sha=pull["base"]["sha"],
+                      head_ref=pull["head"]["ref"], head_sha=pull["head"]["sha"],
+                      title=pull["title"], state="closed", merged=True,
+                      merge_commit_sha=pull["merge_commit_sha"],
+                      merged_by=pull["merged_by"]["login"])
+        for review in data["reviews"]:
+            fake.add_review(repository, pull["number"], user=review["user"]["login"],
+                            state=review["state"], commit_id=review["commit_id"],
+                            submitted_at=review["submitted_at"])
+    for path in sorted(evidence.glob("*.json")):
+        document = json.loads(path.read_text())
+        fake.add_artifact(repository, "promotion-evidence", head_sha=document["head"]["sha"],
+                          files={"promotion-evidence.json": path.read_bytes()})
+
+
 def test_record_step_records_every_unrecorded_merge_and_pushes_the_tags(tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
     from tests.ledger_repo import GovernedHistory
 
     history = GovernedHistory.create(tmp_path)
@@ -366,30 +400,39 @@ def test_record_step_records_every_unrecorded_merge_and_pushes_the_tags(tmp_path
     workspace = tmp_path / "workspace"
     git(tmp_path, "clone", "-q", str(origin), str(workspace))  # actions/checkout, depth 0
     config_before = (workspace / ".git" / "config").read_text()
+    app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
 
     payload = webhook_payload("push", "payload.json")
-    runner = make_runner(
-        tmp_path, workspace, "push", payload,
-        secrets={"PROMOTION_BOT_SIGNING_KEY": history.key_file.read_text(),
-                 "PROMOTION_BOT_APP_ID": "12345", "PROMOTION_BOT_APP_PRIVATE_KEY": "unused"},
-        steps={"app-token": {"outputs": {"token": "ghs_installation", "app-slug": "promo"}}})
-    runner.install_bot()
-    step = workflow_step("promotion-record.yml", "Record every unrecorded merge")
+    with FakeGitHub() as fake:
+        serve_history(fake, payload["repository"]["full_name"], origin, history.snapshots,
+                      history.evidence)
+        runner = make_runner(
+            tmp_path, workspace, "push", payload, api_url=fake.base_url,
+            secrets={"PROMOTION_BOT_SIGNING_KEY": history.key_file.read_text(),
+                     "PROMOTION_BOT_APP_ID": str(fake.app_id),
+                     "PROMOTION_BOT_APP_PRIVATE_KEY": app_key},
+            steps={"app-token": {"outputs": {"token": "ghs_installation", "app-slug": "promo"}}})
+        runner.install_bot()
+        step = workflow_step("promotion-record.yml", "Record every unrecorded merge")
 
-    first = runner.run(step)
-    # Without the GitHub facts source the merges carry no approvals, so they are recorded as
-    # violations and the run is red; either way every merge gets its record on origin.
-    assert first.returncode in (0, 1), first.stdout + first.stderr
+        first = runner.run(step)
+        # the facts come from GitHub through the App: both merges were approved, so both are
+        # recorded as clean promotions and the run is green
+        assert first.returncode == 0, first.stdout + first.stderr
+        assert fake.installation_tokens, "the App's installation token was not used"
+        assert fake.server_errors == []
     remote_tags = git(workspace, "ls-remote", "--tags", "origin")
     for change_id in ("CR-2026-0005", "CR-2026-0006"):
         assert f"refs/tags/promotion/{change_id}" in remote_tags
+    assert "violation" not in first.stdout
     tagger = git(workspace, "for-each-ref", "--format=%(taggername) %(taggeremail)",
                  "refs/tags/promotion/CR-2026-0006")
     assert tagger == "promo[bot] <promo[bot]@users.noreply.github.com>"
     assert (workspace / ".git" / "config").read_text() == config_before  # no credential kept
     assert "ghs_installation" not in first.stdout + first.stderr
 
-    second = runner.run(step)
+    second = runner.run(step)  # nothing left to record: no GitHub needed
     assert second.returncode == 0, second.stdout + second.stderr
     assert "nothing to record" in second.stdout
     assert git(workspace, "ls-remote", "--tags", "origin") == remote_tags

@@ -9,6 +9,7 @@ marked as a violation, and the command exits 1 so that the workflow run is red.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from promotion_bot.commands.common import echo_json, format_option, governed_roo
 from promotion_bot.documents import POLICY_PATH, load_change_request, load_policy
 from promotion_bot.dsse import parse_envelope, sign
 from promotion_bot.errors import ConfigError, ExitCode
+from promotion_bot.github import Connection, GitHubClient, PullReader
+from promotion_bot.github_facts import GitHubFacts, LazyFacts
 from promotion_bot.globs import match_any
 from promotion_bot.history import History, HistoryCommit
 from promotion_bot.keys import SigningIdentity, signing_identity
@@ -100,6 +103,15 @@ class Outcome:
     help="Private key PEM (default: $PROMOTION_BOT_SIGNING_KEY).",
 )
 @click.option("--push", "remote", default=None, help="Push the new tags to this remote.")
+@click.option("--repository", default=None, metavar="OWNER/NAME",
+              help="The GitHub repository (default: GITHUB_REPOSITORY).")
+@click.option("--api-url", default=None, help="GitHub's REST API (default: GITHUB_API_URL).")
+@click.option("--timeout", type=click.IntRange(min=1), default=15, show_default=True,
+              help="Seconds before one GitHub request is abandoned.")
+@click.option("--retries", type=click.IntRange(min=0, max=10), default=3, show_default=True,
+              help="Retries of a failed GitHub read.")
+@click.option("--request-pace", type=click.FloatRange(min=0), default=0.25, show_default=True,
+              help="Seconds between GitHub requests; 0 for a local GitHub.")
 @click.option("--dry-run", is_flag=True, help="Decide and sign, but write no tag.")
 @format_option()
 def record(
@@ -109,6 +121,11 @@ def record(
     evidence: tuple[Path, ...],
     key_file: Path | None,
     remote: str | None,
+    repository: str | None,
+    api_url: str | None,
+    timeout: int,
+    retries: int,
+    request_pace: float,
     dry_run: bool,
     output_format: str,
 ) -> int:
@@ -121,13 +138,19 @@ def record(
     passed on that head, then sign (DSSE, Ed25519) and tag promotion/<change_id>.
 
     \b
+    The pull request facts come from GitHub (the pull request merged as each commit, and the
+    promotion-evidence artifact of its checks run), or from --snapshot/--evidence files.
+    With neither, record refuses: a merge without facts would be signed as a violation.
+
+    \b
     Exit codes: 0 recorded (or nothing to record), 1 a merge violated the policy (it is
     recorded as a violation), 2 usage or configuration error (nothing half-written: an
     existing different tag is never replaced).
     """
     root = governed_root(repo)
     identity = signing_identity(os.environ, key_file)
-    source = facts_source(snapshots, evidence)
+    source = facts_source(snapshots, evidence,
+                          GitHubSettings(repository, api_url, timeout, retries, request_pace))
     outcomes = record_merges(GitRepo.at(root), ref, source, identity, dry_run=dry_run)
     if remote and not dry_run:
         push_tags(GitRepo.at(root), remote, [o.tag for o in outcomes if o.written == "created"])
@@ -138,17 +161,38 @@ def record(
     return int(ExitCode.REJECTED if any(not o.approved for o in outcomes) else ExitCode.OK)
 
 
-def facts_source(snapshots: tuple[Path, ...], evidence: tuple[Path, ...]) -> MergeFactsSource:
-    """Where the pull request facts come from: snapshot and evidence files for now (the
-    GitHub source is pending). Without any, every merge is recorded as having no pull request
-    (a violation), which is said loudly: those records are permanent."""
-    if not snapshots and not evidence:
-        click.echo(
-            "warning: no source of pull request facts (--snapshot, --evidence): every merge is "
-            "recorded as having no pull request, i.e. as a policy violation",
-            err=True,
-        )
-    return OfflineFacts(list(snapshots), list(evidence))
+def facts_source(snapshots: tuple[Path, ...], evidence: tuple[Path, ...],
+                 github: GitHubSettings | None = None) -> MergeFactsSource:
+    """Where the pull request facts come from: snapshot and evidence files when given (tests,
+    re-recording by hand), else the GitHub API (in Actions). Never nothing: without facts every
+    merge would be signed as a violation, and records are permanent."""
+    if snapshots or evidence:
+        return OfflineFacts(list(snapshots), list(evidence))
+    repository = (github.repository if github else None) or os.environ.get("GITHUB_REPOSITORY")
+    connection = Connection.from_environment(
+        os.environ, **({"api_url": github.api_url, "timeout": github.timeout,
+                        "retries": github.retries, "pace": github.pace} if github else {}))
+    if not repository or not (connection.token or connection.app_id):
+        raise ConfigError(
+            "record needs the facts of each merged pull request: run it in GitHub Actions with "
+            "GITHUB_REPOSITORY and a token (GITHUB_TOKEN / PROMOTION_BOT_TOKEN) or GitHub App "
+            "credentials, or give --snapshot and --evidence files")
+    name = repository
+    return LazyFacts(lambda: GitHubFacts(PullReader(GitHubClient(connection, name)), name,
+                                         _utc_now))
+
+
+@dataclass(frozen=True)
+class GitHubSettings:
+    repository: str | None
+    api_url: str | None
+    timeout: int
+    retries: int
+    pace: float
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _render(outcomes: list[Outcome]) -> None:
@@ -177,10 +221,12 @@ def record_merges(
     last = _last_records(tags, history)
     outcomes: list[Outcome] = []
     for commit, policy, crs in pending:
+        # recorded already (possibly by a parallel run): ask no one for its facts
+        missing = [cr for cr in crs if tag_name(cr.change_id) not in by_name]
+        if not missing:
+            continue
         facts = source.snapshot_for_merge(commit)
-        for cr in crs:
-            if tag_name(cr.change_id) in by_name:
-                continue  # recorded already (possibly by a parallel run)
+        for cr in missing:
             outcome, payload = _record_one(
                 repo, tree, commit, policy, crs, cr, facts, identity, last, dry_run
             )
