@@ -404,10 +404,18 @@ def _undeclared_problem(
 def _deletion(
     path: str, change_type: str, branch_crs: Sequence[BranchChangeRequest], facts: BranchFacts
 ) -> list[Problem]:
-    """A rollback may delete the artifacts of the promotion it undoes; nothing else may."""
+    """A rollback may delete the artifacts of the promotion it undoes, and of the later
+    promotions of the same target it undoes with it (`rollback --to`); nothing else may."""
     for item in branch_crs:
         undone = facts.merged.get(item.change_request.rollback_of or "")
-        if undone is not None and path in {artifact.path for artifact in undone.artifacts}:
+        if undone is None:
+            continue
+        with_it = [
+            cr
+            for cr in facts.merged.values()
+            if cr.target == undone.target and _order(cr.change_id) >= _order(undone.change_id)
+        ]
+        if any(path in {artifact.path for artifact in cr.artifacts} for cr in with_it):
             return []
     return [
         Problem(
@@ -418,6 +426,11 @@ def _deletion(
             "add a change request with rollback_of naming the promotion that added it",
         )
     ]
+
+
+def _order(change_id: str) -> tuple[int, ...]:
+    """CR-2026-0042 -> (2026, 42): change ids are allocated in increasing order."""
+    return tuple(int(part) for part in change_id.split("-")[1:] if part.isdigit())
 
 
 def required_checks(

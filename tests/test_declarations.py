@@ -347,3 +347,54 @@ def test_required_checks_follow_the_change_types_and_the_rollback_rule(policy: P
         "pack-verify": ["CR-2026-0005", "CR-2026-0006", "CR-2026-0007"],
         "template-policy": ["CR-2026-0006"],
     }
+
+
+def test_a_rollback_to_an_earlier_promotion_may_delete_what_the_later_ones_added(
+    policy: Policy,
+) -> None:
+    """`promotion-bot rollback CR-2026-0005 --to CR-2026-0001` reverts CR-2026-0005 and the
+    later CR-2026-0006 of the same target: both added files, both are deleted."""
+    newer = "configs/routing_tables/routing_rules_v1.2.0.json"
+    first = branch_cr().change_request
+    second = branch_cr(
+        "CR-2026-0006", current="1.1.0", proposed="1.2.0", artifacts={newer: digest(newer)}
+    ).change_request
+    other_target = branch_cr(
+        "CR-2026-0007",
+        target="other-rules",
+        current=None,
+        proposed="1.0.0",
+        artifacts={"configs/routing_tables/other.json": digest("o")},
+    ).change_request
+    rollback = branch_cr(
+        "CR-2026-0008",
+        current="1.2.0",
+        proposed="1.0.0",
+        artifacts={OLD_RULES: digest(OLD_RULES)},
+        extra="rollback_of: CR-2026-0005\n",
+    )
+    merged = {"CR-2026-0005": first, "CR-2026-0006": second, "CR-2026-0007": other_target}
+    deletions = [FileChange("D", RULES), FileChange("D", newer)]
+    accepted = judge(
+        [rollback],
+        facts(
+            [FileChange("A", f"{CR_DIR}/CR-2026-0008.yaml"), *deletions],
+            head={OLD_RULES: digest(OLD_RULES)},
+            merged=merged,
+        ),
+        policy,
+        {"routing-rules": "1.2.0"},
+    )
+    assert accepted.passed, rendered(accepted.problems)  # type: ignore[arg-type]
+    foreign = judge(
+        [rollback],
+        facts(
+            [FileChange("A", f"{CR_DIR}/CR-2026-0008.yaml"),
+             FileChange("D", "configs/routing_tables/other.json")],
+            head={OLD_RULES: digest(OLD_RULES)},
+            merged=merged,
+        ),
+        policy,
+        {"routing-rules": "1.2.0"},
+    )
+    assert [p.file for p in foreign.problems] == ["configs/routing_tables/other.json"]
