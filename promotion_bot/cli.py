@@ -31,6 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("promotion_bot.commands.status", "status"),
     "verify": ("promotion_bot.commands.verify", "verify"),
     "keys": ("promotion_bot.commands.keys", "keys"),
+    "rollback": ("promotion_bot.commands.rollback", "rollback"),
 }
 
 INTERNAL_ERROR = 3

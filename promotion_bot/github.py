@@ -556,3 +556,72 @@ def _short(text: str) -> str:
 
 def utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+# --------------------------------------------------------------------------- opening pull requests
+
+
+class PullOpener:
+    """Opens a pull request at most once (rollback's revert pull requests).
+
+    `find_open_pull` looks for an open pull request from the branch (and, given a hidden
+    marker, for any open pull request into `base` whose body carries it: the idempotency key
+    of a bot-written pull request). `open_pull` looks before it retries: after a failed POST
+    it asks whether the pull request exists before trying again, and GitHub's 422 "already
+    exists" is accepted only when the open pull request from that branch is found.
+    """
+
+    def __init__(self, client: GitHubClient, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.client = client
+        self.sleep = sleep
+
+    def _owner(self) -> str:
+        return self.client.repository_name.split("/", 1)[0]
+
+    def find_open_pull(self, head_branch: str, base: str,
+                       marker: str | None = None) -> tuple[int, str] | None:
+        """(number, URL) of an open pull request from `head_branch` into `base`, else of one
+        whose body holds `marker`; None when there is none."""
+        repo = self.client.repo
+
+        def find() -> tuple[int, str] | None:
+            for pull in repo.get_pulls(state="open", base=base,
+                                       head=f"{self._owner()}:{head_branch}"):
+                if pull.head.ref == head_branch:
+                    return int(pull.number), str(pull.html_url)
+            if marker:
+                for pull in repo.get_pulls(state="open", base=base):
+                    if marker in (pull.body or ""):
+                        return int(pull.number), str(pull.html_url)
+            return None
+
+        return self.client.call(f"look for an open pull request from {head_branch}", find)
+
+    def open_pull(self, head_branch: str, base: str, title: str, body: str) -> tuple[int, str]:
+        """Open the pull request `head_branch` -> `base`; (number, URL)."""
+        repo = self.client.repo
+        created: list[tuple[int, str]] = []
+
+        def write() -> None:
+            try:
+                pull = repo.create_pull(base=base, head=head_branch, title=title, body=body)
+            except GithubException as error:
+                found = self.find_open_pull(head_branch, base) if error.status == 422 else None
+                if found is None:
+                    raise
+                created.append(found)  # an earlier attempt (or run) opened it
+                return
+            created.append((int(pull.number), str(pull.html_url)))
+
+        def already_there() -> bool:
+            found = self.find_open_pull(head_branch, base)
+            if found is not None:
+                created.append(found)
+            return found is not None
+
+        PullWriter(self.client, self.sleep)._write_once(
+            f"open a pull request from {head_branch} into {base}", write, already_there)
+        if not created:
+            raise GitHubError(f"could not open a pull request from {head_branch} into {base}: "
+                              "GitHub accepted the request but it cannot be found")
+        return created[-1]
