@@ -7,6 +7,7 @@ rules a schema cannot express (cross references, file names). Each layer reports
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +54,13 @@ class Loaded(Generic[T]):
 
 def load_change_request(raw: bytes, display_path: str) -> Loaded[ChangeRequest]:
     """Strict YAML, schema, and the file-level rules (name, paths); no repository lookups."""
+    return _load_change_request_cached(raw, display_path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _load_change_request_cached(raw: bytes, display_path: str) -> Loaded[ChangeRequest]:
+    # cached by content (audit and record read each change request more than once); the
+    # result is shared, so callers must treat it as read-only
     try:
         document = load_yaml_bytes(raw, display_path)
     except InputError as error:
@@ -127,7 +135,16 @@ def _change_request_rules(cr: ChangeRequest, document: YamlDocument) -> list[Pro
 
 
 def load_policy(raw: bytes, display_path: str = POLICY_PATH) -> Loaded[Policy]:
-    """Strict YAML, schema (with defaults) and cross references of the policy."""
+    """Strict YAML, schema (with defaults) and cross references of the policy.
+
+    Cached by content: an audit re-evaluates hundreds of merges against the same few policy
+    versions. The result is shared, so callers must treat it as read-only.
+    """
+    return _load_policy_cached(raw, display_path)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_policy_cached(raw: bytes, display_path: str) -> Loaded[Policy]:
     try:
         document = load_yaml_bytes(raw, display_path)
     except InputError as error:
