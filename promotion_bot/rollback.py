@@ -494,7 +494,8 @@ def pull_body(
     lines += [
         "",
         "This pull request goes through the same gate as any promotion: the checks the policy "
-        "requires for rollbacks run again, and the policy's rollback approvals are required. "
+        "requires for rollbacks run again, and the approvals of the policy's rollback rule (and "
+        "of the roles that own the files it changes) are required. "
         "When it merges, `promotion-bot record` writes the rollback's signed record, linked to "
         f"{plan.rollback_of}.",
         "",

@@ -32,7 +32,7 @@ from promotion_bot.commands.audit import Ledger, load_ledger, run_audit
 from promotion_bot.commands.common import echo_json, format_option, governed_root, repo_option
 from promotion_bot.commands.new import render_change_request
 from promotion_bot.documents import POLICY_PATH, load_change_request, load_policy
-from promotion_bot.errors import ConfigError, ExitCode, GitError, InputError, RejectedError
+from promotion_bot.errors import ConfigError, ExitCode, GitError, InputError
 from promotion_bot.models import Artifact, ChangeRequest, Policy
 from promotion_bot.paths import RepositoryPaths
 from promotion_bot.repository import (
@@ -669,7 +669,7 @@ def _push(root: Path, remote: str, branch: str) -> None:
     try:
         git.run_git(root, "push", "--porcelain", remote, f"{ref}:{ref}")
     except GitError as error:
-        raise RejectedError(
+        raise ConfigError(
             f"could not push {branch} to {remote}; no pull request was opened. If {remote} has "
             f"a {branch} from an earlier attempt, open its pull request or delete it (git push "
             f"{remote} --delete {branch}) and run again. git said: {error.message}"
@@ -722,7 +722,8 @@ def _report(outcome: Outcome, output_format: str) -> None:
     if outcome.pull:
         click.echo(f"opened     pull request #{outcome.pull[0]}: {outcome.pull[1]}")
         click.echo(
-            "next: the checks and the gate run on it; approvals per the policy's rollback rule"
+            "next: the checks and the gate run on it (the policy's rollback rule, and the roles "
+            "of the files it changes)"
         )
     elif outcome.dry_run:
         click.echo(f"dry run: nothing pushed, no pull request opened (title: {outcome.title})")
