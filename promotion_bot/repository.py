@@ -81,6 +81,7 @@ class ChangeRequestIndex:
 
     files_by_change_id: dict[str, list[str]] = field(default_factory=dict)
     newest_declaration: dict[str, tuple[int, int]] = field(default_factory=dict)
+    newest_of_target: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, change_requests: list[ChangeRequest]) -> ChangeRequestIndex:
@@ -88,11 +89,18 @@ class ChangeRequestIndex:
         for cr in change_requests:
             index.files_by_change_id.setdefault(cr.change_id, []).append(cr.source_path)
             order = change_id_order(cr.change_id)
+            index.newest_of_target[cr.target] = max(
+                order, index.newest_of_target.get(cr.target, order)
+            )
             for path in {a.path for a in cr.artifacts} | {p.path for p in cr.prompts}:
                 index.newest_declaration[path] = max(
                     order, index.newest_declaration.get(path, order)
                 )
         return index
+
+    def moved_on(self, cr: ChangeRequest) -> bool:
+        """A later change request moved this target on (e.g. a rollback that deleted files)."""
+        return self.newest_of_target.get(cr.target, (0, 0)) > change_id_order(cr.change_id)
 
     def superseded(self, cr: ChangeRequest, path: str) -> bool:
         """A later change request moved this file on: this one's hash is history."""
@@ -196,6 +204,8 @@ def repository_problems(
     for position, artifact in enumerate(cr.artifacts):
         field_path: list[str | int] = ["artifacts", position, "path"]
         path_problem = tracked.problem(artifact.path)
+        if path_problem and artifact.path not in tracked.tracked and index.moved_on(cr):
+            continue  # history: a later change request of this target removed the file
         if path_problem:
             problems.append(document.problem(field_path, f"{artifact.path}: {path_problem}"))
             continue

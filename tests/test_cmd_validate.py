@@ -414,3 +414,21 @@ def test_usage_and_configuration_errors_exit_2(
     captured = capsys.readouterr()
     assert code == 2
     assert words in captured.out + captured.err
+
+
+def test_an_artifact_removed_by_a_later_change_request_of_its_target_is_history(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """After a rollback deleted routing_rules_v1.1.0.json, CR-2026-0005 (which added it) is
+    history; a change request of another target naming a missing file is still an error."""
+    (repo / CR_PATH).write_text(replace(VALID_CR, f"path: {RULESET}",
+                                        "path: configs/routing_tables/routing_rules_v1.1.0.json"))
+    rollback = replace(replace(VALID_CR, "CR-2026-0005", "CR-2026-0006"), '"1.1.0"', '"1.0.0-r"')
+    (repo / "change-requests/CR-2026-0006.yaml").write_text(
+        replace(rollback, '"1.0.0"', '"1.1.0"') + "rollback_of: CR-2026-0005\n")
+    code, output = run(repo, capsys=capsys)
+    assert "routing_rules_v1.1.0.json" not in output, output
+    (repo / "change-requests/CR-2026-0006.yaml").unlink()
+    code, output = run(repo, capsys=capsys)
+    assert code == 1
+    assert "routing_rules_v1.1.0.json: git does not track this file" in output

@@ -64,7 +64,8 @@ PRIVILEGED_ACTIONS = {
     "gate": frozenset({"actions/setup-python"}),
     "record": frozenset({"actions/setup-python", "actions/checkout",
                          "actions/create-github-app-token"}),
-    "rollback": frozenset({"actions/setup-python", "actions/checkout"}),
+    "rollback": frozenset({"actions/setup-python", "actions/checkout",
+                           "actions/create-github-app-token"}),
 }
 # The promotion-bot command each role's job must run, and the only one it may run.
 BOT_COMMANDS = {"checks": "check", "gate": "gate", "record": "record", "rollback": "rollback"}

@@ -59,7 +59,7 @@ def _target(pull_number: int | None, repository: str | None) -> EventTarget:
     return target
 
 
-def _client(target: EventTarget, api_url: str | None, timeout: int, retries: int,
+def github_client(target: EventTarget, api_url: str | None, timeout: int, retries: int,
             pace: float) -> GitHubClient:
     if "/" not in target.repository:
         raise ConfigError(f"repository {target.repository!r}: write OWNER/NAME")
@@ -109,7 +109,7 @@ def gate(pull_number: int | None, repository: str | None, api_url: str | None, t
     could be written).
     """
     target = _target(pull_number, repository)
-    client = _client(target, api_url, timeout, retries, request_pace)
+    client = github_client(target, api_url, timeout, retries, request_pace)
     reader = PullReader(client)
     writer = None if dry_run else PullWriter(client)
     runner = Gate(reader, writer, target.repository, _now, _run_url())
@@ -174,7 +174,7 @@ def snapshot(pull_number: int | None, repository: str | None, api_url: str | Non
       promotion-bot approvals --repo . --snapshot pr.json
     """
     target = _target(pull_number, repository)
-    client = _client(target, api_url, timeout, retries, request_pace)
+    client = github_client(target, api_url, timeout, retries, request_pace)
     reader = PullReader(client)
     runner = Gate(reader, None, target.repository, _now)
     [number, *_] = pull_numbers(target, reader)

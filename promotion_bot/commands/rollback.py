@@ -652,7 +652,7 @@ def _repository_url(plan: RollbackPlan, repository: str | None) -> str | None:
 def _github_client(
     repository: str | None, api_url: str | None, timeout: int, retries: int, pace: float
 ) -> Any:
-    from promotion_bot.commands.gate import _client
+    from promotion_bot.commands.gate import github_client
     from promotion_bot.events import EventTarget
 
     name = repository or os.environ.get("GITHUB_REPOSITORY")
@@ -661,7 +661,7 @@ def _github_client(
             "--repository OWNER/NAME (or GITHUB_REPOSITORY) is needed to open the pull request; "
             "or prepare the branch only: --no-push"
         )
-    return _client(EventTarget("manual", name, ()), api_url, timeout, retries, pace)
+    return github_client(EventTarget("manual", name, ()), api_url, timeout, retries, pace)
 
 
 def _push(root: Path, remote: str, branch: str) -> None:
