@@ -54,6 +54,7 @@ class EvidenceInput:
     finished_at: dt.datetime
     governance_changes: Sequence[str] = ()
     notes: Sequence[str] = field(default_factory=tuple)
+    pull_request: Mapping[str, Any] | None = None  # {number, head_sha} when run for a PR
 
 
 def timestamp(moment: dt.datetime) -> str:
@@ -107,6 +108,13 @@ def overall_result(problems: Sequence[Problem], checks: Sequence[CheckResult]) -
 
 
 def build_evidence(given: EvidenceInput) -> dict[str, Any]:
+    evidence = _document(given)
+    if given.pull_request is not None:
+        evidence["pull_request"] = dict(given.pull_request)
+    return evidence
+
+
+def _document(given: EvidenceInput) -> dict[str, Any]:
     return {
         "_type": EVIDENCE_TYPE,
         "tool": {"name": "promotion-bot", "version": __version__},

@@ -135,9 +135,12 @@ def summarise_evidence(raw: bytes, display_path: str) -> EvidenceSummary:
         )
     github = (data.get("runner") or {}).get("github") or {}
     run_url = github.get("run_url")
+    # in a pull request's checks run the checked commit is GitHub's merge commit; the evidence
+    # names the pull request head it merges, which is what approvals and records bind to
+    pull_request = data.get("pull_request") or {}
     return EvidenceSummary(
         sha256=sha256_bytes(raw),
-        head_sha=data["head"]["sha"],
+        head_sha=pull_request.get("head_sha") or data["head"]["sha"],
         result=data["result"],
         checks=tuple(
             CheckSummary(

@@ -665,3 +665,35 @@ def test_the_command_runs_as_a_real_subprocess(repo: GitRepo) -> None:
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     assert "passed: 3 required checks passed" in completed.stdout
+
+
+def test_on_a_pull_request_the_evidence_names_the_head_the_merge_commit_merges(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """GitHub checks out refs/pull/N/merge; the record binds evidence to the approved head."""
+    from promotion_bot.merge_facts import summarise_evidence
+
+    ruleset_branch(repo)
+    pr_head = repo.git("rev-parse", "feature")
+    repo.git("checkout", "-q", "main")
+    repo.git("checkout", "-q", "-b", "pull-merge")
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge feature into main", "feature")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": pr_head}},
+                                 "repository": {"full_name": "example-org/intake"}}))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    result = run_check(repo, capsys)
+    assert result.code == 0, result.out + result.err
+    assert result.evidence is not None
+    assert result.evidence["head"]["sha"] == repo.git("rev-parse", "HEAD")  # what was checked
+    assert result.evidence["pull_request"] == {"number": 7, "head_sha": pr_head}
+    raw = (repo.root.parent / "evidence.json").read_bytes()
+    assert summarise_evidence(raw, "evidence.json").head_sha == pr_head
+
+    # an event naming a head the checked commit does not merge is not believed
+    event.write_text(json.dumps({"pull_request": {"number": 7, "head": {"sha": "f" * 40}},
+                                 "repository": {"full_name": "example-org/intake"}}))
+    result = run_check(repo, capsys)
+    assert result.evidence is not None and "pull_request" not in result.evidence

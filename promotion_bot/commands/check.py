@@ -61,6 +61,7 @@ from promotion_bot.declarations import (
 )
 from promotion_bot.documents import POLICY_PATH, load_change_request, load_policy
 from promotion_bot.errors import ConfigError, ExitCode, GitError, Problem
+from promotion_bot.events import PULL_REQUEST_EVENTS, read_event
 from promotion_bot.evidence import (
     ChangeRequestEvidence,
     EvidenceInput,
@@ -308,6 +309,7 @@ def run_session(settings: Settings, progress: Progress) -> dict[str, Any]:
         finished_at=settings.clock(),
         governance_changes=judgement.governance_changes,
         notes=notes,
+        pull_request=pull_request_of_run(settings.root, branch.head.sha, settings.environ),
     )
     evidence = build_evidence(given)
     problems = validate_data("evidence", evidence, "evidence.json")
@@ -335,6 +337,25 @@ def _notes(branch: Branch, wanted: Mapping[str, list[str]]) -> list[str]:
 def _remote(root: Path) -> str | None:
     result = git.run_git(root, "config", "--get", "remote.origin.url", ok_codes=(0, 1))
     return result.stdout.decode("utf-8", "replace").strip() or None
+
+
+def pull_request_of_run(root: Path, head_sha: str,
+                        environ: Mapping[str, str]) -> dict[str, Any] | None:
+    """The pull request this run checks, when GitHub started it for one: GitHub checks out the
+    merge commit refs/pull/N/merge, whose second parent is the pull request's head. The record
+    matches the evidence to the approved head through this."""
+    if environ.get("GITHUB_EVENT_NAME") not in PULL_REQUEST_EVENTS:
+        return None
+    try:
+        target = read_event(environ)
+    except ConfigError:
+        return None
+    if not target.pull_numbers or not target.head_sha:
+        return None
+    parents = git.git_text(root, "rev-list", "--parents", "-n", "1", head_sha).split()[1:]
+    if target.head_sha != head_sha and target.head_sha not in parents[1:]:
+        return None  # the checked commit neither is nor merges the pull request's head
+    return {"number": target.pull_numbers[0], "head_sha": target.head_sha}
 
 
 def read_branch(settings: Settings) -> Branch:
