@@ -102,3 +102,28 @@ def test_unknown_commit_is_a_usage_error(
     code, out = run(capsys, "verify", "--repo", str(history.root), "--commit", "nope")
     assert code == 2
     assert "'nope' is not a commit" in out and "Traceback" not in out
+
+
+def test_a_branch_that_narrows_the_governed_paths_is_refused_by_default(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The deployed commit never says what is governed or which keys sign: main does."""
+    history.git("checkout", "-q", "-b", "evil")
+    policy = history.root / ".promotion/policy.yaml"
+    policy.write_text(policy.read_text().replace('paths: ["configs/routing_tables/**"]',
+                                                 'paths: ["configs/routing_tables/none/**"]'))
+    history.write("configs/routing_tables/routing_rules_v1.1.0.json", '{"rules": "unreviewed"}\n')
+    history.git("add", "-A")
+    history.git("commit", "-q", "-m", "narrow the governed paths and rewrite a ruleset")
+    code, out = verify(history, capsys)  # no --main: main is the default
+    assert code == 1
+    assert "is not on the first-parent history of main" in out
+
+
+def test_without_a_main_branch_verify_asks_for_one(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.git("branch", "-m", "main", "trunk")
+    code, out = verify(history, capsys)
+    assert code == 2
+    assert "pass --main BRANCH" in out

@@ -13,7 +13,7 @@ import click
 
 from promotion_bot import git
 from promotion_bot.audit import change_type_paths, coverage, judge_all
-from promotion_bot.commands.audit import load_ledger
+from promotion_bot.commands.audit import Ledger, load_ledger
 from promotion_bot.commands.common import echo_json, format_option, governed_root, repo_option
 from promotion_bot.digests import sha256_bytes
 from promotion_bot.documents import POLICY_PATH, load_policy
@@ -29,7 +29,8 @@ from promotion_bot.ledger import read_blobs
     "--main",
     "main_ref",
     default=None,
-    help="Require COMMIT to be on this branch's first-parent history (e.g. origin/main).",
+    help="The trusted branch (default: origin/main, else main). COMMIT must be on its "
+    "first-parent history; the trusted keys and what is governed come from its tip.",
 )
 @click.option(
     "--trusted-keys",
@@ -54,22 +55,18 @@ def verify(
     """
     root = governed_root(repo)
     sha = git.rev_parse(root, commit)
-    if main_ref is not None:
-        main_sha = git.rev_parse(root, main_ref)
-        main_ledger = load_ledger(root, main_sha, trusted_keys)
-        if main_ledger.history.index(sha) is None:
-            raise RejectedError(
-                f"{commit} ({sha[:12]}) is not on the first-parent history of {main_ref}: "
-                "only what was merged to main can be deployed"
-            )
+    main_ref = main_ref or _default_main(root)
+    main_sha = git.rev_parse(root, main_ref)
+    # never trust the commit being deployed for what is governed or which keys sign: a branch
+    # could narrow the governed paths or add its own key; main's tip says
+    main_ledger = load_ledger(root, main_sha, trusted_keys)
+    if main_ledger.history.index(sha) is None:
+        raise RejectedError(
+            f"{commit} ({sha[:12]}) is not on the first-parent history of {main_ref}: "
+            "only what was merged to main can be deployed"
+        )
     ledger = load_ledger(root, sha, trusted_keys)
-    policy_raw = ledger.tree.content(ledger.tree.blob_id(sha, POLICY_PATH) or "")
-    if policy_raw is None:
-        raise ConfigError(f"no {POLICY_PATH} at {sha[:12]}: nothing says what is governed")
-    loaded = load_policy(policy_raw, POLICY_PATH)
-    if loaded.value is None:
-        raise ConfigError(f"the policy at {sha[:12]} cannot be read", loaded.problems)
-    patterns = change_type_paths(loaded.value)
+    patterns = [*_governed(main_ledger, main_sha), *_governed(ledger, sha)]
     prefix = ledger.repo.prefix
     files = {
         path.removeprefix(prefix): entry
@@ -81,7 +78,7 @@ def verify(
         path: sha256_bytes(contents[entry.blob]) if entry.blob in contents else None
         for path, entry in files.items()
     }
-    judged = judge_all(ledger.tags, ledger.trusted, ledger.history)
+    judged = judge_all(ledger.tags, main_ledger.trusted, ledger.history)
     uncovered = coverage(digests, judged, ledger.history)
     if output_format == "json":
         echo_json(
@@ -106,3 +103,24 @@ def verify(
                 "promotion records"
             )
     return int(ExitCode.REJECTED if uncovered else ExitCode.OK)
+
+
+def _default_main(root: Path) -> str:
+    for candidate in ("origin/main", "main"):
+        if git.run_git(root, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}",
+                       ok_codes=(0, 1)).returncode == 0:
+            return candidate
+    raise ConfigError("no origin/main or main here: pass --main BRANCH, the branch production "
+                      "deploys from")
+
+
+def _governed(ledger: Ledger, commit: str) -> list[str]:
+    """The governed change-type paths of the policy at `commit` (main's tip, and the commit
+    itself: their union can only make verify stricter)."""
+    raw = ledger.tree.content(ledger.tree.blob_id(commit, POLICY_PATH) or "")
+    if raw is None:
+        raise ConfigError(f"no {POLICY_PATH} at {commit[:12]}: nothing says what is governed")
+    loaded = load_policy(raw, POLICY_PATH)
+    if loaded.value is None:
+        raise ConfigError(f"the policy at {commit[:12]} cannot be read", loaded.problems)
+    return list(change_type_paths(loaded.value))
