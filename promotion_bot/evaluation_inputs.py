@@ -195,11 +195,17 @@ def _earlier_commit_changes(
     found: dict[str, tuple[FileChange, ...] | None] = {}
     for commit in sorted(commits):
         try:
-            found[commit] = tuple(
-                FileChange(c.status, c.path, c.old_path) for c in reader.changes(commit, head)
-            )
+            # both three-dot diffs: what changed on either side since the approved commit and
+            # the head parted. One direction alone misses a force-push that rewrote history
+            # under the approval (head = a bad commit + harmless ones; commit = its good fix).
+            either = [*reader.changes(commit, head), *reader.changes(head, commit)]
         except PromotionBotError:
             found[commit] = None  # unknown commit (force-pushed away): the approval is stale
+            continue
+        unique = {(c.path, c.old_path): c for c in either}
+        found[commit] = tuple(
+            FileChange(c.status, c.path, c.old_path) for c in unique.values()
+        )
     return found
 
 
