@@ -279,7 +279,25 @@ def _rollback_problems(item: BranchChangeRequest, facts: BranchFacts) -> list[Pr
                 hint=f"set target: {undone.target}",
             )
         ]
-    return []
+    # A rollback runs only the rollback rule's checks, so it may only bring back bytes that
+    # were promoted (and checked) before: new content goes through its change type's checks.
+    promoted = {
+        (artifact.path, artifact.sha256)
+        for merged in facts.merged.values()
+        if merged.target == cr.target
+        for artifact in merged.artifacts
+    }
+    return [
+        item.problem(
+            ["artifacts", index, "sha256"],
+            f"{artifact.path} with this sha256 was never promoted for {cr.target}: a rollback "
+            "restores earlier promoted content only",
+            hint="promote new content with a change request without rollback_of, so that its "
+            "change type's checks run",
+        )
+        for index, artifact in enumerate(cr.artifacts)
+        if (artifact.path, artifact.sha256) not in promoted
+    ]
 
 
 def _duplicate_targets(branch_crs: Sequence[BranchChangeRequest]) -> list[Problem]:

@@ -232,6 +232,40 @@ def test_a_stale_current_version_must_rebase(
     assert problem.message == message
 
 
+def _first_promotion() -> ChangeRequest:
+    """CR-2026-0001 promoted OLD_RULES (1.0.0): what a rollback to 1.0.0 restores."""
+    return branch_cr("CR-2026-0001", current=None, proposed="1.0.0",
+                     artifacts={OLD_RULES: digest(OLD_RULES)}).change_request
+
+
+FIRST_PROMOTION = _first_promotion()
+
+
+def test_a_rollback_may_only_restore_promoted_content(policy: Policy) -> None:
+    """A rollback runs only the rollback rule's checks: it cannot bring new bytes."""
+    rollback = branch_cr(
+        "CR-2026-0006",
+        current="1.1.0",
+        proposed="1.0.0",
+        artifacts={OLD_RULES: digest("rewritten")},
+        extra="rollback_of: CR-2026-0005\n",
+    )
+    judged = judge(
+        [rollback],
+        facts(
+            [FileChange("A", f"{CR_DIR}/CR-2026-0006.yaml"), FileChange("M", OLD_RULES)],
+            head={OLD_RULES: digest("rewritten")},
+            merged={"CR-2026-0001": FIRST_PROMOTION, "CR-2026-0005": branch_cr().change_request},
+        ),
+        policy,
+        {"routing-rules": "1.1.0"},
+    )
+    assert [p.message for p in judged.problems] == [
+        f"{OLD_RULES} with this sha256 was never promoted for routing-rules: a rollback "
+        "restores earlier promoted content only"
+    ]
+
+
 def test_deleting_a_governed_file_needs_a_rollback_of_the_promotion_that_added_it(
     policy: Policy,
 ) -> None:
@@ -253,7 +287,7 @@ def test_deleting_a_governed_file_needs_a_rollback_of_the_promotion_that_added_i
         facts(
             [FileChange("A", f"{CR_DIR}/CR-2026-0006.yaml"), *deletion],
             head={OLD_RULES: digest(OLD_RULES)},
-            merged={"CR-2026-0005": promotion},
+            merged={"CR-2026-0001": FIRST_PROMOTION, "CR-2026-0005": promotion},
         ),
         policy,
         {"routing-rules": "1.1.0"},
@@ -373,7 +407,8 @@ def test_a_rollback_to_an_earlier_promotion_may_delete_what_the_later_ones_added
         artifacts={OLD_RULES: digest(OLD_RULES)},
         extra="rollback_of: CR-2026-0005\n",
     )
-    merged = {"CR-2026-0005": first, "CR-2026-0006": second, "CR-2026-0007": other_target}
+    merged = {"CR-2026-0001": FIRST_PROMOTION, "CR-2026-0005": first, "CR-2026-0006": second,
+              "CR-2026-0007": other_target}
     deletions = [FileChange("D", RULES), FileChange("D", newer)]
     accepted = judge(
         [rollback],
