@@ -314,11 +314,26 @@ class AuditReport:
 
 
 class _Policies:
+    """The policy each merge was judged by. Before the first policy, merges are ungoverned;
+    once one existed, a missing or unreadable policy is a finding, never a way out: the merge
+    is judged by the last readable policy."""
+
     def __init__(self, tree: TreeSource) -> None:
         self.tree = tree
         self._cache: dict[str, Policy | None] = {}
+        self.last_good: Policy | None = None
 
-    def at(self, commit: str | None) -> Policy | None:
+    def at(self, commit: str | None) -> tuple[Policy | None, bool]:
+        """(the policy to judge by, whether the policy at `commit` was missing or unreadable
+        although one existed before)."""
+        policy = self.read(commit)
+        if policy is not None:
+            self.last_good = policy
+            return policy, False
+        return self.last_good, self.last_good is not None
+
+    def read(self, commit: str | None) -> Policy | None:
+        """The readable policy at `commit`, or None."""
         if commit is None:
             return None
         blob = self.tree.blob_id(commit, POLICY_PATH)
@@ -357,7 +372,17 @@ def audit(
     merged_crs: dict[str, ChangeRequest] = {}  # change_id -> CR merged earlier on main
     ungoverned = 0
     for commit in history.commits:
-        policy = policies.at(commit.first_parent)
+        policy, policy_missing = policies.at(commit.first_parent)
+        if policy_missing and commit.first_parent is not None:
+            findings.append(
+                Finding(
+                    "POLICY_UNREADABLE",
+                    f"the policy at {commit.first_parent[:12]} (the base of {commit.sha[:12]}) is "
+                    "missing or cannot be read; the merge is judged by the last readable policy",
+                    commit=commit.sha,
+                    at=commit.committed_at,
+                )
+            )
         cr_dir = policy.change_request_dir if policy else "change-requests"
         added = _added_change_requests(commit, cr_dir, tree, cr_cache)
         if policy is None:
@@ -443,7 +468,8 @@ def audit(
         if on_main is None:
             continue
         adds = _added_change_requests(
-            on_main, _dir(policies.at(on_main.first_parent)), tree, cr_cache
+            on_main, _dir(policies.read(on_main.first_parent) or policies.last_good), tree,
+            cr_cache
         )
         if record.change_id not in {cr.change_id for cr in adds}:
             findings.append(

@@ -389,3 +389,27 @@ def test_stale_version_and_unknown_rollback(
     assert messages == [
         "CR-2026-0006 moves routing-rules from 1.0.0, but 1.1.0 was promoted before"
     ]
+
+
+def test_an_unreadable_policy_on_main_is_a_finding_not_a_way_out(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Break the policy, push a hotfix straight to main, restore the policy: the audit must
+    still see the hotfix, and record must keep working afterwards."""
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert recorded(history, capsys) == 0
+    policy = history.root / ".promotion/policy.yaml"
+    good = policy.read_text()
+    policy.write_text(good + "version: 1\n")  # a duplicate key: unreadable
+    history.git("commit", "-qam", "break the policy")
+    history.direct_push("6.6.6")
+    policy.write_text(good)
+    history.git("commit", "-qam", "restore the policy")
+    assert recorded(history, capsys) == 1  # the hotfix is recorded, as a violation
+    code, report = audit_json(capsys, history)
+    assert code == 1
+    found = [code for code, _ in codes(report)]
+    assert found.count("POLICY_UNREADABLE") == 2  # the bases of the hotfix and of the restore
+    assert "POLICY_VIOLATION" in found
+    history.git("commit", "-q", "--allow-empty", "-m", "later")
+    assert recorded(history, capsys) == 0  # nothing left to record, and no error

@@ -245,10 +245,16 @@ def _pending_merges(
         {c.sha: {POLICY_PATH, *CODEOWNERS_LOCATIONS, *c.added("change-requests")} for c in commits}
     )
     policies: dict[str, Policy | None] = {}
+    last_good: Policy | None = None
     for commit in commits:
         policy = _policy_at(tree, commit.first_parent, policies)
+        # once a policy existed, a missing or unreadable one is no way out: the merge is
+        # judged (and recorded as a violation: the gate could not have approved it) with the
+        # policy read at its base, while the last readable one names the change request folder
+        policy = policy or last_good
         if policy is None:
             continue
+        last_good = policy
         crs = _added(tree, commit, policy.change_request_dir)
         if commit.sha in tagged:
             found = [(commit, policy, crs)]  # recorded: catch up only from here on
@@ -268,11 +274,6 @@ def _policy_at(
     if blob not in cache:
         raw = tree.content(blob)
         cache[blob] = load_policy(raw, POLICY_PATH).value if raw else None
-        if cache[blob] is None:
-            raise ConfigError(
-                f"the policy at {commit[:12]} cannot be read; run: promotion-bot validate "
-                f"{POLICY_PATH} (on that commit)"
-            )
     return cache[blob]
 
 
