@@ -176,8 +176,16 @@ def judge_tag(tag: TagRecord, trusted: Sequence[TrustedKey], history: History) -
         except RecordError as error:
             return bad("MALFORMED_RECORD", f"{tag.name}: {error}")
     assert record is not None
-    when = record.merged_at
-    problems = [(item.key, item.key.problem_at(when)) for item in verified]
+    # judged at the later of the record's claim and the merge commit's own time on main: a
+    # holder of an expired key cannot backdate a record to before the merge it records
+    on_main = history.commit(record.merge_commit)
+    times = [t for t in (record.merged_at, on_main.committed_at if on_main else None) if t]
+    when = max(times) if times else None
+    revoked = {key.fingerprint for key in trusted if key.revoked}  # revocation is per key
+    problems = [
+        (item.key, "revoked" if item.key.fingerprint in revoked else item.key.problem_at(when))
+        for item in verified
+    ]
     good = [key for key, problem in problems if problem is None]
     if not good:
         key, problem = problems[0]

@@ -413,3 +413,27 @@ def test_an_unreadable_policy_on_main_is_a_finding_not_a_way_out(
     assert "POLICY_VIOLATION" in found
     history.git("commit", "-q", "--allow-empty", "-m", "later")
     assert recorded(history, capsys) == 0  # nothing left to record, and no error
+
+
+def test_an_expired_key_cannot_backdate_a_record(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The key expired before the merge; the record claims an earlier merged_at."""
+    from promotion_bot.keys import load_private_key
+
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert recorded(history, capsys) == 0
+    merge = history.merges[-1].sha
+    envelope = parse_envelope(json.dumps(tag_message(history, "CR-2026-0005")))
+    statement = json.loads(envelope.payload)
+    statement["predicate"]["merge"]["merged_at"] = "2025-06-01T00:00:00Z"  # backdated
+    identity = load_private_key(history.key.private_pem, "test")
+    forged = sign(statement_bytes(statement), identity.private_key, identity.keyid)
+    replace_tag(history, "CR-2026-0005", merge, forged.to_json())
+    policy = history.root / ".promotion/policy.yaml"
+    policy.write_text(policy.read_text().replace(
+        "      public_key: |\n", '      not_after: "2026-01-01T00:00:00Z"\n      public_key: |\n'))
+    history.git("commit", "-qam", "Governance: the key expired at the end of 2025")
+    code, report = audit_json(capsys, history)
+    assert code == 1
+    assert ("KEY_EXPIRED", "CR-2026-0005") in codes(report)
