@@ -32,7 +32,6 @@ from typing import Any, Protocol
 
 from promotion_bot.documents import POLICY_PATH, load_change_request, load_policy
 from promotion_bot.dsse import Envelope, EnvelopeError, parse_envelope, verify
-from promotion_bot.globs import match_any
 from promotion_bot.history import History, HistoryCommit
 from promotion_bot.keys import TrustedKey
 from promotion_bot.ledger import TagRecord
@@ -878,7 +877,3 @@ def judge_all(
     tags: Sequence[TagRecord], trusted: Sequence[TrustedKey], history: History
 ) -> list[JudgedTag]:
     return [judge_tag(tag, trusted, history) for tag in tags]
-
-
-def is_governed_file(policy: Policy, path: str) -> bool:
-    return match_any(change_type_paths(policy), path)

@@ -454,11 +454,18 @@ def _order(change_id: str) -> tuple[int, ...]:
 def required_checks(
     branch_crs: Sequence[BranchChangeRequest], policy: Policy
 ) -> dict[str, list[str]]:
+    """check name -> the change_ids that require it, in policy order."""
+    return checks_required_by([item.change_request for item in branch_crs], policy)
+
+
+def checks_required_by(
+    change_requests: Sequence[ChangeRequest], policy: Policy
+) -> dict[str, list[str]]:
     """check name -> the change_ids that require it, in policy order. Rollback change requests
-    require the policy's rollback checks; others their change type's."""
+    require the policy's rollback checks; others their change type's. (`check` runs these and
+    `record` expects their evidence: one rule for both.)"""
     wanted: dict[str, list[str]] = {}
-    for item in branch_crs:
-        cr = item.change_request
+    for cr in change_requests:
         if cr.is_rollback:
             names: Collection[str] = policy.rollback.required_checks
         else:
@@ -477,6 +484,7 @@ __all__ = [
     "FileChange",
     "HeadFile",
     "added_change_request_paths",
+    "checks_required_by",
     "governing_type",
     "immutability_problems",
     "is_change_request_path",

@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives.serialization import (
 )
 
 from promotion_bot.errors import ConfigError, InputError, Problem
-from promotion_bot.models import Policy, SigningKey
+from promotion_bot.models import SigningKey
 from promotion_bot.yamlload import YamlDocument, load_yaml_file
 
 SIGNING_KEY_ENV = "PROMOTION_BOT_SIGNING_KEY"
@@ -176,10 +176,6 @@ def trusted_from_policy(keys: Sequence[SigningKey], source: str) -> list[Trusted
             )
         )
     return trusted
-
-
-def trusted_from_policy_object(policy: Policy, source: str) -> list[TrustedKey]:
-    return trusted_from_policy(policy.signing_keys, source)
 
 
 def load_trusted_keys_file(path: Path) -> list[TrustedKey]:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from promotion_bot import git
 from promotion_bot.approvals import Decision, Status, evaluate
+from promotion_bot.declarations import checks_required_by
 from promotion_bot.evaluation_inputs import RevisionReader, collect_inputs
 from promotion_bot.models import ChangeRequest, Policy
 from promotion_bot.records import Approval, EvidenceSummary, RecordedDecision
@@ -64,15 +65,7 @@ class MergedAsHead:
 
 
 def required_checks(policy: Policy, change_requests: Sequence[ChangeRequest]) -> list[str]:
-    names: list[str] = []
-    for cr in change_requests:
-        if cr.is_rollback:
-            wanted: Sequence[str] = policy.rollback.required_checks
-        else:
-            rule = policy.change_types.get(cr.change_type)
-            wanted = rule.required_checks if rule else ()
-        names.extend(name for name in wanted if name not in names)
-    return names
+    return list(checks_required_by(change_requests, policy))
 
 
 def decide(question: MergeQuestion, reader: RevisionReader) -> RecordedDecision:

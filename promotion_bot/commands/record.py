@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from promotion_bot import git
+from promotion_bot.codeowners import CODEOWNERS_LOCATIONS
 from promotion_bot.commands.common import echo_json, format_option, governed_root, repo_option
 from promotion_bot.documents import POLICY_PATH, load_change_request, load_policy
 from promotion_bot.dsse import parse_envelope, sign
@@ -53,8 +54,6 @@ from promotion_bot.records import (
     statement_digest,
     tag_name,
 )
-
-CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 
 
 @dataclass
