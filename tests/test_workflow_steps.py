@@ -512,3 +512,56 @@ def test_one_recorder_per_repository_whatever_the_push() -> None:
     groups = {concurrency_group("promotion-record.yml", "push", webhook_payload("push", name))
               for name in ("payload.json", "with-new-branch.payload.json")}
     assert groups == {"promotion-record-example-org/intake"}
+
+
+# --- gate: the whole step with the App's credentials, on GitHub's published payloads --------
+
+
+@pytest.mark.parametrize("event, fixture", [
+    ("pull_request_target", ("pull_request", "synchronize.payload.json")),
+    ("workflow_run", ("workflow_run", "completed.with-pull-requests.payload.json")),
+])
+def test_gate_step_with_the_app_sets_the_status_on_the_evaluated_head(
+        tmp_path: Path, event: str, fixture: tuple[str, str]) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    from tests.test_gate import EXAMPLE, TEAMS, commit_all, ruleset_branch
+
+    origin = tmp_path / "origin"
+    shutil.copytree(EXAMPLE, origin, ignore=shutil.ignore_patterns("snapshots"))
+    git(origin, "init", "-q")
+    base = commit_all(origin, "main")
+    git(origin, "checkout", "-q", "-b", "cr-5")
+    ruleset_branch(origin)
+    head = commit_all(origin, "CR-2026-0005")
+    git(origin, "checkout", "-q", "main")
+    payload = webhook_payload(*fixture)
+    repository = payload["repository"]["full_name"]
+    number = 2  # the pull request both published payloads name
+    app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    with FakeGitHub() as fake:
+        fake.add_repo(repository, git_dir=origin)
+        for slug, members in TEAMS.items():
+            fake.add_team("example-org", slug, members)
+        fake.add_pull(repository, number, user="gh-author", base_ref="main", base_sha=base,
+                      head_ref="cr-5", head_sha=head)
+        for login in ("rita", "alice"):
+            fake.add_review(repository, number, user=login, state="APPROVED", commit_id=head)
+        runner = make_runner(
+            tmp_path, tmp_path, event, payload, api_url=fake.base_url,
+            secrets={"PROMOTION_BOT_APP_ID": str(fake.app_id),
+                     "PROMOTION_BOT_APP_PRIVATE_KEY": app_key})
+        runner.install_bot()
+        result = runner.run(workflow_step("promotion-gate.yml", "Evaluate approvals"))
+        assert result.returncode == 0, result.stdout + result.stderr
+        statuses = [s for s in fake.statuses if s["context"] == "promotion/approvals"]
+        assert [(s["sha"], s["state"]) for s in statuses] == [(head, "success")]
+        assert len(fake.comments) == 1
+        assert fake.installation_tokens  # through the App, not a workflow token
+        assert fake.server_errors == []
