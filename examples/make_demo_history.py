@@ -147,10 +147,37 @@ def changed_files(dest: Path, base: str, head: str) -> list[dict[str, Any]]:
     return files
 
 
+def user(login: str) -> dict[str, Any]:
+    return {"login": login, "id": 10_000 + sum(map(ord, login)), "type": "User"}
+
+
+def pull_commits(dest: Path, base: str, head: str) -> list[dict[str, Any]]:
+    """The branch's commits, oldest first, as GET .../pulls/{n}/commits lists them (the fields
+    a snapshot keeps). GitHub links erin@example.org to erin's account."""
+    accounts = {"erin@example.org": user(AUTHOR)}
+    log = git(dest, "log", "--reverse", "-z", "--format=%H%x1f%an%x1f%ae%x1f%cn%x1f%ce%x1f%B",
+              f"{base}..{head}")
+    commits = []
+    for entry in filter(None, log.split("\0")):
+        sha, author_name, author_email, committer_name, committer_email, message = \
+            entry.split("\x1f")
+        commits.append({
+            "sha": sha,
+            "author": accounts.get(author_email),
+            "committer": accounts.get(committer_email),
+            "commit": {
+                "author": {"name": author_name, "email": author_email},
+                "committer": {"name": committer_name, "email": committer_email},
+                "message": message.strip(),
+            },
+        })
+    return commits
+
+
 def review(review_id: int, login: str, state: str, commit: str, at: str) -> dict[str, Any]:
     return {
         "id": review_id,
-        "user": {"login": login, "id": 10_000 + sum(map(ord, login)), "type": "User"},
+        "user": user(login),
         "state": state,
         "commit_id": commit,
         "submitted_at": at,
@@ -160,6 +187,7 @@ def review(review_id: int, login: str, state: str, commit: str, at: str) -> dict
 
 def snapshot(dest: Path, shas: dict[str, str], reviews: list[dict[str, Any]]) -> dict[str, Any]:
     files = changed_files(dest, shas["base"], shas["head"])
+    commits = pull_commits(dest, shas["base"], shas["head"])
     return {
         "snapshot_version": 1,
         "repository": "example-org/intake-routing",
@@ -168,19 +196,18 @@ def snapshot(dest: Path, shas: dict[str, str], reviews: list[dict[str, Any]]) ->
             "number": 42,
             "title": "Routing rules 1.1.0",
             "state": "open",
-            "user": {"login": AUTHOR, "id": 10_000 + sum(map(ord, AUTHOR)), "type": "User"},
+            "user": user(AUTHOR),
             "head": {"ref": BRANCH, "sha": shas["head"]},
             "base": {"ref": "main", "sha": shas["base"]},
             "changed_files": len(files),
+            "commits": len(commits),
         },
         "files": files,
+        "commits": commits,
         "reviews": reviews,
         "teams": {
             name: {
-                "members": [
-                    {"login": login, "id": 10_000 + sum(map(ord, login)), "type": "User"}
-                    for login in members
-                ]
+                "members": [user(login) for login in members]
             }
             for name, members in TEAMS.items()
         },

@@ -13,8 +13,8 @@ Steps:
 3. reviews: per user the latest APPROVED or CHANGES_REQUESTED (COMMENTED changes nothing,
    DISMISSED clears); an approval counts on the head commit only (or, if the policy allows it,
    on an earlier commit whose diff to head touches no governed file); never from the author,
-   a bot, or someone outside the role's owners; CHANGES_REQUESTED by a member of any required
-   role blocks;
+   a contributor (the GitHub account of a commit's author or committer), a bot, or someone
+   outside the role's owners; CHANGES_REQUESTED by a member of any required role blocks;
 4. separation of duties: roles needing N approvals become N slots, and a maximum bipartite
    matching assigns each approver to at most one slot.
 """
@@ -22,6 +22,7 @@ Steps:
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -43,6 +44,10 @@ from promotion_bot.policy import (
 from promotion_bot.snapshot import PullSnapshot, Review, TeamMembership, User
 
 _LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
+WEB_FLOW = "web-flow"  # GitHub's committer of commits made on github.com (merges, edits)
+MAX_COMMITS = 250  # GitHub lists at most 250 commits of a pull request
+_CO_AUTHOR = re.compile(r"^[ \t]*co-authored-by:[ \t]*(\S.*?)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+_NOTE_LIMIT = 5
 
 
 class Status(StrEnum):
@@ -146,6 +151,7 @@ class Decision:
     blocking: tuple[ReviewRef, ...] = ()
     problems: tuple[Problem, ...] = ()
     membership_source: str = "snapshot"
+    notes: tuple[str, ...] = ()  # facts the decision could not use, said out loud
 
 
 def evaluate(inputs: EvaluationInputs) -> Decision:
@@ -181,12 +187,14 @@ def evaluate(inputs: EvaluationInputs) -> Decision:
     members, membership_problems = _role_members(requirements.roles, teams, inputs)
     problems.extend(membership_problems)
 
+    contributors = commit_contributors(snapshot, policy.approvals.bots)
     reading = interpret_reviews(
         snapshot.reviews,
         head_sha=inputs.head_sha,
         author=snapshot.author,
         bots=policy.approvals.bots,
         earlier_commits=_acceptable_earlier_commits(policy, inputs),
+        contributors={} if policy.approvals.allow_contributors else contributors.commit_of,
     )
     role_members = {name: members.get(name, frozenset()) for name in _names(requirements.roles)}
     in_any_role = frozenset().union(*role_members.values()) if role_members else frozenset()
@@ -255,6 +263,7 @@ def evaluate(inputs: EvaluationInputs) -> Decision:
         unused_approvals=tuple(unused),
         blocking=tuple(blocking),
         membership_source=inputs.membership_source,
+        notes=contributors.notes(allowed=policy.approvals.allow_contributors),
     )
     return _finish(decision, policy_ok=True, problems=problems)
 
@@ -340,6 +349,7 @@ def _snapshot_problems(inputs: EvaluationInputs) -> list[Problem]:
                 hint="the file list is truncated (GitHub lists at most 3000); split the change",
             )
         )
+    problems.extend(_commit_list_problems(snapshot, where))
     listed = {
         path
         for item in snapshot.files
@@ -366,6 +376,124 @@ def _snapshot_problems(inputs: EvaluationInputs) -> list[Problem]:
             )
         )
     return problems
+
+
+def _commit_list_problems(snapshot: PullSnapshot, where: str) -> list[Problem]:
+    """Who pushed commits can only be checked on the full list: fail closed when it is not."""
+    count, commits = snapshot.commit_count, snapshot.commits
+    if commits is None:
+        if count is None:
+            return []  # a hand-written snapshot: only the author is excluded (a decision note)
+        return [
+            Problem(
+                file=where,
+                field="commits",
+                message=f"the pull request has {count} commit{'s' if count != 1 else ''} but "
+                "the snapshot lists none, so who contributed them cannot be checked",
+                hint="take a new snapshot (the gate's --save-snapshot lists the commits)",
+            )
+        ]
+    if count is not None and len(commits) != count:
+        truncated = len(commits) < count
+        return [
+            Problem(
+                file=where,
+                field="commits",
+                message=f"lists {len(commits)} commits but the pull request has {count}, so "
+                "who contributed them cannot be checked",
+                hint=f"the commit list is truncated (GitHub lists at most {MAX_COMMITS}); "
+                "split the change" if truncated else "take a new snapshot",
+            )
+        ]
+    if snapshot.head_sha not in {commit.sha for commit in commits}:
+        return [
+            Problem(
+                file=where,
+                field="commits",
+                message=f"the commit list does not include the head {snapshot.head_sha[:12]}",
+                hint="the commits are of another head; take a new snapshot",
+            )
+        ]
+    return []
+
+
+# -- contributors -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Contributors:
+    """Who put commits into the pull request, by GitHub account, and what cannot be matched."""
+
+    listed: bool  # False: the snapshot lists no commits
+    commit_of: Mapping[str, str]  # casefolded login -> short SHA of their first commit
+    logins: tuple[str, ...]  # as GitHub spells them, in order of first commit
+    unlinked: tuple[str, ...]  # "Name <email> (abc1234)": no GitHub account linked
+    co_authors: tuple[str, ...]  # "Name <email> (abc1234)": Co-authored-by trailers
+
+    def notes(self, *, allowed: bool) -> tuple[str, ...]:
+        notes: list[str] = []
+        if not self.listed:
+            notes.append(
+                "the snapshot lists no commits, so only the pull request's author is excluded: "
+                "people who pushed commits to it could not be checked"
+            )
+        if allowed and self.logins:
+            notes.append(
+                "approvals.allow_contributors is on: "
+                f"{', '.join(self.logins)} contributed commits and may still approve"
+            )
+        if self.unlinked:
+            notes.append(
+                "commit authors or committers GitHub links to no account cannot be excluded "
+                f"by login: {_some(self.unlinked)}"
+            )
+        if self.co_authors:
+            notes.append(
+                "Co-authored-by trailers name "
+                f"{_some(self.co_authors)}; e-mails can be forged, so they are not matched "
+                "to logins and do not exclude anyone"
+            )
+        return tuple(notes)
+
+
+def _some(items: Sequence[str]) -> str:
+    shown = ", ".join(items[:_NOTE_LIMIT])
+    more = len(items) - _NOTE_LIMIT
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def commit_contributors(snapshot: PullSnapshot, bots: Sequence[str] = ()) -> Contributors:
+    """The GitHub accounts of the commits' authors and committers (not the pull request's
+    author, not bots, not GitHub's web-flow committer), in commit order. Git names and e-mails
+    are only reported: anyone can write any e-mail into a commit."""
+    commit_of: dict[str, str] = {}
+    logins: list[str] = []
+    unlinked: dict[str, str] = {}
+    co_authors: dict[str, str] = {}
+    for commit in snapshot.commits or ():
+        short = commit.sha[:7]
+        for user, git_identity in (
+            (commit.author, commit.author_git),
+            (commit.committer, commit.committer_git),
+        ):
+            if user is None:
+                if git_identity is not None and str(git_identity):
+                    unlinked.setdefault(str(git_identity), short)
+                continue
+            if user.key in (WEB_FLOW, snapshot.author.key) or is_bot(user, bots):
+                continue
+            if user.key not in commit_of:
+                commit_of[user.key] = short
+                logins.append(user.login)
+        for trailer in _CO_AUTHOR.findall(commit.message):
+            co_authors.setdefault(" ".join(trailer.split()), short)
+    return Contributors(
+        listed=snapshot.commits is not None or snapshot.commit_count is not None,
+        commit_of=MappingProxyType(commit_of),
+        logins=tuple(logins),
+        unlinked=tuple(f"{who} ({sha})" for who, sha in unlinked.items()),
+        co_authors=tuple(f"{who} ({sha})" for who, sha in co_authors.items()),
+    )
 
 
 # -- CODEOWNERS coverage ----------------------------------------------------------------------
@@ -486,7 +614,7 @@ class ReviewReading:
     approvals: tuple[Approval, ...]  # latest state APPROVED and on an acceptable commit
     changes_requested: tuple[ReviewRef, ...]  # latest state CHANGES_REQUESTED (not excluded)
     ignored: tuple[IgnoredReview, ...]
-    excluded_logins: frozenset[str]  # casefolded: the author and bots
+    excluded_logins: frozenset[str]  # casefolded: the author, contributors and bots
 
 
 def is_bot(user: User, bots: Sequence[str] = ()) -> bool:
@@ -514,17 +642,21 @@ def interpret_reviews(
     author: User,
     bots: Sequence[str] = (),
     earlier_commits: Mapping[str, str] | None = None,
+    contributors: Mapping[str, str] | None = None,
 ) -> ReviewReading:
     """Latest state per user, then the rules on who and which commit counts.
 
     `earlier_commits` maps an earlier commit to the note explaining why approvals on it still
     count (only commits whose diff to head touches no governed file are in it).
+    `contributors` maps the casefolded login of each person whose approval never counts because
+    they authored or committed a commit of the pull request to that commit's short SHA.
     """
     acceptable = earlier_commits or {}
+    contributed = contributors or {}
     ordered = sorted(reviews, key=lambda r: (r.submitted_at or _LATEST, r.id))
     ignored: list[IgnoredReview] = []
     latest: dict[str, Review] = {}
-    excluded: set[str] = {author.key}
+    excluded: set[str] = {author.key, *contributed}
     for review in ordered:
         ref = review_ref(review)
         if review.user is None:
@@ -560,7 +692,15 @@ def interpret_reviews(
             ignored.append(IgnoredReview(ref, "bot accounts never count"))
             continue
         if review.state == "CHANGES_REQUESTED":
-            changes_requested.append(ref)
+            changes_requested.append(ref)  # a contributor's objection still blocks
+            continue
+        if review.user.key in contributed:
+            ignored.append(
+                IgnoredReview(
+                    ref,
+                    f"contributed commits to this pull request ({contributed[review.user.key]})",
+                )
+            )
             continue
         if review.commit_id is None:
             ignored.append(
@@ -696,8 +836,8 @@ def _role_decision(
             candidates.append(Candidate(owner, free))
         if not any(candidate.logins for candidate in candidates):
             notes.append(
-                "nobody left who can approve: every member is the author, a bot, "
-                "or already counted for another role"
+                "nobody left who can approve: every member is the author, a contributor, "
+                "a bot, or already counted for another role"
             )
     if blocked_by:
         status = Status.BLOCKED

@@ -362,6 +362,7 @@ def _build_policy(data: Mapping[str, Any], display_path: str) -> Policy:
             approvals["allow_approvals_on_earlier_commits"],
             approvals["request_reviews"],
             tuple(approvals["bots"]),
+            approvals["allow_contributors"],
         ),
         membership=MembershipSource(membership["source"], membership["roster"]),
         signing_keys=tuple(

@@ -31,8 +31,8 @@ _STATES = {
     Status.BLOCKED: "failure",
     Status.ERROR: "error",
 }
-_PULL_FIELDS = ("number", "title", "state", "draft", "user", "changed_files", "labels",
-                "html_url", "merged", "merge_commit_sha", "merged_at", "merged_by")
+_PULL_FIELDS = ("number", "title", "state", "draft", "user", "changed_files", "commits",
+                "labels", "html_url", "merged", "merge_commit_sha", "merged_at", "merged_by")
 _FILE_FIELDS = ("filename", "status", "previous_filename", "sha")
 
 
@@ -116,6 +116,7 @@ class Gate:
             "pull_request": pull,
             "files": [{k: f[k] for k in _FILE_FIELDS if f.get(k) is not None}
                       for f in facts.files],
+            "commits": facts.commits,
             "reviews": facts.reviews,
             "teams": teams,
         }

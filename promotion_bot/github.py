@@ -10,7 +10,8 @@ review requests). Rules it keeps:
   retried a bounded number of times with backoff on 5xx and secondary rate limits (Retry-After
   honoured, waiting capped). POST is never retried blindly: a write that may have happened is
   looked up before it is tried again, so a retried POST cannot make a second comment or status.
-- Fail closed: a truncated file list, a team the token cannot read, an unknown answer: errors.
+- Fail closed: a truncated file or commit list, a team the token cannot read, an unknown
+  answer: errors.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from promotion_bot.render_decision import COMMENT_MARKER
 DEFAULT_API_URL = "https://api.github.com"
 STATUS_CONTEXT = "promotion/approvals"
 MAX_PULL_FILES = 3000
+MAX_PULL_COMMITS = 250  # GET .../pulls/{n}/commits lists at most 250 commits
 MAX_STATUS_DESCRIPTION = 140
 WRITE_ATTEMPTS = 3
 
@@ -252,6 +254,7 @@ class PullFacts:
     files: list[dict[str, Any]]
     reviews: list[dict[str, Any]]
     base_tip: str  # the current commit of the base branch: the policy is read there
+    commits: list[dict[str, Any]] = field(default_factory=list)  # oldest first, all of them
 
     @property
     def number(self) -> int:
@@ -295,6 +298,16 @@ class PullReader:
             limit = " (GitHub lists at most 3000 files)" if (expected or 0) > MAX_PULL_FILES else ""
             raise GitHubError(f"pull request #{number} changes {expected} files but GitHub listed "
                               f"{len(files)}{limit}; it cannot be evaluated: split it")
+        commits = self.client.call(f"list the commits of #{number}",
+                                   lambda: self._commits(f"{pull.url}/commits"))
+        expected_commits = raw.get("commits")
+        if not isinstance(expected_commits, int) or len(commits) < expected_commits:
+            too_many = (expected_commits or 0) > MAX_PULL_COMMITS
+            limit = f" (GitHub lists at most {MAX_PULL_COMMITS})" if too_many else ""
+            raise GitHubError(f"pull request #{number} has {expected_commits} commit(s) but "
+                              f"GitHub listed {len(commits)}{limit}; who contributed them cannot "
+                              "be checked, so it cannot be evaluated"
+                              + (": split it" if too_many else ""))
         reviews = self.client.call(
             f"list the reviews of #{number}",
             lambda: [_review_data(review) for review in pull.get_reviews()])
@@ -302,9 +315,25 @@ class PullReader:
         ref = self.client.call(f"read the base branch {base_ref}",
                                lambda: repo.get_git_ref(f"heads/{base_ref}"))
         base_tip = self.client.call(f"read the base branch {base_ref}", lambda: ref.object.sha)
-        facts = PullFacts(raw, files, reviews, base_tip)
+        facts = PullFacts(raw, files, reviews, base_tip, commits)
         self._pull_files[(base_tip, facts.head_sha)] = _changes_from_files(files)
         return facts
+
+    def _commits(self, url: str) -> list[dict[str, Any]]:
+        """All pages of a pull request's commits (at most 250: three pages), as plain data.
+        Read through the requester: PyGithub's Commit objects would each fetch themselves
+        again when their raw data is read."""
+        requester = self.client.gh.requester
+        commits: list[dict[str, Any]] = []
+        for page in range(1, MAX_PULL_COMMITS // 100 + 2):
+            _, items = requester.requestJsonAndCheck(
+                "GET", url, parameters={"per_page": 100, "page": page})
+            if not isinstance(items, list):
+                raise ValueError("the commit list is not a list")
+            commits.extend(_commit_data(item) for item in items)
+            if len(items) < 100:
+                break
+        return commits
 
     def pulls_with_head(self, sha: str) -> list[int]:
         """Open pull requests whose head is `sha` (a workflow_run from a fork names none)."""
@@ -438,6 +467,25 @@ def _review_data(review: Any) -> dict[str, Any]:
     raw: dict[str, Any] = dict(review.raw_data)
     return {key: raw.get(key) for key in ("id", "user", "state", "commit_id", "submitted_at",
                                           "body", "author_association") if key in raw}
+
+
+def _commit_user(data: Any) -> dict[str, Any] | None:
+    if not isinstance(data, Mapping) or not data.get("login"):
+        return None  # null, or GitHub's empty object: the e-mail is linked to no account
+    return {key: data[key] for key in ("login", "id", "type") if data.get(key) is not None}
+
+
+def _commit_data(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """What the snapshot keeps of one pulls/{n}/commits item: who, and the message."""
+    commit = raw["commit"]
+    kept: dict[str, Any] = {}
+    for side in ("author", "committer"):
+        person = commit.get(side)
+        if isinstance(person, Mapping):
+            kept[side] = {"name": person.get("name") or "", "email": person.get("email") or ""}
+    kept["message"] = commit.get("message") or ""
+    return {"sha": raw["sha"], "author": _commit_user(raw.get("author")),
+            "committer": _commit_user(raw.get("committer")), "commit": kept}
 
 
 # --------------------------------------------------------------------------- writing

@@ -153,6 +153,7 @@ class ApprovalSettings:
     allow_approvals_on_earlier_commits: bool = False
     request_reviews: bool = False
     bots: tuple[str, ...] = ()
+    allow_contributors: bool = False
 
 
 @dataclass(frozen=True)

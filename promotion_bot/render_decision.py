@@ -60,6 +60,7 @@ def decision_to_json(decision: Decision) -> dict[str, Any]:
         "ignored_reviews": [_ignored_json(i) for i in decision.ignored_reviews],
         "unused_approvals": [_ignored_json(i) for i in decision.unused_approvals],
         "membership_source": decision.membership_source,
+        "notes": list(decision.notes),
         "problems": [problem.as_dict() for problem in decision.problems],
     }
 
@@ -158,6 +159,10 @@ def render_text(decision: Decision) -> str:
         lines.append("")
         lines.append("Reviews that do not count:")
         lines.extend(f"  - {_review_text(i.review)}: {i.reason}" for i in ignored)
+    if decision.notes:
+        lines.append("")
+        lines.append("Notes:")
+        lines.extend(f"  - {note}" for note in decision.notes)
     if decision.problems:
         lines.append("")
         lines.append("Problems (the decision is 'error' until they are fixed):")
@@ -264,6 +269,12 @@ def render_markdown(decision: Decision) -> str:
         out.extend(f"- {_review_md(i.review)}: {_md(i.reason)}" for i in ignored)
         out.append("")
         out.append("</details>")
+        out.append("")
+    if decision.notes:
+        out.append("**Notes**")
+        out.append("")
+        # notes quote commit identities and trailers: no '@' may become a mention
+        out.extend("- " + _md(note).replace("@", "@\u200b") for note in decision.notes)
         out.append("")
     out.append(
         "<sub>Only GitHub reviews on the head commit count; one person fills one role. "

@@ -79,6 +79,50 @@ class ChangedFile:
 
 
 @dataclass(frozen=True)
+class GitIdentity:
+    """A git author or committer as the commit itself names it (name and e-mail: not proof)."""
+
+    name: str = ""
+    email: str = ""
+
+    def as_data(self) -> dict[str, Any]:
+        return {"name": self.name, "email": self.email}
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.email else self.name
+
+
+@dataclass(frozen=True)
+class PullCommit:
+    """One commit of the pull request (GET .../pulls/{number}/commits).
+
+    `author` and `committer` are the GitHub accounts GitHub linked to the commit's e-mails
+    (None when it linked none); `author_git` and `committer_git` are what the commit says.
+    """
+
+    sha: str
+    author: User | None
+    committer: User | None
+    author_git: GitIdentity | None = None
+    committer_git: GitIdentity | None = None
+    message: str = ""
+
+    def as_data(self) -> dict[str, Any]:
+        commit: dict[str, Any] = {}
+        if self.author_git is not None:
+            commit["author"] = self.author_git.as_data()
+        if self.committer_git is not None:
+            commit["committer"] = self.committer_git.as_data()
+        commit["message"] = self.message
+        return {
+            "sha": self.sha,
+            "author": self.author.as_data() if self.author else None,
+            "committer": self.committer.as_data() if self.committer else None,
+            "commit": commit,
+        }
+
+
+@dataclass(frozen=True)
 class TeamMembership:
     """Active members of one team (`org/slug`) when the snapshot was taken."""
 
@@ -106,6 +150,9 @@ class PullSnapshot:
     changed_files: int | None = None
     captured_at: dt.datetime | None = None
     labels: tuple[str, ...] = ()
+    # the pull request's commits, oldest first; None: the snapshot does not list them
+    commits: tuple[PullCommit, ...] | None = None
+    commit_count: int | None = None  # GitHub's count (pull_request.commits), if given
 
     def team(self, name: str) -> TeamMembership | None:
         """The membership of `org/slug` (case-insensitive), if the snapshot holds it."""
@@ -127,6 +174,29 @@ def format_time(value: dt.datetime) -> str:
 
 def _user(data: Mapping[str, Any]) -> User:
     return User(login=data["login"], id=data.get("id"), type=data.get("type") or "User")
+
+
+def _linked_user(data: Mapping[str, Any] | None) -> User | None:
+    """A commit's GitHub author or committer: null (or GitHub's empty object) when unlinked."""
+    return _user(data) if data and data.get("login") else None
+
+
+def _git_identity(data: Mapping[str, Any] | None) -> GitIdentity | None:
+    if not data:
+        return None
+    return GitIdentity(data.get("name") or "", data.get("email") or "")
+
+
+def _commit(data: Mapping[str, Any]) -> PullCommit:
+    commit = data.get("commit") or {}
+    return PullCommit(
+        sha=data["sha"],
+        author=_linked_user(data.get("author")),
+        committer=_linked_user(data.get("committer")),
+        author_git=_git_identity(commit.get("author")),
+        committer_git=_git_identity(commit.get("committer")),
+        message=commit.get("message") or "",
+    )
 
 
 def parse_snapshot(data: Any, display_path: str = "snapshot.json") -> PullSnapshot:
@@ -188,6 +258,8 @@ def parse_snapshot(data: Any, display_path: str = "snapshot.json") -> PullSnapsh
         changed_files=pull.get("changed_files"),
         captured_at=parse_time(data["captured_at"]) if data.get("captured_at") else None,
         labels=tuple(label["name"] for label in pull.get("labels", [])),
+        commits=tuple(_commit(item) for item in data["commits"]) if "commits" in data else None,
+        commit_count=pull.get("commits"),
     )
 
 
@@ -293,6 +365,8 @@ def snapshot_to_json(snapshot: PullSnapshot) -> dict[str, Any]:
     }
     if snapshot.changed_files is not None:
         pull["changed_files"] = snapshot.changed_files
+    if snapshot.commit_count is not None:
+        pull["commits"] = snapshot.commit_count
     if snapshot.labels:
         pull["labels"] = [{"name": name} for name in snapshot.labels]
     data: dict[str, Any] = {"snapshot_version": 1}
@@ -302,6 +376,8 @@ def snapshot_to_json(snapshot: PullSnapshot) -> dict[str, Any]:
         data["captured_at"] = format_time(snapshot.captured_at)
     data["pull_request"] = pull
     data["files"] = [item.as_data() for item in snapshot.files]
+    if snapshot.commits is not None:
+        data["commits"] = [item.as_data() for item in snapshot.commits]
     data["reviews"] = [review.as_data() for review in snapshot.reviews]
     data["teams"] = {
         name: {"members": [member.as_data() for member in team.members]}

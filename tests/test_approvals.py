@@ -30,6 +30,8 @@ from promotion_bot.policy import FileChange
 from promotion_bot.render_decision import decision_to_json
 from promotion_bot.snapshot import (
     ChangedFile,
+    GitIdentity,
+    PullCommit,
     PullSnapshot,
     Review,
     TeamMembership,
@@ -113,6 +115,8 @@ def snapshot(
     changes: Sequence[FileChange],
     teams: dict[str, tuple[str, ...]] | None = None,
     head: str = HEAD,
+    commits: Sequence[PullCommit] | None = None,
+    commit_count: int | None = None,
 ) -> PullSnapshot:
     files = tuple(
         ChangedFile(
@@ -139,6 +143,8 @@ def snapshot(
             }
         ),
         changed_files=len(files),
+        commits=tuple(commits) if commits is not None else None,
+        commit_count=commit_count,
     )
 
 
@@ -155,11 +161,16 @@ def decide(
     config_files: Sequence[ConfigFile] = (),
     earlier: dict[str, tuple[FileChange, ...] | None] | None = None,
     teams: dict[str, tuple[str, ...]] | None = None,
+    commits: Sequence[PullCommit] | None = None,
+    commit_count: int | str | None = "as listed",
 ) -> Decision:
+    if commit_count == "as listed":
+        commit_count = len(commits) if commits is not None else None
+    assert not isinstance(commit_count, str)
     inputs = EvaluationInputs(
         base_sha=BASE,
         head_sha=HEAD,
-        snapshot=snapshot(reviews, changes, teams),
+        snapshot=snapshot(reviews, changes, teams, commits=commits, commit_count=commit_count),
         policy=policy or example_policy(),
         codeowners=codeowners or example_codeowners(),
         change_requests=tuple(crs if crs is not None else [change_request()]),
@@ -367,6 +378,194 @@ def test_surplus_approvals_are_reported_as_unused() -> None:
     assert [(u.review.login, u.reason) for u in decision.unused_approvals] == [
         ("Ravi", "every role this person can fill is already filled by others")
     ]
+
+
+# -- contributors: people who put commits into the pull request -------------------------------
+
+
+def commit(
+    sha: str = HEAD,
+    author: str | None = AUTHOR,
+    committer: str | None = AUTHOR,
+    message: str = "Routing rules 1.1.0",
+    *,
+    author_kind: str = "User",
+    email: str = "someone@example.org",
+) -> PullCommit:
+    """One pulls/{n}/commits item; a login of None is an e-mail GitHub links to no account."""
+    return PullCommit(
+        sha=sha,
+        author=User(author, type=author_kind) if author else None,
+        committer=User(committer) if committer else None,
+        author_git=GitIdentity(author or "Unlinked Person", email),
+        committer_git=GitIdentity(committer or "Unlinked Person", email),
+        message=message,
+    )
+
+
+FIRST = "c" * 40  # the pull request's first commit; HEAD is its last
+
+CONTRIBUTOR_CASES = [
+    pytest.param(
+        [commit(FIRST), commit(HEAD, author=AUTHOR, committer="rita")],
+        [review(1, "rita"), review(2, "adam")],
+        Status.PENDING,
+        {"reviewer": [], "administrator": ["adam"]},
+        {1: "contributed commits to this pull request (hhhhhhh)"},
+        id="a-committer-approves",
+    ),
+    pytest.param(
+        [commit(FIRST), commit(HEAD, author="Ravi", committer="Ravi", message="fixup! rules")],
+        [review(1, "ravi"), review(2, "adam")],
+        Status.PENDING,
+        {"reviewer": [], "administrator": ["adam"]},
+        {1: "contributed commits to this pull request (hhhhhhh)"},
+        id="a-co-worker-who-pushed-a-fixup-approves",
+    ),
+    pytest.param(
+        [commit(FIRST, author="pat", committer="pat"), commit(HEAD, author="pat", committer="pat")],
+        [review(1, "pat"), review(2, "rita"), review(3, "adam")],
+        Status.APPROVED,
+        {"reviewer": ["rita"], "administrator": ["adam"]},
+        {1: "contributed commits to this pull request (ccccccc)"},
+        id="the-first-commit-is-named-and-others-fill-the-roles",
+    ),
+    pytest.param(
+        [commit(HEAD, author=AUTHOR, committer="web-flow")],
+        [review(1, "rita"), review(2, "adam")],
+        Status.APPROVED,
+        {"reviewer": ["rita"], "administrator": ["adam"]},
+        {},
+        id="github-web-flow-committer-is-ignored",
+    ),
+    pytest.param(
+        [commit(FIRST), commit(HEAD, author="dependabot[bot]", committer="web-flow",
+                               author_kind="Bot")],
+        [review(1, "rita"), review(2, "adam")],
+        Status.APPROVED,
+        {"reviewer": ["rita"], "administrator": ["adam"]},
+        {},
+        id="a-bot-commit-is-ignored",
+    ),
+    pytest.param(
+        [commit(HEAD, author=None, committer=None, email="adam@example.org")],
+        [review(1, "rita"), review(2, "adam")],
+        Status.APPROVED,
+        {"reviewer": ["rita"], "administrator": ["adam"]},
+        {},
+        id="an-e-mail-linked-to-no-account-excludes-nobody",
+    ),
+    pytest.param(
+        [commit(HEAD, message="Rules\n\nCo-authored-by: Rita <rita@example.org>\n")],
+        [review(1, "rita"), review(2, "adam")],
+        Status.APPROVED,
+        {"reviewer": ["rita"], "administrator": ["adam"]},
+        {},
+        id="co-authored-by-is-only-a-note",
+    ),
+    pytest.param(
+        [commit(HEAD, author=AUTHOR, committer="Rita")],
+        [review(1, "rita"), review(2, "adam"), review(3, "RITA", "CHANGES_REQUESTED")],
+        Status.BLOCKED,
+        {"reviewer": [], "administrator": ["adam"]},
+        {1: "superseded by review 3"},
+        id="a-contributors-request-for-changes-still-blocks",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("commits", "reviews", "status", "satisfied", "reasons"), CONTRIBUTOR_CASES
+)
+def test_contributors_never_approve(
+    commits: list[PullCommit],
+    reviews: list[Review],
+    status: Status,
+    satisfied: dict[str, list[str]],
+    reasons: dict[int, str],
+) -> None:
+    decision = decide(reviews, commits=commits)
+    assert decision.problems == ()
+    assert decision.status is status
+    assert who(decision) == satisfied
+    found = ignored(decision)
+    for review_id, reason in reasons.items():
+        assert found.get(review_id) == reason
+    assert not any("snapshot lists no commits" in note for note in decision.notes)
+
+
+def test_contributors_are_not_offered_as_who_can_still_approve() -> None:
+    decision = decide([review(1, "adam")], commits=[commit(HEAD, author="rita")])
+    reviewer = next(role for role in decision.roles if role.role == "reviewer")
+    # erin is the author and rita pushed the head commit; adam fills administrator
+    assert [c.logins for c in reviewer.candidates] == [("pat", "Ravi")]
+
+
+def test_notes_name_co_authors_and_unlinked_identities_without_matching_them() -> None:
+    message = "Rules\n\nCo-authored-by: Rita R <rita@example.org>\nco-authored-by:  Mallory <m@x>"
+    decision = decide(
+        [review(1, "rita"), review(2, "adam")],
+        commits=[commit(FIRST, author=None, committer=AUTHOR, email="ghost@example.org"),
+                 commit(HEAD, message=message)],
+    )
+    assert decision.status is Status.APPROVED
+    assert decision.notes == (
+        "commit authors or committers GitHub links to no account cannot be excluded by login: "
+        "Unlinked Person <ghost@example.org> (ccccccc)",
+        "Co-authored-by trailers name Rita R <rita@example.org> (hhhhhhh), Mallory <m@x> "
+        "(hhhhhhh); e-mails can be forged, so they are not matched to logins and do not "
+        "exclude anyone",
+    )
+
+
+def test_a_snapshot_without_commits_excludes_the_author_only_and_says_so() -> None:
+    decision = decide([review(1, "rita"), review(2, "adam")])
+    assert decision.status is Status.APPROVED
+    assert decision.notes == (
+        "the snapshot lists no commits, so only the pull request's author is excluded: "
+        "people who pushed commits to it could not be checked",
+    )
+
+
+@pytest.mark.parametrize(
+    ("commits", "count", "message", "hint"),
+    [
+        (None, 2, "the pull request has 2 commits but the snapshot lists none",
+         "take a new snapshot"),
+        ([commit(HEAD)], 2, "lists 1 commits but the pull request has 2",
+         "the commit list is truncated (GitHub lists at most 250)"),
+        ([commit(FIRST), commit(HEAD)], 1, "lists 2 commits but the pull request has 1",
+         "take a new snapshot"),
+        ([commit(FIRST)], 1, "the commit list does not include the head hhhhhhhhhhhh",
+         "the commits are of another head"),
+        ([], None, "the commit list does not include the head", "another head"),
+    ],
+    ids=["count-but-no-list", "truncated", "more-than-counted", "another-head", "empty"],
+)
+def test_an_incomplete_commit_list_is_an_error(
+    commits: list[PullCommit] | None, count: int | None, message: str, hint: str
+) -> None:
+    decision = decide([review(1, "rita"), review(2, "adam")], commits=commits,
+                      commit_count=count)
+    assert decision.status is Status.ERROR
+    [problem] = decision.problems
+    assert problem.field == "commits"
+    assert message in problem.message
+    assert hint in (problem.hint or "")
+
+
+def test_the_policy_may_allow_contributors() -> None:
+    policy = policy_with("request_reviews: true", "request_reviews: true\n  allow_contributors: true")
+    commits = [commit(FIRST, author="rita"), commit(HEAD)]
+    decision = decide([review(1, "rita"), review(2, "adam")], policy=policy, commits=commits)
+    assert decision.status is Status.APPROVED
+    assert who(decision) == {"reviewer": ["rita"], "administrator": ["adam"]}
+    assert decision.notes == (
+        "approvals.allow_contributors is on: rita contributed commits and may still approve",
+    )
+    # the default: rita's approval does not count
+    assert decide([review(1, "rita"), review(2, "adam")], commits=commits).status \
+        is Status.PENDING
 
 
 # -- N approvals per role ---------------------------------------------------------------------

@@ -134,6 +134,43 @@ def test_a_push_makes_earlier_approvals_stale(world: World,
     assert (status["sha"], status["state"]) == (new_head, "pending")
 
 
+def test_a_reviewer_who_pushed_a_commit_cannot_approve(
+        world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # GitHub links a commit to rita through her e-mail; web-flow merges are not contributions
+    world.fake.add_user("rita", email="rita@example.org")
+    git(world.origin, "checkout", "-q", "cr-5")
+    (world.origin / "NOTES.md").write_text("a fixup from a co-worker\n")
+    git(world.origin, "add", "-A")
+    git(world.origin, "-c", "user.name=Rita Reviewer", "-c", "user.email=rita@example.org",
+        "commit", "-q", "-m", "fixup! CR-2026-0005\n\nCo-authored-by: Sam <sam@example.org>")
+    new_head = git(world.origin, "rev-parse", "HEAD")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.update_pull(REPO, 1, head_sha=new_head)
+    world.head = new_head
+    world.review("rita")
+    world.review("alice")
+    saved = tmp_path / "pr.json"
+    code, output = world.gate("--pr", "1", "--format", "json", "--save-snapshot", str(saved),
+                              capsys=capsys)
+    assert code == 0, output
+    [status] = world.my_statuses()
+    assert (status["sha"], status["state"]) == (new_head, "pending")
+    decision = json.loads(output)["decision"]
+    assert decision["summary"] == "waiting for reviewer"
+    assert {"login": "rita", "reason": f"contributed commits to this pull request "
+            f"({new_head[:7]})"} in [{k: i[k] for k in ("login", "reason")}
+                                     for i in decision["ignored_reviews"]]
+    reviewer = next(role for role in decision["roles"] if role["role"] == "reviewer")
+    assert reviewer["candidates"][0]["logins"] == ["dana", "sam"]  # not rita, not the author
+    assert any("Co-authored-by trailers name Sam <sam@example.org>" in note
+               for note in decision["notes"])
+    assert "contributed commits to this pull request" in str(world.fake.comments[-1]["body"])
+    # the snapshot keeps the commits in GitHub's shape, and GitHub's count of them
+    snapshot = json.loads(saved.read_text())
+    assert snapshot["pull_request"]["commits"] == 2
+    assert [c["author"] and c["author"]["login"] for c in snapshot["commits"]] == [None, "rita"]
+
+
 def test_policy_and_codeowners_edited_in_the_pull_request_are_not_used(
         world: World, capsys: pytest.CaptureFixture[str]) -> None:
     git(world.origin, "checkout", "-q", "cr-5")
@@ -175,7 +212,8 @@ def test_team_membership_is_read_strictly(world: World, capsys: pytest.CaptureFi
 
 
 @pytest.mark.parametrize("fault", ["5xx", "timeout", "malformed-json", "truncated-files",
-                                   "secondary-rate-limit-forever", "status-write-fails"])
+                                   "truncated-commits", "secondary-rate-limit-forever",
+                                   "status-write-fails"])
 def test_every_fault_ends_in_a_failing_status_and_a_non_zero_exit(
         world: World, capsys: pytest.CaptureFixture[str], fault: str) -> None:
     world.review("rita")
@@ -189,6 +227,8 @@ def test_every_fault_ends_in_a_failing_status_and_a_non_zero_exit(
         world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/reviews", body=b"{not json", times=20)
     elif fault == "truncated-files":
         world.fake.update_pull(REPO, 1, changed_files=5)
+    elif fault == "truncated-commits":
+        world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/commits", body=b"[]", times=20)
     elif fault == "secondary-rate-limit-forever":
         world.fake.inject_secondary_rate_limit("GET", files, retry_after=600, times=20)
     else:
@@ -200,6 +240,21 @@ def test_every_fault_ends_in_a_failing_status_and_a_non_zero_exit(
     assert "success" not in states
     if fault != "status-write-fails":
         assert states and states[-1] == "error"
+
+
+def test_more_commits_than_github_lists_is_an_error(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.review("rita")
+    world.review("alice")
+    world.fake.update_pull(REPO, 1, commits=[*(f"{i:040x}" for i in range(1, 260)), world.head])
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 2, output
+    assert ("has 260 commit(s) but GitHub listed 250 (GitHub lists at most 250); who contributed "
+            "them cannot be checked, so it cannot be evaluated: split it") in output
+    assert world.my_statuses()[-1]["state"] == "error"
+    pages = [r.query.get("page") for r in world.fake.requests
+             if r.path == f"/repos/{REPO}/pulls/1/commits"]
+    assert pages == ["1", "2", "3"]
 
 
 def test_a_transient_5xx_is_retried_and_the_gate_succeeds(

@@ -135,7 +135,7 @@ def test_json_has_the_documented_keys_and_is_serialisable() -> None:
     assert list(data) == [
         "format", "status", "summary", "pull_request", "roles", "change_requests",
         "governed_files", "config_key_changes", "blocking_reviews", "ignored_reviews",
-        "unused_approvals", "membership_source", "problems",
+        "unused_approvals", "membership_source", "notes", "problems",
     ]
     assert data["format"] == "promotion-bot/approvals/v1"
     assert data["roles"][0]["approvals"] == [{

@@ -12,7 +12,14 @@ from jsonschema import Draft202012Validator
 
 from promotion_bot.errors import ConfigError
 from promotion_bot.schemas import load_schema
-from promotion_bot.snapshot import load_snapshot, parse_snapshot, snapshot_to_json
+from promotion_bot.snapshot import (
+    GitIdentity,
+    PullCommit,
+    User,
+    load_snapshot,
+    parse_snapshot,
+    snapshot_to_json,
+)
 from tests.openapi_shapes import load_spec
 
 SNAPSHOTS = Path(__file__).resolve().parent.parent / "examples" / "governed-repo" / "snapshots"
@@ -77,6 +84,80 @@ def test_round_trip_through_json() -> None:
     snapshot = parse_snapshot(minimal(captured_at="2026-03-02T12:00:00Z"), "pr.json")
     again = parse_snapshot(json.loads(json.dumps(snapshot_to_json(snapshot))), "pr.json")
     assert again == snapshot
+
+
+def commit_item(sha: str = HEAD, login: str | None = "erin",
+                committer: str | None = "web-flow") -> dict[str, Any]:
+    return {
+        "sha": sha,
+        "author": {"login": login, "id": 5, "type": "User"} if login else None,
+        "committer": {"login": committer, "id": 19864447, "type": "User"} if committer else {},
+        "commit": {
+            "author": {"name": "Erin", "email": "erin@example.org"},
+            "committer": {"name": "GitHub", "email": "noreply@github.com"},
+            "message": "Rules\n\nCo-authored-by: Rita <rita@example.org>",
+        },
+    }
+
+
+def test_github_commit_list_items_are_accepted_with_all_their_fields() -> None:
+    examples = load_spec()["components"]["examples"]
+    items = examples["commit-items"]["value"]
+    data = minimal(commits=items)
+    data["pull_request"]["commits"] = len(items)
+    snapshot = parse_snapshot(data, "github.json")
+    assert snapshot.commit_count == len(items)
+    assert snapshot.commits is not None and len(snapshot.commits) == len(items)
+    first = snapshot.commits[0]
+    assert first.sha == items[0]["sha"]
+    assert first.author is not None and first.author.login == items[0]["author"]["login"]
+    assert first.author_git == GitIdentity(items[0]["commit"]["author"]["name"],
+                                           items[0]["commit"]["author"]["email"])
+
+
+def test_commits_round_trip_and_an_unlinked_account_is_none() -> None:
+    data = minimal(commits=[commit_item("3" * 40, login=None, committer=None), commit_item()])
+    data["pull_request"]["commits"] = 2
+    snapshot = parse_snapshot(data, "pr.json")
+    assert snapshot.commits == (
+        PullCommit("3" * 40, None, None, GitIdentity("Erin", "erin@example.org"),
+                   GitIdentity("GitHub", "noreply@github.com"),
+                   "Rules\n\nCo-authored-by: Rita <rita@example.org>"),
+        PullCommit(HEAD, User("erin", 5), User("web-flow", 19864447),
+                   GitIdentity("Erin", "erin@example.org"),
+                   GitIdentity("GitHub", "noreply@github.com"),
+                   "Rules\n\nCo-authored-by: Rita <rita@example.org>"),
+    )
+    written = snapshot_to_json(snapshot)
+    assert written["pull_request"]["commits"] == 2
+    assert written["commits"][0]["author"] is None
+    assert parse_snapshot(json.loads(json.dumps(written)), "pr.json") == snapshot
+
+
+def test_old_snapshots_without_commits_stay_valid() -> None:
+    snapshot = parse_snapshot(minimal(), "pr.json")
+    assert (snapshot.commits, snapshot.commit_count) == (None, None)
+    assert "commits" not in snapshot_to_json(snapshot)
+    data = minimal()
+    data["pull_request"]["commits"] = 3  # valid to read; the evaluation says it is incomplete
+    assert parse_snapshot(data, "pr.json").commit_count == 3
+
+
+@pytest.mark.parametrize(
+    ("change", "where"),
+    [
+        (lambda item: item.pop("sha"), "commits[0]: missing required key 'sha'"),
+        (lambda item: item.update(sha="abc1234"), "commits[0].sha"),
+        (lambda item: item.pop("committer"), "commits[0]: missing required key 'committer'"),
+        (lambda item: item["commit"].pop("message"), "commits[0].commit"),
+        (lambda item: item.update(author={"login": "not a login"}), "commits[0].author"),
+    ],
+    ids=["no-sha", "short-sha", "no-committer", "no-message", "bad-login"],
+)
+def test_malformed_commits_are_refused(change: Any, where: str) -> None:
+    item = commit_item()
+    change(item)
+    assert where in refused(minimal(commits=[item]))
 
 
 @pytest.mark.parametrize("name", ["approved", "pending", "blocked"])
