@@ -733,7 +733,9 @@ def _acceptable_earlier_commits(policy: Policy, inputs: EvaluationInputs) -> dic
         if changes is None:
             continue  # the commit is unknown here: cannot show the diff is harmless
         touched = [path for change in changes for path in change.paths]
-        if not any(is_governed(policy, path) for path in touched):
+        # a change request edited after the approval changes what was approved, too
+        requests = f"{policy.change_request_dir.rstrip('/')}/"
+        if not any(is_governed(policy, path) or path.startswith(requests) for path in touched):
             acceptable[commit] = (
                 f"given on {commit[:7]}; no governed file changed from there to the head"
             )

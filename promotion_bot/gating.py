@@ -20,8 +20,8 @@ from promotion_bot.errors import ConfigError, PromotionBotError
 from promotion_bot.evaluation_inputs import collect_inputs
 from promotion_bot.events import EventTarget
 from promotion_bot.github import GitHubError, PullFacts, PullReader, PullWriter
-from promotion_bot.globs import match_any
 from promotion_bot.models import Policy
+from promotion_bot.policy import is_governed
 from promotion_bot.render_decision import render_markdown
 from promotion_bot.snapshot import format_time, parse_snapshot
 
@@ -64,7 +64,8 @@ class Gate:
     target_url: str | None = None
 
     def run(self, number: int, *, status_sha: str | None = None,
-            merge_group_head: str | None = None) -> GateOutcome:
+            merge_group_head: str | None = None,
+            merge_group_base: str | None = None) -> GateOutcome:
         """Evaluate pull request `number` and publish the result on its head (or on the merge
         group's head when evaluating for a merge queue)."""
         head: str | None = None
@@ -73,7 +74,7 @@ class Gate:
             facts = self.reader.pull(number)
             outcome = self._evaluate(facts)
             if merge_group_head is not None:
-                self._check_merge_group(facts, outcome, merge_group_head)
+                self._check_merge_group(facts, outcome, merge_group_head, merge_group_base)
                 outcome.status_sha = merge_group_head
             elif status_sha is not None:
                 outcome.status_sha = status_sha
@@ -121,20 +122,23 @@ class Gate:
             "teams": teams,
         }
 
-    def _check_merge_group(self, facts: PullFacts, outcome: GateOutcome, group_head: str) -> None:
-        """A merge queue builds a new commit: its governed files must be the approved ones."""
+    def _check_merge_group(self, facts: PullFacts, outcome: GateOutcome, group_head: str,
+                           group_base: str | None) -> None:
+        """A merge queue builds a new commit: every governed file the pull request or the
+        group changes must read the same at the group's head as at the approved head."""
         policy = self.base_policy(facts)
         if policy is None or outcome.decision is None:
             return
-        governed = [*[p for rule in policy.change_types.values() for p in rule.paths],
-                    *policy.governance.paths]
-        drift = [change.path for change in self.reader.changes(facts.head_sha, group_head)
-                 if match_any(governed, change.path)
-                 or (change.old_path and match_any(governed, change.old_path))]
+        changed = {change.path for change in self.reader.changes(facts.base_tip, facts.head_sha)}
+        changed |= {change.path for change in
+                    self.reader.changes(group_base or facts.base_tip, group_head)}
+        drift = sorted(path for path in changed if is_governed(policy, path)
+                       and self.reader.read(group_head, path)
+                       != self.reader.read(facts.head_sha, path))
         if drift:
             outcome.state = "error"
-            outcome.description = (f"the merge group changes governed files the pull request "
-                                   f"did not show: {', '.join(drift[:3])}")
+            outcome.description = (f"the merge group's governed files differ from the approved "
+                                   f"head: {', '.join(drift[:3])}")
 
     def _publish(self, facts: PullFacts, outcome: GateOutcome) -> None:
         assert self.writer is not None and outcome.decision is not None
@@ -147,8 +151,11 @@ class Gate:
             teams, users = _missing_owners(outcome.decision, self.repository.split("/")[0])
             already = {t["slug"].lower() for t in facts.pull.get("requested_teams") or []}
             already |= {u["login"].lower() for u in facts.pull.get("requested_reviewers") or []}
-            outcome.review_requests = self.writer.request_team_reviews(
-                facts.number, teams, users, already)
+            try:
+                outcome.review_requests = self.writer.request_team_reviews(
+                    facts.number, teams, users, already)
+            except GitHubError as error:  # a courtesy: the decision and status stand
+                outcome.review_requests = [f"(could not request reviews: {error.message})"]
 
     def _fail(self, sha: str | None, reason: str) -> None:
         """Best effort: a failing status with the reason, if it can still be written."""

@@ -315,6 +315,7 @@ class PullReader:
         ref = self.client.call(f"read the base branch {base_ref}",
                                lambda: repo.get_git_ref(f"heads/{base_ref}"))
         base_tip = self.client.call(f"read the base branch {base_ref}", lambda: ref.object.sha)
+        self._check_head_unmoved(number, str(raw["head"]["sha"]))
         facts = PullFacts(raw, files, reviews, base_tip, commits)
         self._pull_files[(base_tip, facts.head_sha)] = _changes_from_files(files)
         return facts
@@ -334,6 +335,16 @@ class PullReader:
             if len(items) < 100:
                 break
         return commits
+
+    def _check_head_unmoved(self, number: int, head: str) -> None:
+        """The files, reviews and commits were listed after the head was read: a push in
+        between would pair one head with another head's files. Read the head again."""
+        repo = self.client.repo
+        now = self.client.call(f"read pull request #{number} again",
+                               lambda: str(repo.get_pull(number).raw_data["head"]["sha"]))
+        if now != head:
+            raise GitHubError(f"pull request #{number} moved during the evaluation ({head[:12]} "
+                              f"-> {now[:12]}); the push starts its own evaluation")
 
     def pulls_with_head(self, sha: str) -> list[int]:
         """Open pull requests whose head is `sha` (a workflow_run from a fork names none)."""

@@ -610,6 +610,7 @@ EARLIER = "policy_with_earlier"
     [
         (True, (FileChange("M", "README.md"),), Status.APPROVED),
         (True, (FileChange("M", RULES),), Status.PENDING),
+        (True, (FileChange("M", "change-requests/CR-2026-0042.yaml"),), Status.PENDING),
         (True, None, Status.PENDING),  # the commit is unknown: cannot prove it harmless
         (False, (FileChange("M", "README.md"),), Status.PENDING),
     ],

@@ -348,3 +348,64 @@ def test_request_count_for_300_files_and_40_reviews(
     # status + comment list + comment write + review request: never one call per file/review
     assert report["api"]["requests"] <= 30, report["api"]
     print(f"\nAPI requests for 300 files and 40 reviews: {report['api']['requests']}")
+
+
+def test_a_failed_review_request_does_not_change_the_decision(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.review("rita")
+    world.fake.inject("POST", rf"/repos/{REPO}/pulls/1/requested_reviewers", status=422, times=5)
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 0, output
+    assert [s["state"] for s in world.my_statuses()] == ["pending"]
+
+
+def test_a_push_during_the_evaluation_is_not_approved_with_older_files(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    world.review("rita")
+    world.review("alice")
+    git(world.origin, "checkout", "-q", "cr-5")
+    (world.origin / "templates/privacy/gdpr_access_response.md").write_text("changed\n")
+    pushed = commit_all(world.origin, "a privacy template too")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files", delay=0.6)
+    timer = threading.Timer(0.2, lambda: world.fake.update_pull(REPO, 1, head_sha=pushed))
+    timer.start()
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    timer.join()
+    assert code == 2, output
+    assert "moved during the evaluation" in output
+    assert "success" not in [s["state"] for s in world.my_statuses()]
+
+
+@pytest.mark.parametrize("tamper", [False, True])
+def test_a_merge_group_must_carry_the_approved_governed_files(
+        world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, tamper: bool) -> None:
+    world.review("rita")
+    world.review("alice")
+    git(world.origin, "checkout", "-q", "-b", "gh-readonly-queue/main/pr-1-" + world.head)
+    git(world.origin, "merge", "-q", "--no-ff", "-m", "Merge group", world.head)
+    if tamper:
+        ruleset = world.origin / RULESET
+        ruleset.write_text(ruleset.read_text().replace('"fraud"', '"fr4ud"'))
+    group_head = commit_all(world.origin, "queue") if tamper else git(world.origin, "rev-parse",
+                                                                       "HEAD")
+    git(world.origin, "checkout", "-q", "main")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"merge_group": {
+        "head_sha": group_head, "base_sha": world.base,
+        "head_ref": "refs/heads/gh-readonly-queue/main/pr-1-" + world.head},
+        "repository": {"full_name": REPO}}))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "merge_group")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    code = main(["gate", "--api-url", world.fake.base_url, "--request-pace", "0"])
+    output = capsys.readouterr()
+    [status] = world.my_statuses()
+    assert status["sha"] == group_head
+    if tamper:
+        assert (code, status["state"]) == (2, "error"), output
+        assert RULESET in str(status["description"])
+    else:
+        assert (code, status["state"]) == (0, "success"), output

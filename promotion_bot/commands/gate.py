@@ -116,8 +116,9 @@ def gate(pull_number: int | None, repository: str | None, api_url: str | None, t
     numbers = pull_numbers(target, reader)
     outcomes: list[GateOutcome] = []
     for number in numbers:
-        merge_head = target.head_sha if target.event_name == "merge_group" else None
-        outcomes.append(runner.run(number, merge_group_head=merge_head))
+        group = target.event_name == "merge_group"
+        outcomes.append(runner.run(number, merge_group_head=target.head_sha if group else None,
+                                   merge_group_base=target.base_sha if group else None))
     if save_snapshot is not None and outcomes and outcomes[0].snapshot is not None:
         save_snapshot.write_text(json.dumps(outcomes[0].snapshot, indent=2) + "\n")
     _report(outcomes, client, output_format, dry_run)
