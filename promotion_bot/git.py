@@ -6,9 +6,11 @@ histories. Failures become `GitError` with the command and git's own words.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,3 +213,16 @@ def added_in_order(repo: Path, rev: str, directory: str) -> list[tuple[str, str]
             if name:
                 result.append((sha.decode(), name.decode("utf-8", "surrogateescape")))
     return result
+
+
+@contextlib.contextmanager
+def detached_worktree(repo: Path, sha: str, destination: Path) -> Iterator[Path]:
+    """A detached work tree of `sha` at `destination` (hooks off), removed afterwards."""
+    run_git(repo, "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--force",
+            str(destination), sha)
+    try:
+        yield destination
+    finally:
+        run_git(repo, "worktree", "remove", "--force", str(destination), ok_codes=(0, 128))
+        shutil.rmtree(destination, ignore_errors=True)
+        run_git(repo, "worktree", "prune", ok_codes=(0, 128))

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import shlex
-import shutil
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -512,23 +511,8 @@ def run_required_checks(
 @contextlib.contextmanager
 def _worktree(root: Path, branch: Branch, sha: str, destination: Path) -> Iterator[Path]:
     """A detached work tree of `sha`; yields the governed root inside it."""
-    git.run_git(
-        root,
-        "-c",
-        "core.hooksPath=/dev/null",
-        "worktree",
-        "add",
-        "--detach",
-        "--force",
-        str(destination),
-        sha,
-    )
-    try:
-        yield destination / branch.prefix if branch.prefix else destination
-    finally:
-        git.run_git(root, "worktree", "remove", "--force", str(destination), ok_codes=(0, 128))
-        shutil.rmtree(destination, ignore_errors=True)
-        git.run_git(root, "worktree", "prune", ok_codes=(0, 128))
+    with git.detached_worktree(root, sha, destination) as tree:
+        yield tree / branch.prefix if branch.prefix else tree
 
 
 def _task(spec: CheckSpec, required_by: tuple[str, ...], context: RunContext) -> CheckTask:

@@ -398,24 +398,11 @@ def _promotions(report: AuditReport, ledger: Ledger) -> list[Promotion]:
 def _worktree(top: Path, sha: str) -> Iterator[Path]:
     """A detached work tree of `sha` in a temporary folder, removed afterwards."""
     temp = Path(tempfile.mkdtemp(prefix="promotion-bot-rollback-"))
-    destination = temp / "tree"
-    git.run_git(
-        top,
-        "-c",
-        "core.hooksPath=/dev/null",
-        "worktree",
-        "add",
-        "--detach",
-        "--force",
-        str(destination),
-        sha,
-    )
     try:
-        yield destination
+        with git.detached_worktree(top, sha, temp / "tree") as tree:
+            yield tree
     finally:
-        git.run_git(top, "worktree", "remove", "--force", str(destination), ok_codes=(0, 128))
         shutil.rmtree(temp, ignore_errors=True)
-        git.run_git(top, "worktree", "prune", ok_codes=(0, 128))
 
 
 def _prepare(
