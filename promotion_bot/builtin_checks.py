@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from promotion_bot.errors import InputError
+from promotion_bot.errors import InputError, format_location
 from promotion_bot.globs import match_any
 from promotion_bot.models import ChangeRequest, PromptRef
 from promotion_bot.paths import path_problem
@@ -85,12 +85,7 @@ class Finding:
     rule: str | None = None
 
     def location(self) -> str:
-        where = self.file
-        if self.line is not None:
-            where += f":{self.line}"
-            if self.column is not None:
-                where += f":{self.column}"
-        return where
+        return format_location(self.file, self.line, self.column)
 
     def render(self) -> str:
         rule = f"[{self.rule}] " if self.rule else ""

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from promotion_bot.builtin_checks import Finding
+from promotion_bot.clock import utc_now
 
 Clock = Callable[[], dt.datetime]
 TAIL_LINES = 20
@@ -39,10 +40,6 @@ PASSED = "passed"
 FAILED = "failed"
 TIMEOUT = "timeout"
 ERROR = "error"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def check_environment(
@@ -278,5 +275,4 @@ __all__ = [
     "run_command",
     "run_tasks",
     "tail_text",
-    "utc_now",
 ]

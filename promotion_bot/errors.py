@@ -29,12 +29,7 @@ class Problem:
     hint: str | None = None
 
     def location(self) -> str:
-        where = self.file
-        if self.line is not None:
-            where += f":{self.line}"
-            if self.column is not None:
-                where += f":{self.column}"
-        return where
+        return format_location(self.file, self.line, self.column)
 
     def render(self) -> str:
         text = f"{self.location()}: "
@@ -54,6 +49,16 @@ class Problem:
             "message": self.message,
             "hint": self.hint,
         }
+
+
+def format_location(file: str, line: int | None, column: int | None) -> str:
+    """file, file:line or file:line:column, as editors and CI annotations read them."""
+    where = file
+    if line is not None:
+        where += f":{line}"
+        if column is not None:
+            where += f":{column}"
+    return where
 
 
 class PromotionBotError(Exception):

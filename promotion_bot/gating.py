@@ -101,26 +101,7 @@ class Gate:
         return load_policy(raw, POLICY_PATH).value if raw is not None else None
 
     def snapshot(self, facts: PullFacts, policy: Policy | None) -> dict[str, Any]:
-        """The PR snapshot in GitHub's shapes; the base is the commit the policy was read at."""
-        pull = {key: facts.pull[key] for key in _PULL_FIELDS if key in facts.pull}
-        pull["head"] = {"ref": facts.pull["head"]["ref"], "sha": facts.head_sha}
-        pull["base"] = {"ref": facts.pull["base"]["ref"], "sha": facts.base_tip}
-        teams: dict[str, Any] = {}
-        if policy is not None and policy.membership.source == "github":
-            for org, slug in sorted(_owner_teams(policy)):
-                members = self.reader.team_members(org, slug)
-                teams[f"{org}/{slug}"] = {"members": members}
-        return {
-            "snapshot_version": 1,
-            "repository": self.repository,
-            "captured_at": format_time(self.clock()),
-            "pull_request": pull,
-            "files": [{k: f[k] for k in _FILE_FIELDS if f.get(k) is not None}
-                      for f in facts.files],
-            "commits": facts.commits,
-            "reviews": facts.reviews,
-            "teams": teams,
-        }
+        return build_snapshot(self.reader, facts, policy, self.repository, self.clock)
 
     def _check_merge_group(self, facts: PullFacts, outcome: GateOutcome, group_head: str,
                            group_base: str | None) -> None:
@@ -165,6 +146,28 @@ class Gate:
         with contextlib.suppress(GitHubError):
             self.writer.set_status(sha, "error", f"promotion-bot could not evaluate: {reason}",
                                    self.target_url)
+
+
+def build_snapshot(reader: PullReader, facts: PullFacts, policy: Policy | None,
+                   repository: str, clock: Callable[[], dt.datetime]) -> dict[str, Any]:
+    """The PR snapshot in GitHub's shapes; the base is the commit the policy was read at."""
+    pull = {key: facts.pull[key] for key in _PULL_FIELDS if key in facts.pull}
+    pull["head"] = {"ref": facts.pull["head"]["ref"], "sha": facts.head_sha}
+    pull["base"] = {"ref": facts.pull["base"]["ref"], "sha": facts.base_tip}
+    teams: dict[str, Any] = {}
+    if policy is not None and policy.membership.source == "github":
+        for org, slug in sorted(_owner_teams(policy)):
+            teams[f"{org}/{slug}"] = {"members": reader.team_members(org, slug)}
+    return {
+        "snapshot_version": 1,
+        "repository": repository,
+        "captured_at": format_time(clock()),
+        "pull_request": pull,
+        "files": [{k: f[k] for k in _FILE_FIELDS if f.get(k) is not None} for f in facts.files],
+        "commits": facts.commits,
+        "reviews": facts.reviews,
+        "teams": teams,
+    }
 
 
 def _owner_teams(policy: Policy) -> set[tuple[str, str]]:

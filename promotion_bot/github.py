@@ -17,7 +17,6 @@ review requests). Rules it keeps:
 from __future__ import annotations
 
 import base64
-import datetime as dt
 import io
 import logging
 import sys
@@ -611,10 +610,6 @@ class PullWriter:
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= MAX_STATUS_DESCRIPTION else text[: MAX_STATUS_DESCRIPTION - 1] + "…"
-
-
-def utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 # --------------------------------------------------------------------------- opening pull requests

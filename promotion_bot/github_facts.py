@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from promotion_bot.documents import POLICY_PATH, load_policy
 from promotion_bot.errors import ConfigError
-from promotion_bot.gating import Gate
+from promotion_bot.gating import build_snapshot
 from promotion_bot.github import PullReader
 from promotion_bot.history import HistoryCommit
 from promotion_bot.merge_facts import MergeFacts, summarise_evidence
@@ -60,7 +60,7 @@ class GitHubFacts:
         facts = dataclasses.replace(self.reader.pull(numbers[0]), base_tip=commit.first_parent)
         raw_policy = self.reader.read(commit.first_parent, POLICY_PATH)
         policy = load_policy(raw_policy, POLICY_PATH).value if raw_policy is not None else None
-        data = Gate(self.reader, None, self.repository, self.clock).snapshot(facts, policy)
+        data = build_snapshot(self.reader, facts, policy, self.repository, self.clock)
         snapshot = parse_snapshot(data, f"pull request #{facts.number}")
         evidence = None
         found = self.reader.evidence_for_head(facts.head_sha, self.evidence_artifact)

@@ -62,8 +62,8 @@ def ruleset_branch(repo: Path) -> None:
         "rollback_plan: Revert the pull request; 1.0.0 becomes current again.\n")
 
 
-@pytest.fixture
-def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def make_origin(tmp_path: Path) -> tuple[Path, str, str]:
+    """The example on main and a branch cr-5 promoting the ruleset: (origin, base, head)."""
     origin = tmp_path / "origin"
     shutil.copytree(EXAMPLE, origin, ignore=shutil.ignore_patterns("snapshots"))
     git(origin, "init", "-q")
@@ -72,6 +72,12 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     ruleset_branch(origin)
     head = commit_all(origin, "CR-2026-0005")
     git(origin, "checkout", "-q", "main")
+    return origin, base, head
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    origin, base, head = make_origin(tmp_path)
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
     with FakeGitHub() as fake:
         fake.add_repo(REPO, git_dir=origin)

@@ -530,16 +530,9 @@ def test_gate_step_with_the_app_sets_the_status_on_the_evaluated_head(
         PrivateFormat,
     )
 
-    from tests.test_gate import EXAMPLE, TEAMS, commit_all, ruleset_branch
+    from tests.test_gate import TEAMS, make_origin
 
-    origin = tmp_path / "origin"
-    shutil.copytree(EXAMPLE, origin, ignore=shutil.ignore_patterns("snapshots"))
-    git(origin, "init", "-q")
-    base = commit_all(origin, "main")
-    git(origin, "checkout", "-q", "-b", "cr-5")
-    ruleset_branch(origin)
-    head = commit_all(origin, "CR-2026-0005")
-    git(origin, "checkout", "-q", "main")
+    origin, base, head = make_origin(tmp_path)
     payload = webhook_payload(*fixture)
     repository = payload["repository"]["full_name"]
     number = 2  # the pull request both published payloads name

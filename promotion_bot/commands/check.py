@@ -46,8 +46,8 @@ from promotion_bot.checks import (
     result_of_run,
     run_command,
     run_tasks,
-    utc_now,
 )
+from promotion_bot.clock import utc_now
 from promotion_bot.commands.common import echo_json, format_option, governed_root, repo_option
 from promotion_bot.declarations import (
     BranchChangeRequest,

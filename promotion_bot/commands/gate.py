@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from promotion_bot.approvals import Status
+from promotion_bot.clock import utc_now
 from promotion_bot.commands.common import echo_json
 from promotion_bot.errors import ConfigError, ExitCode
 from promotion_bot.events import EventTarget, read_event
@@ -74,10 +74,6 @@ def _run_url() -> str | None:
     return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 @click.command("gate")
 @github_options
 @click.option("--dry-run", is_flag=True,
@@ -112,7 +108,7 @@ def gate(pull_number: int | None, repository: str | None, api_url: str | None, t
     client = github_client(target, api_url, timeout, retries, request_pace)
     reader = PullReader(client)
     writer = None if dry_run else PullWriter(client)
-    runner = Gate(reader, writer, target.repository, _now, _run_url())
+    runner = Gate(reader, writer, target.repository, utc_now, _run_url())
     numbers = pull_numbers(target, reader)
     outcomes: list[GateOutcome] = []
     for number in numbers:
@@ -177,7 +173,7 @@ def snapshot(pull_number: int | None, repository: str | None, api_url: str | Non
     target = _target(pull_number, repository)
     client = github_client(target, api_url, timeout, retries, request_pace)
     reader = PullReader(client)
-    runner = Gate(reader, None, target.repository, _now)
+    runner = Gate(reader, None, target.repository, utc_now)
     [number, *_] = pull_numbers(target, reader)
     facts = reader.pull(number)
     data = runner.snapshot(facts, runner.base_policy(facts))

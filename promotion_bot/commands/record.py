@@ -9,7 +9,6 @@ marked as a violation, and the command exits 1 so that the workflow run is red.
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 import click
 
 from promotion_bot import git
+from promotion_bot.clock import utc_now
 from promotion_bot.codeowners import CODEOWNERS_LOCATIONS
 from promotion_bot.commands.common import echo_json, format_option, governed_root, repo_option
 from promotion_bot.documents import POLICY_PATH, load_change_request, load_policy
@@ -178,7 +178,7 @@ def facts_source(snapshots: tuple[Path, ...], evidence: tuple[Path, ...],
             "credentials, or give --snapshot and --evidence files")
     name = repository
     return LazyFacts(lambda: GitHubFacts(PullReader(GitHubClient(connection, name)), name,
-                                         _utc_now))
+                                         utc_now))
 
 
 @dataclass(frozen=True)
@@ -188,10 +188,6 @@ class GitHubSettings:
     timeout: int
     retries: int
     pace: float
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _render(outcomes: list[Outcome]) -> None:
