@@ -1,8 +1,8 @@
 """Validate JSON against GitHub's published OpenAPI description (the fake's drift guard).
 
-The description is ``github-openapi/api.github.com.octokit-openapi-23.0.2.json.gz`` in the shared
-fixtures folder: ``$PROMOTION_BOT_FIXTURES`` if set, else ``<repo>/../shared/fixtures``. A missing
-file is an error (:class:`FixturesMissingError`), never a skip.
+The description is ``tests/fixtures/github/github-openapi/api.github.com.octokit-openapi-23.0.2.json.gz``
+(vendored; see that folder's README). A missing file is an error (:class:`FixturesMissingError`),
+never a skip.
 
 OpenAPI 3.0 schemas are converted to JSON Schema 2020-12: ``nullable: true`` adds ``null``;
 ``discriminator``, ``example(s)``, ``readOnly``/``writeOnly``, ``deprecated`` and ``x-*`` keys are
@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import gzip
 import json
-import os
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -32,7 +31,8 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-ENV_VAR = "PROMOTION_BOT_FIXTURES"
+from tests.github_fixtures import GITHUB_FIXTURES
+
 SPEC_FILE = Path("github-openapi") / "api.github.com.octokit-openapi-23.0.2.json.gz"
 SPEC_URI = "https://api.github.com/openapi.octokit-23.0.2.json"
 _DROPPED = frozenset(
@@ -60,15 +60,8 @@ class UndocumentedError(KeyError):
         return str(self.args[0]) if self.args else ""
 
 
-def fixtures_dir() -> Path:
-    override = os.environ.get(ENV_VAR)
-    if override:
-        return Path(override)
-    return Path(__file__).resolve().parents[2] / "shared" / "fixtures"
-
-
 def spec_path() -> Path:
-    return fixtures_dir() / SPEC_FILE
+    return GITHUB_FIXTURES / SPEC_FILE
 
 
 @functools.cache
@@ -77,8 +70,8 @@ def load_spec() -> dict[str, Any]:
     if not path.is_file():
         raise FixturesMissingError(
             f"GitHub's OpenAPI description is missing: {path} does not exist. The fake GitHub is "
-            f"validated against it; point ${ENV_VAR} at the shared fixtures folder (the one "
-            f"holding {SPEC_FILE}), or restore ../shared/fixtures next to the repository."
+            f"validated against it; restore it from git (tests/fixtures/github/README.md names "
+            f"its source)."
         )
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         spec: dict[str, Any] = json.load(handle)

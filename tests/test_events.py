@@ -9,7 +9,7 @@ import pytest
 
 from promotion_bot.errors import ConfigError
 from promotion_bot.events import parse_event, read_event
-from tests.fixtures import webhook_payload
+from tests.github_fixtures import webhook_payload
 
 
 @pytest.mark.parametrize(("event", "name", "number", "head_sha"), [

@@ -13,7 +13,7 @@ import pytest
 from promotion_bot.cli import main
 from promotion_bot.digests import sha256_file
 from tests.conftest import EXAMPLE, git
-from tests.fixtures import webhook_payload
+from tests.github_fixtures import webhook_payload
 from tests.github_server import FakeGitHub
 
 REPO = "example-org/intake"

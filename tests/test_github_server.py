@@ -802,10 +802,10 @@ def test_nullable_and_ref_conversion() -> None:
 
 
 def test_missing_fixtures_fail_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setenv(openapi_shapes.ENV_VAR, str(tmp_path))
+    monkeypatch.setattr(openapi_shapes, "GITHUB_FIXTURES", tmp_path)
     openapi_shapes.load_spec.cache_clear()
     try:
-        with pytest.raises(openapi_shapes.FixturesMissingError, match=openapi_shapes.ENV_VAR):
+        with pytest.raises(openapi_shapes.FixturesMissingError, match="restore it from git"):
             openapi_shapes.load_spec()
     finally:
         monkeypatch.undo()

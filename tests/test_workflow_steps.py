@@ -2,7 +2,7 @@
 
 Each test takes a `run:` script out of a workflow file in .github/workflows (never a copy of it),
 gives it the environment the runner would: the standard variables (GITHUB_EVENT_NAME,
-GITHUB_EVENT_PATH with a payload from ../shared/fixtures/github-webhooks, GITHUB_REPOSITORY,
+GITHUB_EVENT_PATH with a payload from tests/fixtures/github/github-webhooks, GITHUB_REPOSITORY,
 GITHUB_API_URL pointing at the loopback GitHub, RUNNER_TEMP, GITHUB_STEP_SUMMARY, ...) plus the
 step's own `env:` with its `${{ }}` expressions evaluated against that event, and runs it with
 bash in a real git checkout. The "install" step's result is a venv whose promotion-bot is this
@@ -26,7 +26,7 @@ import pytest
 
 from promotion_bot.digests import sha256_file
 from tests.conftest import EXAMPLE, git
-from tests.fixtures import webhook_payload
+from tests.github_fixtures import webhook_payload
 from tests.github_server import FakeGitHub
 from tests.test_workflows import REUSABLE_DIR, load_workflow
 
@@ -136,6 +136,8 @@ class Runner:
             "GITHUB_API_URL": self.api_url, "GITHUB_WORKSPACE": str(self.workspace),
             "GITHUB_STEP_SUMMARY": str(self.summary), "GITHUB_RUN_ID": "42",
             "GITHUB_RUN_ATTEMPT": "1", "RUNNER_TEMP": str(self.temp),
+            # the loopback GitHub needs none of the courtesy pacing api.github.com asks for
+            "PROMOTION_BOT_REQUEST_PACE": "0",
         })
         if extra_path is not None:
             env["PATH"] = f"{extra_path}{os.pathsep}{env['PATH']}"

@@ -37,7 +37,7 @@ def github_options(function: F) -> F:
                      show_default=True,
                      help="Retries of a failed read (5xx, secondary rate limit)."),
         click.option("--request-pace", type=click.FloatRange(min=0), default=0.25,
-                     show_default=True,
+                     envvar="PROMOTION_BOT_REQUEST_PACE", show_envvar=True, show_default=True,
                      help="Seconds between API requests (writes wait 4x as long), as GitHub "
                           "asks of integrations; 0 for a local GitHub."),
     ]

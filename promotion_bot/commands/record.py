@@ -110,6 +110,7 @@ class Outcome:
 @click.option("--retries", type=click.IntRange(min=0, max=10), default=3, show_default=True,
               help="Retries of a failed GitHub read.")
 @click.option("--request-pace", type=click.FloatRange(min=0), default=0.25, show_default=True,
+              envvar="PROMOTION_BOT_REQUEST_PACE", show_envvar=True,
               help="Seconds between GitHub requests; 0 for a local GitHub.")
 @click.option("--dry-run", is_flag=True, help="Decide and sign, but write no tag.")
 @format_option()

@@ -184,7 +184,7 @@ class Outcome:
 )
 @click.option(
     "--request-pace",
-    type=click.FloatRange(min=0),
+    type=click.FloatRange(min=0), envvar="PROMOTION_BOT_REQUEST_PACE", show_envvar=True,
     default=0.25,
     show_default=True,
     help="Seconds between API requests (writes wait 4x as long); 0 for a local GitHub.",
