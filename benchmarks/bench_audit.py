@@ -33,11 +33,11 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from promotion_bot import git as git_module  # noqa: E402
-from promotion_bot.dsse import sign  # noqa: E402
-from promotion_bot.keys import generate_key, load_private_key, policy_entry  # noqa: E402
-from promotion_bot.models import Artifact, ChangeRequest  # noqa: E402
-from promotion_bot.records import (  # noqa: E402
+from promotion_bot.adapters import git as git_module  # noqa: E402
+from promotion_bot.core.dsse import sign  # noqa: E402
+from promotion_bot.core.keys import generate_key, load_private_key, policy_entry  # noqa: E402
+from promotion_bot.core.models import Artifact, ChangeRequest  # noqa: E402
+from promotion_bot.core.records import (  # noqa: E402
     Approval,
     ChainLink,
     CheckSummary,
@@ -261,7 +261,7 @@ def main() -> int:
     print(f"built {args.merges} merges + records in {time.perf_counter() - start:.1f} s at {root}")
     os.environ.update(env())
 
-    from promotion_bot.cli import main as cli
+    from promotion_bot.cli.main import main as cli
 
     calls = {"n": 0}
     original = git_module.run_git

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import yaml
 
-from promotion_bot.repository import validate_repository
+from promotion_bot.adapters.working_tree import validate_repository
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "governed-repo"
 

@@ -1,3 +1,3 @@
-from promotion_bot.cli import main
+from promotion_bot.cli.main import main
 
 raise SystemExit(main())

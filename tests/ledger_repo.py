@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from promotion_bot.keys import GeneratedKey, generate_key, policy_entry
+from promotion_bot.core.keys import GeneratedKey, generate_key, policy_entry
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "governed-repo"
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from promotion_bot.digests import sha256_file
+from promotion_bot.core.digests import sha256_file
 from tests.conftest import EXAMPLE, git
 from tests.github_fixtures import webhook_payload
 from tests.github_server import FakeGitHub
@@ -532,7 +532,7 @@ def test_gate_step_with_the_app_sets_the_status_on_the_evaluated_head(
         PrivateFormat,
     )
 
-    from tests.test_gate import TEAMS, make_origin
+    from tests.flows.test_gate import TEAMS, make_origin
 
     origin, base, head = make_origin(tmp_path)
     payload = webhook_payload(*fixture)

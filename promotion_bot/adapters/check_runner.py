@@ -1,0 +1,278 @@
+"""The check runner: every check subprocess, its timeout and its output, and the parallel pool.
+
+A command check runs from the repository root of a work tree of the head commit, without a
+shell, with a clean environment (PATH, HOME and TMPDIR in a temporary folder, LANG/LC_ALL and
+nothing else: no tokens or secrets), stdin closed and stdout+stderr captured to one file. It
+runs in its own process group: on timeout the whole group is terminated, then killed, and any
+process a finished check left behind is killed too. A check that cannot start, times out, is
+killed by a signal or exits non-zero fails; so does any error inside the runner. Nothing
+passes by default.
+
+The head's scripts are executed: this is the untrusted, read-only CI tier. Never run it in a
+job that holds secrets or a write token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from promotion_bot.adapters.clock import utc_now
+from promotion_bot.core.builtin_checks import Finding
+
+Clock = Callable[[], dt.datetime]
+TAIL_LINES = 20
+TAIL_CHARS = 4000
+TERMINATE_GRACE_SECONDS = 2.0
+
+PASSED = "passed"
+FAILED = "failed"
+TIMEOUT = "timeout"
+ERROR = "error"
+
+
+def check_environment(
+    home: Path, tmpdir: Path, caller: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The whole environment a check command sees: nothing is inherited but PATH."""
+    source = os.environ if caller is None else caller
+    return {
+        "PATH": source.get("PATH") or os.defpath,
+        "HOME": str(home),
+        "TMPDIR": str(tmpdir),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+    }
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """A captured output: where it is (relative to the output folder), digest, size, tail."""
+
+    file: str
+    sha256: str
+    size: int
+    tail: str
+
+    @classmethod
+    def of(cls, path: Path, relative_to: Path) -> OutputFile:
+        data = path.read_bytes() if path.is_file() else b""
+        return cls(
+            file=path.relative_to(relative_to).as_posix(),
+            sha256=hashlib.sha256(data).hexdigest(),
+            size=len(data),
+            tail=tail_text(data),
+        )
+
+
+def tail_text(data: bytes, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> str:
+    text = data.decode("utf-8", "replace")
+    kept = "\n".join(text.rstrip("\n").split("\n")[-lines:])
+    return kept[-chars:]
+
+
+@dataclass(frozen=True)
+class CommandRun:
+    argv: tuple[str, ...]
+    status: str  # exited | timeout | killed | not-started
+    exit_code: int | None
+    started_at: dt.datetime
+    duration: float
+    reason: str
+    log: Path
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "exited" and self.exit_code == 0
+
+
+def run_command(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    timeout: float,
+    log: Path,
+    scratch: Path,
+    clock: Clock = utc_now,
+    environ: Mapping[str, str] | None = None,
+) -> CommandRun:
+    """Run one command (no shell) with a timeout; stdout and stderr go to `log`."""
+    home, tmpdir = scratch / "home", scratch / "tmp"
+    home.mkdir(parents=True, exist_ok=True)
+    tmpdir.mkdir(parents=True, exist_ok=True)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    env = check_environment(home, tmpdir, environ)
+    started_at, start = clock(), time.monotonic()
+    with log.open("wb") as output:
+        try:
+            process = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as error:
+            reason = _start_failure(argv, error, env["PATH"])
+            output.write(f"promotion-bot: {reason}\n".encode())
+            return CommandRun(tuple(argv), "not-started", None, started_at, 0.0, reason, log)
+        status, reason = _wait(process, timeout)
+    duration = time.monotonic() - start
+    code = process.returncode
+    if status == "exited" and code is not None and code < 0:
+        status, reason = "killed", f"killed by signal {_signal_name(-code)}"
+    elif status == "exited":
+        reason = f"exit {code}"
+    return CommandRun(tuple(argv), status, code, started_at, duration, reason, log)
+
+
+def _start_failure(argv: Sequence[str], error: OSError, path: str) -> str:
+    program = argv[0] if argv else "(empty command)"
+    if isinstance(error, FileNotFoundError):
+        where = "in the repository" if "/" in program else f"on PATH ({path})"
+        return f"cannot start {program}: not found {where}"
+    if isinstance(error, PermissionError):
+        return f"cannot start {program}: permission denied (not executable?)"
+    return f"cannot start {program}: {error.strerror or error}"
+
+
+def _wait(process: subprocess.Popen[bytes], timeout: float) -> tuple[str, str]:
+    try:
+        process.wait(timeout=timeout)
+        return "exited", ""
+    except subprocess.TimeoutExpired:
+        _signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=TERMINATE_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            _signal_group(process.pid, signal.SIGKILL)
+            process.wait()
+        return "timeout", f"timed out after {timeout:g} s; the process group was killed"
+    finally:
+        _signal_group(process.pid, signal.SIGKILL)  # whatever the check left running
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, sig)
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One required check as the evidence records it."""
+
+    name: str
+    kind: str  # command | builtin
+    result: str  # passed | failed | timeout | error
+    reason: str
+    started_at: dt.datetime
+    duration: float
+    required_by: tuple[str, ...] = ()
+    builtin: str | None = None
+    command: tuple[str, ...] | None = None
+    exit_code: int | None = None
+    output: OutputFile | None = None
+    findings: tuple[Finding, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.result == PASSED
+
+
+def result_of_run(run: CommandRun) -> tuple[str, str]:
+    """(result, reason) of a command: only a clean exit 0 passes."""
+    if run.ok:
+        return PASSED, "exit 0"
+    if run.status == "timeout":
+        return TIMEOUT, run.reason
+    if run.status == "not-started":
+        return ERROR, run.reason
+    return FAILED, run.reason
+
+
+@dataclass(frozen=True)
+class CheckTask:
+    name: str
+    label: str  # what the progress line shows: the command, or "built-in X"
+    run: Callable[[], CheckResult]
+    fallback: Callable[[str], CheckResult]  # the failing result if `run` raises
+
+
+class Progress:
+    """Progress lines on stderr while checks run: which started, which finished, how long."""
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write = write
+        self._lock = threading.Lock()
+
+    def line(self, text: str) -> None:
+        with self._lock:
+            self._write(text)
+
+    def started(self, task: CheckTask) -> None:
+        self.line(f"  started   {task.name}: {task.label}")
+
+    def finished(self, result: CheckResult) -> None:
+        word = {PASSED: "passed", TIMEOUT: "TIMEOUT", ERROR: "ERROR"}.get(result.result, "FAILED")
+        detail = "" if result.passed else f": {result.reason}"
+        self.line(f"  {word:<9} {result.name} in {result.duration:.1f} s{detail}")
+
+
+def run_tasks(tasks: Sequence[CheckTask], jobs: int, progress: Progress) -> list[CheckResult]:
+    """Run independent checks on a pool of `jobs` threads; results in the order of `tasks`."""
+
+    def one(task: CheckTask) -> CheckResult:
+        progress.started(task)
+        try:
+            result = task.run()
+        except Exception as error:  # fail closed: a runner error is a failed check, never a pass
+            result = task.fallback(f"internal error while running the check: {error!r}")
+        progress.finished(result)
+        return result
+
+    if not tasks:
+        return []
+    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="check") as pool:
+        return list(pool.map(one, tasks))
+
+
+__all__ = [
+    "ERROR",
+    "FAILED",
+    "PASSED",
+    "TIMEOUT",
+    "CheckResult",
+    "CheckTask",
+    "Clock",
+    "CommandRun",
+    "OutputFile",
+    "Progress",
+    "check_environment",
+    "result_of_run",
+    "run_command",
+    "run_tasks",
+    "tail_text",
+]

@@ -1,0 +1,228 @@
+"""The git adapter: every git subprocess goes through `run_git`.
+
+Batch modes (`cat-file --batch`, `-z` listings) keep the number of processes small on long
+histories. Failures become `GitError` with the command and git's own words.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from promotion_bot.core.errors import GitError
+
+SYMLINK_MODE = "120000"
+GITLINK_MODE = "160000"
+ZERO_SHA = "0" * 40
+
+
+def git_environment() -> dict[str, str]:
+    """The caller's environment without GIT_* overrides that would point git elsewhere."""
+    keep = {
+        "GIT_AUTHOR_NAME",
+        "GIT_AUTHOR_EMAIL",
+        "GIT_COMMITTER_NAME",
+        "GIT_COMMITTER_EMAIL",
+        "GIT_AUTHOR_DATE",
+        "GIT_COMMITTER_DATE",
+        "GIT_CONFIG_GLOBAL",
+        "GIT_CONFIG_NOSYSTEM",
+        "GIT_CONFIG_COUNT",
+    }
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("GIT_") or key in keep or key.startswith("GIT_CONFIG_")
+    }
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env["LC_ALL"] = "C"
+    return env
+
+
+def run_git(
+    repo: Path, *args: str, input_bytes: bytes | None = None, ok_codes: Sequence[int] = (0,)
+) -> subprocess.CompletedProcess[bytes]:
+    command = ["git", "-C", str(repo), *args]
+    try:
+        result = subprocess.run(
+            command, input=input_bytes, capture_output=True, env=git_environment(), check=False
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH; install git and retry") from None
+    if result.returncode not in ok_codes:
+        stderr = result.stderr.decode("utf-8", "replace").strip()
+        raise GitError(
+            f"`git {' '.join(args)}` failed in {repo} (exit {result.returncode}): "
+            f"{stderr or 'no message'}"
+        )
+    return result
+
+
+def git_text(repo: Path, *args: str) -> str:
+    return run_git(repo, *args).stdout.decode("utf-8", "surrogateescape").strip()
+
+
+def toplevel(path: Path) -> Path:
+    """The root of the git work tree that contains `path`."""
+    start = path if path.is_dir() else path.parent
+    try:
+        return Path(git_text(start, "rev-parse", "--show-toplevel"))
+    except GitError:
+        raise GitError(
+            f"{path} is not inside a git repository; run from the governed "
+            "repository or pass --repo"
+        ) from None
+
+
+def prefix_in_toplevel(repo: Path) -> str:
+    """`repo` relative to its git top level ('' at the top, 'examples/x/' below it)."""
+    return git_text(repo, "rev-parse", "--show-prefix")
+
+
+def rev_parse(repo: Path, rev: str) -> str:
+    try:
+        return git_text(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
+    except GitError:
+        raise GitError(f"{rev!r} is not a commit in {repo}; fetch it or check the name") from None
+
+
+def merge_base(repo: Path, first: str, second: str) -> str:
+    return git_text(repo, "merge-base", first, second)
+
+
+@dataclass(frozen=True)
+class TrackedFile:
+    path: str
+    mode: str
+    blob: str
+
+
+def tracked_files(repo: Path, paths: Iterable[str] = ()) -> dict[str, TrackedFile]:
+    """Files git tracks in the index below `repo`, relative to `repo`, with their modes."""
+    output = run_git(repo, "ls-files", "-s", "-z", "--", *paths).stdout
+    files: dict[str, TrackedFile] = {}
+    for entry in output.split(b"\0"):
+        if not entry:
+            continue
+        meta, name = entry.split(b"\t", 1)
+        mode, blob, _stage = meta.decode().split(" ")
+        path = name.decode("utf-8", "surrogateescape")
+        files[path] = TrackedFile(path, mode, blob)
+    return files
+
+
+def tree_files(repo: Path, rev: str, paths: Iterable[str] = ()) -> dict[str, TrackedFile]:
+    """Files in the tree of commit `rev` (recursive), relative to the repository root."""
+    output = run_git(repo, "ls-tree", "-r", "-z", "--full-tree", rev, "--", *paths).stdout
+    files: dict[str, TrackedFile] = {}
+    for entry in output.split(b"\0"):
+        if not entry:
+            continue
+        meta, name = entry.split(b"\t", 1)
+        mode, _kind, blob = meta.decode().split(" ")
+        path = name.decode("utf-8", "surrogateescape")
+        files[path] = TrackedFile(path, mode, blob)
+    return files
+
+
+def read_blobs(repo: Path, specs: Sequence[str]) -> dict[str, bytes | None]:
+    """Contents of many `rev:path` (or blob ids) with one `git cat-file --batch` process."""
+    if not specs:
+        return {}
+    request = b"".join(spec.encode("utf-8", "surrogateescape") + b"\n" for spec in specs)
+    output = run_git(repo, "cat-file", "--batch", input_bytes=request).stdout
+    result: dict[str, bytes | None] = {}
+    offset = 0
+    for spec in specs:
+        end = output.index(b"\n", offset)
+        header = output[offset:end].decode("utf-8", "surrogateescape")
+        offset = end + 1
+        if header.endswith(" missing") or header.endswith(" ambiguous"):
+            result[spec] = None
+            continue
+        size = int(header.rsplit(" ", 1)[1])
+        kind = header.split(" ")[1]
+        content = output[offset : offset + size]
+        offset += size + 1
+        result[spec] = content if kind == "blob" else None
+    return result
+
+
+def read_blob(repo: Path, rev: str, path: str) -> bytes | None:
+    return read_blobs(repo, [f"{rev}:{path}"])[f"{rev}:{path}"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """One file changed between two commits (`git diff --name-status` semantics)."""
+
+    status: str  # A, M, D, R, C, T
+    path: str
+    old_path: str | None = None
+
+
+def diff_changes(repo: Path, base: str, head: str, paths: Iterable[str] = ()) -> list[Change]:
+    """Files that differ between `base` and `head` (renames detected)."""
+    output = run_git(
+        repo, "diff", "--name-status", "-z", "-M", "--no-ext-diff", base, head, "--", *paths
+    ).stdout
+    fields = [f.decode("utf-8", "surrogateescape") for f in output.split(b"\0") if f]
+    changes: list[Change] = []
+    index = 0
+    while index < len(fields):
+        status = fields[index]
+        kind = status[0]
+        if kind in ("R", "C"):
+            changes.append(Change(kind, fields[index + 2], fields[index + 1]))
+            index += 3
+        else:
+            changes.append(Change(kind, fields[index + 1]))
+            index += 2
+    return changes
+
+
+def added_in_order(repo: Path, rev: str, directory: str) -> list[tuple[str, str]]:
+    """(commit, path) for each file added below `directory`, oldest first, on `rev`'s
+    first-parent history; one `git log` for the whole history."""
+    output = run_git(
+        repo,
+        "log",
+        "--first-parent",
+        "--reverse",
+        "-m",
+        "--diff-filter=A",
+        "--name-only",
+        "-z",
+        "--format=%x01%H",
+        rev,
+        "--",
+        directory,
+    ).stdout
+    result: list[tuple[str, str]] = []
+    for block in output.split(b"\x01"):
+        if not block.strip(b"\0\n"):
+            continue
+        sha, _, names = block.partition(b"\n")
+        for name in names.split(b"\0"):
+            name = name.strip(b"\n")
+            if name:
+                result.append((sha.decode(), name.decode("utf-8", "surrogateescape")))
+    return result
+
+
+@contextlib.contextmanager
+def detached_worktree(repo: Path, sha: str, destination: Path) -> Iterator[Path]:
+    """A detached work tree of `sha` at `destination` (hooks off), removed afterwards."""
+    run_git(repo, "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--force",
+            str(destination), sha)
+    try:
+        yield destination
+    finally:
+        run_git(repo, "worktree", "remove", "--force", str(destination), ok_codes=(0, 128))
+        shutil.rmtree(destination, ignore_errors=True)
+        run_git(repo, "worktree", "prune", ok_codes=(0, 128))

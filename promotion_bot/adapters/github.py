@@ -1,0 +1,681 @@
+"""The GitHub adapter: the only module that imports PyGithub.
+
+It reads what the pure core needs (the pull request, its files and reviews, team members,
+files at a commit) and writes what the gate decides (a commit status, one sticky comment,
+review requests). Rules it keeps:
+
+- Minimal traffic: every object is fetched once per run (reads are cached), lists are read
+  with 100 items a page, a team's members are listed once. `requests_made` counts calls.
+- Reliability: every request has a timeout; idempotent requests (GET, PATCH, PUT, DELETE) are
+  retried a bounded number of times with backoff on 5xx and secondary rate limits (Retry-After
+  honoured, waiting capped). POST is never retried blindly: a write that may have happened is
+  looked up before it is tried again, so a retried POST cannot make a second comment or status.
+- Fail closed: a truncated file or commit list, a team the token cannot read, an unknown
+  answer: errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import logging
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import github
+import requests
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
+from github.GithubException import RateLimitExceededExceedsMaxWait
+
+from promotion_bot.adapters import git
+from promotion_bot.core.errors import ConfigError, PromotionBotError
+from promotion_bot.render.decision import COMMENT_MARKER
+
+DEFAULT_API_URL = "https://api.github.com"
+STATUS_CONTEXT = "promotion/approvals"
+MAX_PULL_FILES = 3000
+MAX_PULL_COMMITS = 250  # GET .../pulls/{n}/commits lists at most 250 commits
+MAX_STATUS_DESCRIPTION = 140
+WRITE_ATTEMPTS = 3
+
+T = TypeVar("T")
+
+
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to sys.stderr as it is now, not as it was when PyGithub was imported (PyGithub
+    installs a handler bound to the stderr of that moment, which may be closed later)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+_github_logger = logging.getLogger("github")
+for _handler in list(_github_logger.handlers):
+    if type(_handler) is logging.StreamHandler:
+        _github_logger.removeHandler(_handler)
+        _github_logger.addHandler(_CurrentStderr())
+
+
+class GitHubError(PromotionBotError):
+    """GitHub could not be read or written; the gate fails closed (exit 2)."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach GitHub. Exactly one of `token` or (`app_id`, `app_private_key`)."""
+
+    api_url: str = DEFAULT_API_URL
+    token: str | None = None
+    app_id: str | None = None
+    app_private_key: str | None = None
+    timeout: int = 15
+    retries: int = 3
+    max_wait: float = 60.0  # the most one rate-limit wait may take
+    pace: float = 0.25  # seconds between requests (writes: 4x), GitHub's courtesy pacing
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str], **overrides: Any) -> Connection:
+        values: dict[str, Any] = {
+            "api_url": environ.get("GITHUB_API_URL") or DEFAULT_API_URL,
+            "token": environ.get("PROMOTION_BOT_TOKEN") or environ.get("GITHUB_TOKEN") or None,
+            "app_id": environ.get("PROMOTION_BOT_APP_ID") or None,
+            "app_private_key": environ.get("PROMOTION_BOT_APP_PRIVATE_KEY") or None,
+        }
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)
+
+
+class CountingRetry(GithubRetry):
+    """GitHub's retry rules (5xx, secondary rate limits with Retry-After), counted, with the
+    waiting capped: a Retry-After beyond `max_rate_limit_wait`, or more waiting in all than
+    `total_wait`, fails at once instead of stalling the job."""
+
+    counter: list[int] = []  # noqa: RUF012 - shared per client, set in GitHubClient._retry
+    waited: list[float] = []  # noqa: RUF012 - likewise
+    total_wait: float = 120.0
+
+    def new(self, **kwargs: Any) -> CountingRetry:
+        retry = super().new(**kwargs)
+        assert isinstance(retry, CountingRetry)
+        retry.counter, retry.waited, retry.total_wait = self.counter, self.waited, self.total_wait
+        return retry
+
+    def sleep_for_retry(self, response: Any) -> bool:
+        retry_after = self.get_retry_after(response)
+        if retry_after is None:
+            return False
+        cap = self.max_rate_limit_wait or 0.0
+        if retry_after > cap or self.waited[0] + retry_after > self.total_wait:
+            raise RateLimitExceededExceedsMaxWait(
+                response.status,
+                {"message": f"GitHub asks to wait {retry_after:.0f}s (Retry-After), more than "
+                            f"the {cap:.0f}s promotion-bot waits"},
+                dict(response.headers), wait=retry_after)
+        self.waited[0] += retry_after
+        time.sleep(retry_after)
+        return True
+
+    def increment(self, *args: Any, **kwargs: Any) -> Any:
+        self.counter[0] += 1
+        return super().increment(*args, **kwargs)
+
+
+class GitHubClient:
+    """A connection to one GitHub instance, with counted requests."""
+
+    def __init__(self, connection: Connection, repository: str) -> None:
+        self.connection = connection
+        self.repository_name = repository
+        self._retries = [0]
+        self._requests = 0
+        self.gh = self._connect(connection, repository)
+        self._count_requests(self.gh)
+        self.repo = self.gh.get_repo(repository)
+
+    @property
+    def requests_made(self) -> int:
+        return self._requests
+
+    @property
+    def retries_made(self) -> int:
+        return self._retries[0]
+
+    def _retry(self) -> CountingRetry:
+        retry = CountingRetry(
+            total=self.connection.retries,
+            backoff_factor=0.5,
+            backoff_max=10,
+            secondary_rate_wait=min(60.0, self.connection.max_wait),
+            max_rate_limit_wait=self.connection.max_wait,
+            allowed_methods={"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"},
+        )
+        retry.counter, retry.waited = self._retries, [0.0]
+        retry.total_wait = 2 * self.connection.max_wait
+        return retry
+
+    def _connect(self, connection: Connection, repository: str) -> Github:
+        common: dict[str, Any] = {
+            "base_url": connection.api_url.rstrip("/"),
+            "timeout": connection.timeout,
+            "retry": self._retry(),
+            "per_page": 100,
+            "seconds_between_requests": connection.pace,
+            "seconds_between_writes": connection.pace * 4,
+        }
+        if connection.app_id and connection.app_private_key:
+            _check_app_key(connection.app_private_key)
+            auth = Auth.AppAuth(connection.app_id, connection.app_private_key)
+            owner, name = repository.split("/", 1)
+            try:
+                integration = GithubIntegration(auth=auth, **common)
+                installation = integration.get_repo_installation(owner, name)
+                installation_auth = auth.get_installation_auth(installation.id)
+            except GithubException as error:
+                raise GitHubError(_explain(error, "get an installation token for the GitHub App")) \
+                    from None
+            except (requests.RequestException, OSError) as error:
+                raise GitHubError(f"could not reach GitHub at {connection.api_url} for an App "
+                                  f"installation token: {type(error).__name__}") from None
+            return Github(auth=installation_auth, lazy=True, **common)
+        if connection.token:
+            # lazy: objects are fetched when read, so writing to a sub-resource costs no GET
+            return Github(auth=Auth.Token(connection.token), lazy=True, **common)
+        raise ConfigError("no GitHub credentials: set GITHUB_TOKEN (or PROMOTION_BOT_TOKEN), or "
+                          "PROMOTION_BOT_APP_ID and PROMOTION_BOT_APP_PRIVATE_KEY for a GitHub App")
+
+    def _count_requests(self, gh: Github) -> None:
+        requester = gh.requester
+        for name in ("requestJsonAndCheck", "requestBlobAndCheck", "requestMultipartAndCheck"):
+            original = getattr(requester, name)
+
+            def counted(*args: Any, _original: Callable[..., Any] = original,
+                        **kwargs: Any) -> Any:
+                self._requests += 1
+                return _original(*args, **kwargs)
+
+            setattr(requester, name, counted)
+
+    def call(self, action: str, function: Callable[[], T]) -> T:
+        """Run one read; every failure becomes a GitHubError that says what failed."""
+        try:
+            return function()
+        except GithubException as error:
+            raise GitHubError(_explain(error, action)) from None
+        except (requests.RequestException, OSError) as error:
+            raise GitHubError(f"could not {action}: {type(error).__name__}: {error}") from None
+        except (ValueError, KeyError, TypeError) as error:
+            raise GitHubError(f"could not {action}: GitHub's answer was malformed ({error})") \
+                from None
+
+
+def _check_app_key(pem: str) -> None:
+    """A GitHub App key is an RSA private key in PEM; say so before PyGithub trips over it."""
+    try:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+    except (ValueError, TypeError):
+        raise ConfigError("PROMOTION_BOT_APP_PRIVATE_KEY is not a readable private key: paste "
+                          "the whole .pem file the GitHub App settings page generated") from None
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ConfigError("PROMOTION_BOT_APP_PRIVATE_KEY is not an RSA key; GitHub App keys are")
+
+
+def _explain(error: GithubException, action: str) -> str:
+    message = ""
+    if isinstance(error.data, dict):
+        message = str(error.data.get("message") or "")
+    text = f"could not {action}: GitHub answered {error.status}"
+    if message:
+        text += f" ({message})"
+    if error.status in (401, 403):
+        text += "; check that the token or GitHub App has the permissions docs/github.md lists"
+    return text
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class PullFacts:
+    """What the API says about one pull request, in GitHub's REST shapes."""
+
+    pull: dict[str, Any]
+    files: list[dict[str, Any]]
+    reviews: list[dict[str, Any]]
+    base_tip: str  # the current commit of the base branch: the policy is read there
+    commits: list[dict[str, Any]] = field(default_factory=list)  # oldest first, all of them
+
+    @property
+    def number(self) -> int:
+        return int(self.pull["number"])
+
+    @property
+    def head_sha(self) -> str:
+        return str(self.pull["head"]["sha"])
+
+
+class PullReader:
+    """Reads one repository's pull requests, teams and files; caches every answer."""
+
+    def __init__(self, client: GitHubClient) -> None:
+        self.client = client
+        self._blobs: dict[tuple[str, str], bytes | None] = {}
+        self._teams: dict[str, list[dict[str, Any]]] = {}
+        self._pull_files: dict[tuple[str, str], list[git.Change]] = {}
+        self._pulls: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+    def pull_head(self, number: int) -> str:
+        """The head SHA of pull request `number` (read once; the status goes there)."""
+        return str(self._pull(number)[1]["head"]["sha"])
+
+    def _pull(self, number: int) -> tuple[Any, dict[str, Any]]:
+        if number not in self._pulls:
+            repo = self.client.repo
+            pull = self.client.call(f"read pull request #{number}", lambda: repo.get_pull(number))
+            raw = self.client.call(f"read pull request #{number}", lambda: dict(pull.raw_data))
+            self._pulls[number] = (pull, raw)
+        return self._pulls[number]
+
+    def pull(self, number: int) -> PullFacts:
+        repo = self.client.repo
+        pull, raw = self._pull(number)
+        files = self.client.call(
+            f"list the files of #{number}",
+            lambda: [dict(f.raw_data) for f in pull.get_files()])
+        expected = raw.get("changed_files")
+        if not isinstance(expected, int) or len(files) < expected:
+            limit = " (GitHub lists at most 3000 files)" if (expected or 0) > MAX_PULL_FILES else ""
+            raise GitHubError(f"pull request #{number} changes {expected} files but GitHub listed "
+                              f"{len(files)}{limit}; it cannot be evaluated: split it")
+        commits = self.client.call(f"list the commits of #{number}",
+                                   lambda: self._commits(f"{pull.url}/commits"))
+        expected_commits = raw.get("commits")
+        if not isinstance(expected_commits, int) or len(commits) < expected_commits:
+            too_many = (expected_commits or 0) > MAX_PULL_COMMITS
+            limit = f" (GitHub lists at most {MAX_PULL_COMMITS})" if too_many else ""
+            raise GitHubError(f"pull request #{number} has {expected_commits} commit(s) but "
+                              f"GitHub listed {len(commits)}{limit}; who contributed them cannot "
+                              "be checked, so it cannot be evaluated"
+                              + (": split it" if too_many else ""))
+        reviews = self.client.call(
+            f"list the reviews of #{number}",
+            lambda: [_review_data(review) for review in pull.get_reviews()])
+        base_ref = raw["base"]["ref"]
+        ref = self.client.call(f"read the base branch {base_ref}",
+                               lambda: repo.get_git_ref(f"heads/{base_ref}"))
+        base_tip = self.client.call(f"read the base branch {base_ref}", lambda: ref.object.sha)
+        self._check_head_unmoved(number, str(raw["head"]["sha"]))
+        facts = PullFacts(raw, files, reviews, base_tip, commits)
+        self._pull_files[(base_tip, facts.head_sha)] = _changes_from_files(files)
+        return facts
+
+    def _commits(self, url: str) -> list[dict[str, Any]]:
+        """All pages of a pull request's commits (at most 250: three pages), as plain data.
+        Read through the requester: PyGithub's Commit objects would each fetch themselves
+        again when their raw data is read."""
+        requester = self.client.gh.requester
+        commits: list[dict[str, Any]] = []
+        for page in range(1, MAX_PULL_COMMITS // 100 + 2):
+            _, items = requester.requestJsonAndCheck(
+                "GET", url, parameters={"per_page": 100, "page": page})
+            if not isinstance(items, list):
+                raise ValueError("the commit list is not a list")
+            commits.extend(_commit_data(item) for item in items)
+            if len(items) < 100:
+                break
+        return commits
+
+    def _check_head_unmoved(self, number: int, head: str) -> None:
+        """The files, reviews and commits were listed after the head was read: a push in
+        between would pair one head with another head's files. Read the head again."""
+        repo = self.client.repo
+        now = self.client.call(f"read pull request #{number} again",
+                               lambda: str(repo.get_pull(number).raw_data["head"]["sha"]))
+        if now != head:
+            raise GitHubError(f"pull request #{number} moved during the evaluation ({head[:12]} "
+                              f"-> {now[:12]}); the push starts its own evaluation")
+
+    def pulls_with_head(self, sha: str) -> list[int]:
+        """Open pull requests whose head is `sha` (a workflow_run from a fork names none)."""
+        repo = self.client.repo
+        return self.client.call(
+            f"find the pull request of commit {sha[:12]}",
+            lambda: sorted(p.number for p in repo.get_pulls(state="open") if p.head.sha == sha))
+
+    def merged_pulls_of_commit(self, sha: str) -> list[int]:
+        """The pull requests merged as commit `sha` (what a push to main records)."""
+        commit = self.client.repo.get_commit(sha)
+        return self.client.call(
+            f"find the pull request merged as {sha[:12]}",
+            lambda: sorted(p.number for p in commit.get_pulls()
+                           if p.merged_at is not None and p.merge_commit_sha == sha))
+
+    def evidence_for_head(self, head_sha: str,
+                          name: str = "promotion-evidence") -> tuple[bytes, str] | None:
+        """The evidence document the checks workflow uploaded for `head_sha` (newest run's
+        artifact), with the artifact's URL; None when no run uploaded one."""
+        repo = self.client.repo
+
+        def newest() -> Any:
+            for artifact in repo.get_artifacts(name=name):  # newest first
+                if artifact.workflow_run is not None and \
+                        artifact.workflow_run.head_sha == head_sha and not artifact.expired:
+                    return artifact
+            return None
+
+        artifact = self.client.call(f"find the {name} artifact of {head_sha[:12]}", newest)
+        if artifact is None:
+            return None
+        url = str(artifact.archive_download_url)
+
+        def download() -> bytes:
+            _, _, chunks = self.client.gh.requester.getStream(url)
+            return b"".join(chunks)
+
+        archive = self.client.call(f"download the {name} artifact", download)
+        try:
+            with zipfile.ZipFile(io.BytesIO(archive)) as content:
+                members = [m for m in content.namelist() if m.endswith(".json")]
+                if len(members) != 1:
+                    raise GitHubError(f"the {name} artifact of {head_sha[:12]} holds "
+                                      f"{len(members)} JSON files, not one")
+                return content.read(members[0]), url
+        except zipfile.BadZipFile:
+            raise GitHubError(f"the {name} artifact of {head_sha[:12]} is not a zip") from None
+
+    def team_members(self, org: str, slug: str) -> list[dict[str, Any]]:
+        """Active members of @org/slug, listed once. A team the token cannot see is an error,
+        never "no members": GITHUB_TOKEN cannot read organisation teams."""
+        key = f"{org}/{slug}".lower()
+        if key not in self._teams:
+            def fetch() -> list[dict[str, Any]]:
+                team = self.client.gh.get_organization(org).get_team_by_slug(slug)
+                return [{"login": m.login, "id": m.id, "type": m.type}
+                        for m in team.get_members()]
+            try:
+                self._teams[key] = self.client.call(f"list the members of @{org}/{slug}", fetch)
+            except GitHubError as error:
+                raise GitHubError(
+                    f"{error.message}. The token cannot read this team: use a GitHub App with "
+                    "organisation Members: read, or membership.source: roster in the policy "
+                    "(docs/github.md)") from None
+        return self._teams[key]
+
+    def read(self, rev: str, path: str) -> bytes | None:
+        """A file at a commit, through the contents API (blobs API for large files)."""
+        key = (rev, path)
+        if key not in self._blobs:
+            self._blobs[key] = self._fetch_file(rev, path)
+        return self._blobs[key]
+
+    def _fetch_file(self, rev: str, path: str) -> bytes | None:
+        repo = self.client.repo
+        try:
+            content = repo.get_contents(path, ref=rev)
+        except GithubException as error:
+            if error.status == 404:
+                return None
+            raise GitHubError(_explain(error, f"read {path} at {rev[:12]}")) from None
+        except (requests.RequestException, OSError) as error:
+            raise GitHubError(f"could not read {path} at {rev[:12]}: {error}") from None
+        if isinstance(content, list):
+            return None  # a folder, not a file
+        raw = content.raw_data
+        if raw.get("encoding") == "base64" and raw.get("content") is not None:
+            return base64.b64decode(raw["content"])
+        blob = self.client.call(f"read {path} at {rev[:12]}",
+                                lambda: repo.get_git_blob(content.sha))
+        return base64.b64decode(blob.content)
+
+    def changes(self, base: str, head: str) -> list[git.Change]:
+        """The pull request's files when asked for its own range, else the compare API."""
+        if (base, head) in self._pull_files:
+            return self._pull_files[(base, head)]
+        repo = self.client.repo
+        comparison = self.client.call(f"compare {base[:12]}...{head[:12]}",
+                                      lambda: repo.compare(base, head))
+        files = self.client.call("read the comparison",
+                                 lambda: [dict(f.raw_data) for f in comparison.files])
+        total = self.client.call("read the comparison", lambda: comparison.raw_data.get("files"))
+        if isinstance(total, list) and len(total) >= 300:
+            raise GitHubError("the comparison lists 300 files, GitHub's limit; it may be "
+                              "truncated and cannot be evaluated")
+        changes = _changes_from_files(files)
+        self._pull_files[(base, head)] = changes
+        return changes
+
+
+_FILE_STATUS = {"added": "A", "removed": "D", "modified": "M", "renamed": "R", "copied": "C",
+                "changed": "T"}
+
+
+def _changes_from_files(files: Iterable[Mapping[str, Any]]) -> list[git.Change]:
+    changes = []
+    for item in files:
+        status = _FILE_STATUS.get(str(item.get("status")))
+        if status is None:
+            if item.get("status") == "unchanged":
+                continue
+            raise GitHubError(f"GitHub lists {item.get('filename')} with an unknown status "
+                              f"{item.get('status')!r}")
+        changes.append(git.Change(status, str(item["filename"]),
+                                  item.get("previous_filename") if status in ("R", "C") else None))
+    return changes
+
+
+def _review_data(review: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = dict(review.raw_data)
+    return {key: raw.get(key) for key in ("id", "user", "state", "commit_id", "submitted_at",
+                                          "body", "author_association") if key in raw}
+
+
+def _commit_user(data: Any) -> dict[str, Any] | None:
+    if not isinstance(data, Mapping) or not data.get("login"):
+        return None  # null, or GitHub's empty object: the e-mail is linked to no account
+    return {key: data[key] for key in ("login", "id", "type") if data.get(key) is not None}
+
+
+def _commit_data(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """What the snapshot keeps of one pulls/{n}/commits item: who, and the message."""
+    commit = raw["commit"]
+    kept: dict[str, Any] = {}
+    for side in ("author", "committer"):
+        person = commit.get(side)
+        if isinstance(person, Mapping):
+            kept[side] = {"name": person.get("name") or "", "email": person.get("email") or ""}
+    kept["message"] = commit.get("message") or ""
+    return {"sha": raw["sha"], "author": _commit_user(raw.get("author")),
+            "committer": _commit_user(raw.get("committer")), "commit": kept}
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@dataclass
+class WriteReport:
+    status_written: bool = False
+    comment_id: int | None = None
+    comment_action: str = ""  # created / updated / unchanged
+    review_requests: list[str] = field(default_factory=list)
+
+
+class PullWriter:
+    """The gate's writes, each safe to repeat."""
+
+    def __init__(self, client: GitHubClient, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.client = client
+        self.sleep = sleep
+
+    def set_status(self, sha: str, state: str, description: str, target_url: str | None) -> None:
+        """Set `promotion/approvals` on `sha` (the evaluated commit, never a refetched head)."""
+        if state not in ("success", "failure", "error", "pending"):
+            raise ValueError(f"unknown commit status state {state!r}")
+        text = _short(description)
+        commit = self.client.repo.get_commit(sha)
+
+        def already_there() -> bool:
+            for status in commit.get_statuses():
+                if status.context == STATUS_CONTEXT:
+                    return bool(status.state == state and status.description == text)
+            return False
+
+        def write() -> None:
+            arguments: dict[str, Any] = {"state": state, "description": text,
+                                         "context": STATUS_CONTEXT}
+            if target_url:
+                arguments["target_url"] = target_url
+            commit.create_status(**arguments)
+
+        self._write_once(f"set the status on {sha[:12]}", write, already_there)
+
+    def upsert_comment(self, number: int, body: str) -> tuple[int | None, str]:
+        """One sticky comment per pull request, found by its hidden marker, edited in place."""
+        issue = self.client.repo.get_issue(number)
+        full = body if COMMENT_MARKER in body else f"{COMMENT_MARKER}\n{body}"
+
+        def find() -> Any:
+            for comment in issue.get_comments():
+                if COMMENT_MARKER in (comment.body or ""):
+                    return comment
+            return None
+
+        existing = self.client.call(f"list the comments of #{number}", find)
+        if existing is not None:
+            if existing.body == full:
+                return existing.id, "unchanged"
+            self.client.call(f"edit comment {existing.id}", lambda: existing.edit(full))
+            return existing.id, "updated"
+        created: list[Any] = []
+        self._write_once(f"comment on #{number}",
+                         lambda: created.append(issue.create_comment(full)),
+                         lambda: find() is not None)
+        comment = created[0] if created else find()
+        return (comment.id if comment is not None else None), "created"
+
+    def request_team_reviews(self, number: int, teams: list[str], users: list[str],
+                             already: set[str]) -> list[str]:
+        """Ask the owners of missing roles for a review (those not asked yet)."""
+        wanted_teams = [t for t in teams if t.lower() not in already]
+        wanted_users = [u for u in users if u.lower() not in already]
+        if not wanted_teams and not wanted_users:
+            return []
+        pull = self.client.repo.get_pull(number)
+        self._write_once(
+            f"request reviews on #{number}",
+            lambda: pull.create_review_request(reviewers=wanted_users or github.GithubObject.NotSet,
+                                               team_reviewers=wanted_teams
+                                               or github.GithubObject.NotSet),
+            lambda: False,  # asking twice is harmless: GitHub keeps one request per reviewer
+        )
+        return [f"@{t}" for t in wanted_teams] + [f"@{u}" for u in wanted_users]
+
+    def _write_once(self, action: str, write: Callable[[], Any],
+                    already_done: Callable[[], bool]) -> None:
+        """POST with look-before-retry: after a failure that may have written, check first."""
+        last: Exception | None = None
+        for attempt in range(WRITE_ATTEMPTS):
+            if attempt:
+                # 2 s, 4 s at GitHub's pace; a local GitHub (pace 0) is retried almost at once
+                self.sleep(min(max(self.client.connection.pace, 0.01) * 4 * 2.0**attempt, 10.0))
+                try:
+                    if already_done():
+                        return
+                except (GithubException, requests.RequestException, OSError) as error:
+                    last = error
+                    continue
+            try:
+                write()
+                return
+            except GithubException as error:
+                last = error
+                if error.status is not None and error.status < 500 and error.status != 403:
+                    break  # a 4xx other than a rate limit will not change on retry
+            except (requests.RequestException, OSError) as error:
+                last = error
+        if isinstance(last, GithubException):
+            raise GitHubError(_explain(last, action)) from None
+        raise GitHubError(f"could not {action}: {last}") from None
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= MAX_STATUS_DESCRIPTION else text[: MAX_STATUS_DESCRIPTION - 1] + "…"
+
+
+# --------------------------------------------------------------------------- opening pull requests
+
+
+class PullOpener:
+    """Opens a pull request at most once (rollback's revert pull requests).
+
+    `find_open_pull` looks for an open pull request from the branch (and, given a hidden
+    marker, for any open pull request into `base` whose body carries it: the idempotency key
+    of a bot-written pull request). `open_pull` looks before it retries: after a failed POST
+    it asks whether the pull request exists before trying again, and GitHub's 422 "already
+    exists" is accepted only when the open pull request from that branch is found.
+    """
+
+    def __init__(self, client: GitHubClient, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.client = client
+        self.sleep = sleep
+
+    def _owner(self) -> str:
+        return self.client.repository_name.split("/", 1)[0]
+
+    def find_open_pull(self, head_branch: str, base: str,
+                       marker: str | None = None) -> tuple[int, str] | None:
+        """(number, URL) of an open pull request from `head_branch` into `base`, else of one
+        whose body holds `marker`; None when there is none."""
+        repo = self.client.repo
+
+        def find() -> tuple[int, str] | None:
+            for pull in repo.get_pulls(state="open", base=base,
+                                       head=f"{self._owner()}:{head_branch}"):
+                if pull.head.ref == head_branch:
+                    return int(pull.number), str(pull.html_url)
+            if marker:
+                for pull in repo.get_pulls(state="open", base=base):
+                    if marker in (pull.body or ""):
+                        return int(pull.number), str(pull.html_url)
+            return None
+
+        return self.client.call(f"look for an open pull request from {head_branch}", find)
+
+    def open_pull(self, head_branch: str, base: str, title: str, body: str) -> tuple[int, str]:
+        """Open the pull request `head_branch` -> `base`; (number, URL)."""
+        repo = self.client.repo
+        created: list[tuple[int, str]] = []
+
+        def write() -> None:
+            try:
+                pull = repo.create_pull(base=base, head=head_branch, title=title, body=body)
+            except GithubException as error:
+                found = self.find_open_pull(head_branch, base) if error.status == 422 else None
+                if found is None:
+                    raise
+                created.append(found)  # an earlier attempt (or run) opened it
+                return
+            created.append((int(pull.number), str(pull.html_url)))
+
+        def already_there() -> bool:
+            found = self.find_open_pull(head_branch, base)
+            if found is not None:
+                created.append(found)
+            return found is not None
+
+        PullWriter(self.client, self.sleep)._write_once(
+            f"open a pull request from {head_branch} into {base}", write, already_there)
+        if not created:
+            raise GitHubError(f"could not open a pull request from {head_branch} into {base}: "
+                              "GitHub accepted the request but it cannot be found")
+        return created[-1]

@@ -1,0 +1,76 @@
+"""The GitHub source of merge facts for `record`: the pull request merged as a commit.
+
+For each merge on main, `record` asks GitHub which pull request was merged as that commit
+(`GET /repos/{o}/{r}/commits/{sha}/pulls`). It builds the PR snapshot with the gate's own
+snapshot builder, with the merge's first parent as the base (the policy and CODEOWNERS the merge
+was judged by), and takes the evidence document that the checks workflow uploaded for the
+pull request's head (the `promotion-evidence` artifact). No pull request means a direct push:
+`record` then records a violation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+
+from promotion_bot.adapters.github import PullReader
+from promotion_bot.core.errors import ConfigError
+from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
+from promotion_bot.core.history import HistoryCommit
+from promotion_bot.core.merge_facts import MergeFacts, summarise_evidence
+from promotion_bot.core.snapshot import parse_snapshot, snapshot_to_json
+from promotion_bot.flows.gate import build_snapshot
+
+EVIDENCE_ARTIFACT = "promotion-evidence"
+
+
+class LazyFacts:
+    """A MergeFactsSource made on first use: a run with nothing to record needs no GitHub."""
+
+    def __init__(self, factory: Callable[[], GitHubFacts]) -> None:
+        self._factory = factory
+        self._source: GitHubFacts | None = None
+
+    def snapshot_for_merge(self, commit: HistoryCommit) -> MergeFacts | None:
+        if self._source is None:
+            self._source = self._factory()
+        return self._source.snapshot_for_merge(commit)
+
+
+class GitHubFacts:
+    """MergeFactsSource over the GitHub API (see promotion_bot.core.merge_facts)."""
+
+    def __init__(self, reader: PullReader, repository: str, clock: Callable[[], dt.datetime],
+                 evidence_artifact: str = EVIDENCE_ARTIFACT) -> None:
+        self.reader = reader
+        self.repository = repository
+        self.clock = clock
+        self.evidence_artifact = evidence_artifact
+
+    def snapshot_for_merge(self, commit: HistoryCommit) -> MergeFacts | None:
+        numbers = self.reader.merged_pulls_of_commit(commit.sha)
+        if not numbers:
+            return None
+        if len(numbers) > 1:
+            raise ConfigError(f"GitHub names several pull requests merged as {commit.sha[:12]}: "
+                              f"{', '.join(f'#{n}' for n in numbers)}")
+        if commit.first_parent is None:
+            return None
+        facts = dataclasses.replace(self.reader.pull(numbers[0]), base_tip=commit.first_parent)
+        raw_policy = self.reader.read(commit.first_parent, POLICY_PATH)
+        policy = load_policy(raw_policy, POLICY_PATH).value if raw_policy is not None else None
+        data = build_snapshot(self.reader, facts, policy, self.repository, self.clock)
+        snapshot = parse_snapshot(data, f"pull request #{facts.number}")
+        evidence = None
+        found = self.reader.evidence_for_head(facts.head_sha, self.evidence_artifact)
+        if found is not None:
+            raw, url = found
+            evidence = summarise_evidence(raw, url)
+        return MergeFacts(
+            snapshot=snapshot,
+            snapshot_data=snapshot_to_json(snapshot),
+            pull=facts.pull,
+            evidence=evidence,
+            source=f"GitHub pull request #{facts.number}",
+        )

@@ -1,0 +1,92 @@
+"""`promotion-bot approvals`: why a pull request is (not yet) approved, offline from a snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from promotion_bot.adapters import git
+from promotion_bot.cli.options import echo_json, governed_root, repo_option
+from promotion_bot.core.approvals import Status, evaluate
+from promotion_bot.core.errors import ExitCode
+from promotion_bot.core.evaluation_inputs import GitRevisionReader, collect_inputs
+from promotion_bot.core.snapshot import load_snapshot
+from promotion_bot.render.decision import decision_to_json, render
+
+EXIT_CODES = {
+    Status.APPROVED: ExitCode.OK,
+    Status.PENDING: ExitCode.REJECTED,
+    Status.BLOCKED: ExitCode.REJECTED,
+    Status.ERROR: ExitCode.USAGE,
+}
+
+
+@click.command("approvals")
+@repo_option()
+@click.option(
+    "--snapshot",
+    "snapshot_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The pull request snapshot (JSON, schemas/pr-snapshot.schema.json): reviews, "
+    "author, head/base SHAs, changed files and owner-team members.",
+)
+@click.option(
+    "--base",
+    metavar="REV",
+    default=None,
+    help="The base commit: policy and CODEOWNERS are read here. "
+    "Default: the snapshot's base SHA.",
+)
+@click.option(
+    "--head",
+    metavar="REV",
+    default=None,
+    help="The head commit: change requests and configs are read here, and approvals must "
+    "name it. Default: the snapshot's head SHA.",
+)
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "markdown"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for machines, markdown for the PR comment / job summary.",
+)
+def approvals(
+    repo: Path | None,
+    snapshot_path: Path,
+    base: str | None,
+    head: str | None,
+    output_format: str,
+) -> int:
+    """Evaluate a pull request's approvals: required roles and who fills them.
+
+    \b
+    Required roles: each change request's type, every governed path the diff
+    touches, and the policy's conditions (e.g. a watched config key changed).
+    Policy and CODEOWNERS come from --base, never from the pull request.
+    A review counts if it is the reviewer's latest APPROVED on the head commit,
+    from a member of the role's owners, not the author, not a bot; one person
+    fills one role. CHANGES_REQUESTED from a member of a required role blocks.
+
+    \b
+    Example:
+      promotion-bot approvals --repo . --base main --head HEAD --snapshot pr.json
+
+    \b
+    Exit codes: 0 approved, 1 pending or blocked,
+                2 error (bad snapshot, policy or CODEOWNERS; the output says where).
+    """
+    root = governed_root(repo)
+    snapshot = load_snapshot(snapshot_path)
+    base_sha = git.rev_parse(root, base or snapshot.base_sha)
+    head_sha = git.rev_parse(root, head or snapshot.head_sha)
+    inputs = collect_inputs(GitRevisionReader(root), base_sha, head_sha, snapshot)
+    decision = evaluate(inputs)
+    if output_format == "json":
+        echo_json(decision_to_json(decision))
+    else:
+        click.echo(render(decision, output_format), nl=False)
+    return int(EXIT_CODES[decision.status])

@@ -1,0 +1,184 @@
+"""`promotion-bot gate` and `promotion-bot snapshot`: the PR gate against live GitHub."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from promotion_bot.adapters.actions_event import EventTarget, read_event
+from promotion_bot.adapters.clock import utc_now
+from promotion_bot.adapters.github import Connection, GitHubClient, PullReader, PullWriter
+from promotion_bot.cli.options import echo_json
+from promotion_bot.core.approvals import Status
+from promotion_bot.core.errors import ConfigError, ExitCode
+from promotion_bot.flows.gate import Gate, GateOutcome, pull_numbers
+from promotion_bot.render.decision import decision_to_json, render
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def github_options(function: F) -> F:
+    options = [
+        click.option("--pr", "pull_number", type=click.IntRange(min=1), default=None,
+                     help="The pull request (default: the one of the event that started the "
+                          "GitHub Actions job)."),
+        click.option("--repository", default=None, metavar="OWNER/NAME",
+                     help="Default: GITHUB_REPOSITORY, or the event's repository."),
+        click.option("--api-url", default=None,
+                     help="GitHub's REST API (default: GITHUB_API_URL, else api.github.com)."),
+        click.option("--timeout", type=click.IntRange(min=1), default=15, show_default=True,
+                     help="Seconds before one request is abandoned."),
+        click.option("--retries", type=click.IntRange(min=0, max=10), default=3,
+                     show_default=True,
+                     help="Retries of a failed read (5xx, secondary rate limit)."),
+        click.option("--request-pace", type=click.FloatRange(min=0), default=0.25,
+                     envvar="PROMOTION_BOT_REQUEST_PACE", show_envvar=True, show_default=True,
+                     help="Seconds between API requests (writes wait 4x as long), as GitHub "
+                          "asks of integrations; 0 for a local GitHub."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _target(pull_number: int | None, repository: str | None) -> EventTarget:
+    if pull_number is not None:
+        name = repository or os.environ.get("GITHUB_REPOSITORY")
+        if not name:
+            raise ConfigError("--pr needs --repository OWNER/NAME (or GITHUB_REPOSITORY)")
+        return EventTarget("manual", name, (pull_number,))
+    target = read_event(os.environ)
+    if repository and repository.lower() != target.repository.lower():
+        raise ConfigError(f"--repository {repository} differs from the event's "
+                          f"{target.repository}")
+    return target
+
+
+def github_client(target: EventTarget, api_url: str | None, timeout: int, retries: int,
+            pace: float) -> GitHubClient:
+    if "/" not in target.repository:
+        raise ConfigError(f"repository {target.repository!r}: write OWNER/NAME")
+    connection = Connection.from_environment(os.environ, api_url=api_url, timeout=timeout,
+                                             retries=retries, pace=pace)
+    return GitHubClient(connection, target.repository)
+
+
+def _run_url() -> str | None:
+    server, repo, run = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY",
+                                                     "GITHUB_RUN_ID"))
+    return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
+
+
+@click.command("gate")
+@github_options
+@click.option("--dry-run", is_flag=True,
+              help="Evaluate and print; write nothing to GitHub (exit code = the decision).")
+@click.option("--save-snapshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the PR snapshot used, for `promotion-bot approvals --snapshot`.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]),
+              default="text", show_default=True)
+def gate(pull_number: int | None, repository: str | None, api_url: str | None, timeout: int,
+         retries: int, request_pace: float, dry_run: bool, save_snapshot: Path | None,
+         output_format: str) -> int:
+    """Evaluate a pull request's approvals on GitHub and set the `promotion/approvals` status.
+
+    Builds the PR snapshot from the API (the pull request, all its files and reviews, the
+    members of the owner teams), reads the policy and CODEOWNERS at the base branch's current
+    commit (never from the pull request), evaluates, and then, on the evaluated head commit:
+    sets the commit status `promotion/approvals`, writes or updates one sticky comment, and
+    (policy switch) requests reviews from the owners of missing roles.
+
+    \b
+    Credentials come from the environment, never from the command line:
+      GITHUB_TOKEN or PROMOTION_BOT_TOKEN            a token
+      PROMOTION_BOT_APP_ID + PROMOTION_BOT_APP_PRIVATE_KEY   a GitHub App
+    GITHUB_TOKEN cannot read organisation teams: see docs/github.md.
+
+    \b
+    Exit codes: 0 evaluated and published (approved, pending or blocked: the status says
+    which); 1 with --dry-run when pending or blocked; 2 error (the status says why, if it
+    could be written).
+    """
+    target = _target(pull_number, repository)
+    client = github_client(target, api_url, timeout, retries, request_pace)
+    reader = PullReader(client)
+    writer = None if dry_run else PullWriter(client)
+    runner = Gate(reader, writer, target.repository, utc_now, _run_url())
+    numbers = pull_numbers(target, reader)
+    outcomes: list[GateOutcome] = []
+    for number in numbers:
+        group = target.event_name == "merge_group"
+        outcomes.append(runner.run(number, merge_group_head=target.head_sha if group else None,
+                                   merge_group_base=target.base_sha if group else None))
+    if save_snapshot is not None and outcomes and outcomes[0].snapshot is not None:
+        save_snapshot.write_text(json.dumps(outcomes[0].snapshot, indent=2) + "\n")
+    _report(outcomes, client, output_format, dry_run)
+    return _exit_code(outcomes, dry_run)
+
+
+def _report(outcomes: list[GateOutcome], client: GitHubClient, output_format: str,
+            dry_run: bool) -> None:
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    for outcome in outcomes:
+        assert outcome.decision is not None
+        if summary_file:
+            with open(summary_file, "a", encoding="utf-8") as handle:
+                handle.write(outcome.comment + "\n")
+        if output_format == "json":
+            echo_json({
+                "pull_request": outcome.pull_number,
+                "head_sha": outcome.head_sha,
+                "status": {"sha": outcome.status_sha, "state": outcome.state,
+                           "description": outcome.description, "written": not dry_run},
+                "review_requests": outcome.review_requests,
+                "api": {"requests": client.requests_made, "retries": client.retries_made},
+                "decision": decision_to_json(outcome.decision),
+            })
+        elif output_format == "markdown":
+            click.echo(outcome.comment, nl=False)
+        else:
+            click.echo(render(outcome.decision, "text"), nl=False)
+            verb = "would set" if dry_run else "set"
+            click.echo(f"{verb} {outcome.state} on {outcome.status_sha[:12]}: "
+                       f"{outcome.description}")
+    if output_format == "text":
+        click.echo(f"GitHub API: {client.requests_made} requests, {client.retries_made} retries")
+
+
+def _exit_code(outcomes: list[GateOutcome], dry_run: bool) -> int:
+    if any(o.state == "error" for o in outcomes):
+        return int(ExitCode.USAGE)
+    if dry_run and any(o.decision and o.decision.status != Status.APPROVED for o in outcomes):
+        return int(ExitCode.REJECTED)
+    return int(ExitCode.OK)
+
+
+@click.command("snapshot")
+@github_options
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="Where to write the snapshot JSON.")
+def snapshot(pull_number: int | None, repository: str | None, api_url: str | None,
+             timeout: int, retries: int, request_pace: float, output: Path) -> int:
+    """Export a pull request's snapshot from GitHub, for offline debugging of a decision.
+
+    \b
+    Then reproduce the gate's decision without GitHub:
+      promotion-bot approvals --repo . --snapshot pr.json
+    """
+    target = _target(pull_number, repository)
+    client = github_client(target, api_url, timeout, retries, request_pace)
+    reader = PullReader(client)
+    runner = Gate(reader, None, target.repository, utc_now)
+    [number, *_] = pull_numbers(target, reader)
+    facts = reader.pull(number)
+    data = runner.snapshot(facts, runner.base_policy(facts))
+    output.write_text(json.dumps(data, indent=2) + "\n")
+    click.echo(f"wrote {output} (pull request #{number}, head {facts.head_sha[:12]}, "
+               f"{len(data['files'])} files, {len(data['reviews'])} reviews, "
+               f"{len(data['teams'])} teams; {client.requests_made} API requests)")
+    return 0

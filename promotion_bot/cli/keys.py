@@ -1,0 +1,73 @@
+"""`promotion-bot keys`: make and inspect the Ed25519 keys that sign promotion records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import click
+
+from promotion_bot.core.errors import ConfigError
+from promotion_bot.core.keys import (
+    SIGNING_KEY_ENV,
+    generate_key,
+    policy_entry,
+    public_pem,
+    signing_identity,
+)
+
+
+@click.group()
+def keys() -> None:
+    """Make and inspect the keys that sign promotion records."""
+
+
+@keys.command()
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Where to write the private key (created with mode 0600; never overwritten).",
+)
+def generate(out: Path) -> int:
+    """Make an Ed25519 key pair: the private key to OUT (store it as the CI secret
+    PROMOTION_BOT_SIGNING_KEY), the public key and a ready-to-paste policy entry to stdout.
+
+    keyid = the hex SHA-256 of the raw 32-byte public key.
+    """
+    key = generate_key()
+    try:
+        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        raise ConfigError(f"{out} already exists; it is never overwritten") from None
+    except OSError as error:
+        raise ConfigError(f"{out}: cannot create ({error.strerror})") from None
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(key.private_pem)
+    click.echo(f"wrote the private key to {out} (mode 0600); keep it secret:")
+    click.echo(f"  store it as the secret {SIGNING_KEY_ENV} of the environment that records")
+    click.echo("")
+    click.echo(f"keyid: {key.keyid}")
+    click.echo(key.public_pem.rstrip())
+    click.echo("")
+    click.echo("add to .promotion/policy.yaml on main (a governed change):")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    click.echo(policy_entry(key.keyid, key.public_pem, now).rstrip())
+    return 0
+
+
+@keys.command()
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help=f"Private key PEM (default: ${SIGNING_KEY_ENV}).",
+)
+def show(key_file: Path | None) -> int:
+    """Print the keyid and public key of the signing key (never the private key)."""
+    identity = signing_identity(os.environ, key_file)
+    click.echo(f"keyid: {identity.keyid}")
+    click.echo(public_pem(identity.public_key).rstrip())
+    return 0

@@ -1,0 +1,104 @@
+"""The command line: click only. Each command lives in promotion_bot/commands/<name>.py.
+
+Commands are imported lazily so that `promotion-bot validate` does not pay for PyGithub.
+Expected failures (`PromotionBotError`) print one message (and their located problems) and
+exit 1 or 2; anything else is a bug: exit 3 with the traceback, never a silent success.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from typing import Any
+
+import click
+
+from promotion_bot import __version__
+from promotion_bot.core.errors import ExitCode, PromotionBotError
+
+# command name -> (module, attribute). Keep in the order the help lists them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("promotion_bot.cli.validate", "validate"),
+    "new": ("promotion_bot.cli.new", "new"),
+    "hash": ("promotion_bot.cli.hash", "hash_command"),
+    "check": ("promotion_bot.cli.check", "check"),
+    "approvals": ("promotion_bot.cli.approvals", "approvals"),
+    "gate": ("promotion_bot.cli.gate", "gate"),
+    "snapshot": ("promotion_bot.cli.gate", "snapshot"),
+    "record": ("promotion_bot.cli.record", "record"),
+    "audit": ("promotion_bot.cli.audit", "audit_command"),
+    "status": ("promotion_bot.cli.status", "status"),
+    "verify": ("promotion_bot.cli.verify", "verify"),
+    "keys": ("promotion_bot.cli.keys", "keys"),
+    "rollback": ("promotion_bot.cli.rollback", "rollback"),
+}
+
+INTERNAL_ERROR = 3
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module_name, attribute = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module_name), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(
+    cls=LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.version_option(__version__, prog_name="promotion-bot")
+def cli() -> None:
+    """Approval-gated, auditable promotion of governed artifacts through pull requests.
+
+    \b
+    Engineers:  validate, new, hash, check      (before pushing a change request)
+    Approvers:  approvals                        (why a PR is or is not approved)
+    In CI:      gate, record                     (GitHub Actions)
+    Auditors:   audit, status, verify            (from git alone)
+
+    Exit codes: 0 success, 1 rejected / not approved, 2 usage or configuration error,
+    3 internal error (a bug: please report it with the traceback).
+    """
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        result: Any = cli.main(args=argv, prog_name="promotion-bot", standalone_mode=False)
+    except PromotionBotError as error:
+        report_error(error)
+        return int(error.exit_code)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return int(ExitCode.USAGE)
+    except click.ClickException as error:
+        error.show()
+        return int(ExitCode.USAGE)
+    except Exception:
+        click.echo("promotion-bot: internal error (this is a bug; the traceback follows)", err=True)
+        click.echo(traceback.format_exc(), err=True)
+        return INTERNAL_ERROR
+    if isinstance(result, int):
+        return result
+    return int(ExitCode.OK)
+
+
+def report_error(error: PromotionBotError) -> None:
+    if error.problems:
+        for problem in error.problems:
+            click.echo(problem.render(), err=True)
+        if len(error.problems) > 1 or error.problems[0].render() != error.message:
+            click.echo(f"promotion-bot: {error.message}", err=True)
+    else:
+        click.echo(f"promotion-bot: {error.message}", err=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

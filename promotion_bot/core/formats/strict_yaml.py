@@ -1,0 +1,381 @@
+"""The strict YAML loader: every YAML file the bot reads goes through `load_yaml`.
+
+PyYAML's `safe_load` is YAML 1.1: `1.10` becomes the float 1.1, `no` becomes False, `0755`
+becomes 493, duplicate keys silently keep the last value and aliases can expand into
+billions of nodes. Governance files must not be read differently by a person and by the bot,
+so this loader refuses every construct whose meaning is surprising, and records where each
+value sits so that later validation can point at a file, line and column.
+
+Rules: safe loading only; UTF-8 only (no BOM, no control or bidirectional characters); no
+tabs; a size bound; one document; no anchors, aliases or tags; mapping keys are strings and
+unique; plain scalars resolve as YAML 1.2 core (null, true/false, decimal numbers) and the
+YAML 1.1 forms that would be read differently elsewhere (yes/no/on/off, 0755, 1:30) are errors
+that say "quote it".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from promotion_bot.core.errors import InputError, Problem
+
+MAX_YAML_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+
+JsonPath = tuple[str | int, ...]
+
+_BIDI_AND_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200e\u200f\ufeff]"
+)
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_TRUE = re.compile(r"^(?:true|True|TRUE)$")
+_FALSE = re.compile(r"^(?:false|False|FALSE)$")
+_YAML11_BOOL = re.compile(r"^(?:y|Y|yes|Yes|YES|n|N|no|No|NO|on|On|ON|off|Off|OFF)$")
+_INT = re.compile(r"^[-+]?(?:0|[1-9][0-9]*)$")
+_INT_HEX_OCT = re.compile(r"^(?:0x[0-9a-fA-F]+|0o[0-7]+)$")
+_LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*|[0-9]+(?:\.[0-9]*)?[eE][-+]?[0-9]+)$")
+_SPECIAL_FLOAT = re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
+_TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?$")
+_SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
+_UNDERSCORE_NUMBER = re.compile(r"^[-+]?[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?$")
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a value (or a mapping key) sits in its file; 1-based."""
+
+    line: int
+    column: int
+    source: str | None = None  # the scalar exactly as written, for "quote it" hints
+    plain: bool = False  # written without quotes, so YAML chose its type
+
+
+@dataclass
+class YamlDocument:
+    """A loaded YAML document: the data, and where every value and key came from."""
+
+    path: str
+    data: Any
+    values: dict[JsonPath, Location] = field(default_factory=dict)
+    keys: dict[JsonPath, Location] = field(default_factory=dict)
+
+    def locate(self, path: Sequence[str | int]) -> Location:
+        """The location of the value at `path`, or of its nearest ancestor that exists."""
+        probe: JsonPath = tuple(path)
+        while probe:
+            if probe in self.values:
+                return self.values[probe]
+            probe = probe[:-1]
+        return self.values.get((), Location(1, 1))
+
+    def locate_key(self, path: Sequence[str | int]) -> Location:
+        """Where the key of the entry at `path` is written (falls back to the value)."""
+        return self.keys.get(tuple(path)) or self.locate(path)
+
+    def problem(
+        self, path: Sequence[str | int], message: str, *, hint: str | None = None, key: bool = False
+    ) -> Problem:
+        where = self.locate_key(path) if key else self.locate(path)
+        return Problem(
+            file=self.path,
+            line=where.line,
+            column=where.column,
+            field=format_path(path) or None,
+            message=message,
+            hint=hint,
+        )
+
+
+def format_path(path: Sequence[str | int]) -> str:
+    """`artifacts[0].sha256` style, the way a person would name the field."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses anchors, aliases and tags, and resolves no implicit types.
+
+    Implicit typing is done afterwards by `_resolve_plain`, which knows the source text.
+    """
+
+    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 - PyYAML's own class attribute
+
+    def __init__(self, stream: str, display_path: str) -> None:
+        super().__init__(stream)
+        self.display_path = display_path
+
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        mark = event.start_mark
+        if isinstance(event, AliasEvent):
+            raise _located(
+                self.display_path,
+                mark,
+                f"alias *{event.anchor} is not allowed",
+                "write the value out in full; anchors and aliases are refused so that a file "
+                "cannot expand into a huge document",
+            )
+        if isinstance(event, ScalarEvent | CollectionStartEvent):
+            if event.anchor is not None:
+                raise _located(
+                    self.display_path,
+                    mark,
+                    f"anchor &{event.anchor} is not allowed",
+                    "remove the anchor and write the value out in full",
+                )
+            if event.tag not in (None, "!"):
+                raise _located(
+                    self.display_path,
+                    mark,
+                    f"tag {event.tag} is not allowed",
+                    "remove the tag; quote a value to make it a string",
+                )
+        return super().compose_node(parent, index)
+
+
+def _located(path: str, mark: Any, message: str, hint: str | None = None) -> InputError:
+    line = mark.line + 1 if mark is not None else None
+    column = mark.column + 1 if mark is not None else None
+    problem = Problem(file=path, line=line, column=column, message=message, hint=hint)
+    return InputError(problem.render(), [problem])
+
+
+def load_yaml_file(
+    path: Path, *, display_path: str | None = None, max_bytes: int = MAX_YAML_BYTES
+) -> YamlDocument:
+    """Read and strictly load one YAML file; every failure is an `InputError` with a location."""
+    shown = display_path or str(path)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        problem = Problem(file=shown, message="file not found")
+        raise InputError(problem.render(), [problem]) from None
+    except OSError as exc:
+        problem = Problem(file=shown, message=f"cannot read: {exc.strerror}")
+        raise InputError(problem.render(), [problem]) from None
+    return load_yaml_bytes(raw, shown, max_bytes=max_bytes)
+
+
+def load_yaml_bytes(
+    raw: bytes, display_path: str, *, max_bytes: int = MAX_YAML_BYTES
+) -> YamlDocument:
+    """Strictly load YAML from bytes (e.g. a blob read from git at the base commit)."""
+    if len(raw) > max_bytes:
+        problem = Problem(
+            file=display_path,
+            message=f"file is larger than {max_bytes} bytes",
+            hint="governance YAML files are small; split the file or remove generated content",
+        )
+        raise InputError(problem.render(), [problem])
+    text = _decode_utf8(raw, display_path)
+    _reject_bad_characters(text, display_path)
+    loader = _StrictLoader(text, display_path)
+    try:
+        node = loader.get_single_node()
+    except InputError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = exc.problem or exc.context or "not valid YAML"
+        if "expected a single document" in str(exc.context or ""):
+            message = "more than one YAML document in the file"
+        raise _located(display_path, mark, message, "fix the YAML syntax") from None
+    except yaml.YAMLError as exc:
+        raise _located(display_path, None, f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise _located(display_path, None, "nesting is too deep") from None
+    finally:
+        loader.dispose()
+    document = YamlDocument(path=display_path, data=None)
+    if node is None:
+        document.values[()] = Location(1, 1)
+        return document
+    document.data = _construct(node, (), document, depth=0)
+    return document
+
+
+def _decode_utf8(raw: bytes, display_path: str) -> str:
+    if raw.startswith(b"\xef\xbb\xbf"):
+        problem = Problem(
+            file=display_path,
+            line=1,
+            column=1,
+            message="file starts with a byte order mark",
+            hint="save the file as UTF-8 without BOM",
+        )
+        raise InputError(problem.render(), [problem])
+    try:
+        return raw.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        column = exc.start - (before.rfind(b"\n") + 1) + 1
+        problem = Problem(
+            file=display_path,
+            line=line,
+            column=column,
+            message=f"not UTF-8 (byte 0x{raw[exc.start]:02x})",
+            hint="save the file as UTF-8",
+        )
+        raise InputError(problem.render(), [problem]) from None
+
+
+def _reject_bad_characters(text: str, display_path: str) -> None:
+    for line_number, line in enumerate(text.split("\n"), start=1):
+        tab = line.find("\t")
+        if tab >= 0:
+            problem = Problem(
+                file=display_path,
+                line=line_number,
+                column=tab + 1,
+                message="tab character",
+                hint="use spaces; in a quoted string write \\t",
+            )
+            raise InputError(problem.render(), [problem])
+        bad = _BIDI_AND_CONTROL.search(line.rstrip("\r"))
+        if bad:
+            problem = Problem(
+                file=display_path,
+                line=line_number,
+                column=bad.start() + 1,
+                message=f"control or bidirectional character U+{ord(bad.group()):04X}",
+                hint="remove it; such characters can hide what a file says",
+            )
+            raise InputError(problem.render(), [problem])
+
+
+def _construct(node: Node, path: JsonPath, document: YamlDocument, depth: int) -> Any:
+    if depth > MAX_DEPTH:
+        raise _located(document.path, node.start_mark, f"nesting deeper than {MAX_DEPTH} levels")
+    if isinstance(node, MappingNode):
+        return _construct_mapping(node, path, document, depth)
+    location = Location(node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, SequenceNode):
+        document.values[path] = location
+        return [
+            _construct(item, (*path, index), document, depth + 1)
+            for index, item in enumerate(node.value)
+        ]
+    assert isinstance(node, ScalarNode)
+    plain = node.style is None
+    value = _resolve_plain(node, document) if plain else node.value
+    document.values[path] = Location(location.line, location.column, node.value, plain)
+    return value
+
+
+def _construct_mapping(
+    node: MappingNode, path: JsonPath, document: YamlDocument, depth: int
+) -> dict[str, Any]:
+    document.values[path] = Location(node.start_mark.line + 1, node.start_mark.column + 1)
+    result: dict[str, Any] = {}
+    first_seen: dict[str, int] = {}
+    for key_node, value_node in node.value:
+        if not isinstance(key_node, ScalarNode):
+            raise _located(
+                document.path,
+                key_node.start_mark,
+                "mapping key is not a string",
+                "keys must be plain names",
+            )
+        key = key_node.value
+        if key_node.style is None and not isinstance(_resolve_plain(key_node, document), str):
+            raise _located(
+                document.path,
+                key_node.start_mark,
+                f"mapping key {key!r} is not a string",
+                f'quote it: "{key}"',
+            )
+        if key == "<<":
+            raise _located(
+                document.path,
+                key_node.start_mark,
+                "merge keys (<<) are not allowed",
+                "write the entries out in full",
+            )
+        if key in first_seen:
+            raise _located(
+                document.path,
+                key_node.start_mark,
+                f"duplicate key {key!r} (first at line {first_seen[key]})",
+                "keep one of them; YAML would silently use the last",
+            )
+        first_seen[key] = key_node.start_mark.line + 1
+        child: JsonPath = (*path, key)
+        document.keys[child] = Location(
+            key_node.start_mark.line + 1, key_node.start_mark.column + 1, key
+        )
+        result[key] = _construct(value_node, child, document, depth + 1)
+    return result
+
+
+def _resolve_plain(node: ScalarNode, document: YamlDocument) -> Any:
+    """YAML 1.2 core types for unquoted scalars; YAML 1.1-only readings are refused."""
+    text: str = node.value
+    if _NULL.match(text):
+        return None
+    if _TRUE.match(text):
+        return True
+    if _FALSE.match(text):
+        return False
+    if _YAML11_BOOL.match(text):
+        raise _ambiguous(
+            node,
+            document,
+            "is a boolean in YAML 1.1 but a string in YAML 1.2",
+            "write true or false, or",
+        )
+    if _LEADING_ZERO.match(text):
+        raise _ambiguous(node, document, "has a leading zero, which YAML 1.1 reads as octal")
+    if _SEXAGESIMAL.match(text):
+        raise _ambiguous(node, document, "is a base-60 number in YAML 1.1")
+    if _UNDERSCORE_NUMBER.match(text):
+        raise _ambiguous(node, document, "is a number with underscores in YAML 1.1")
+    if _INT.match(text):
+        return int(text)
+    if _INT_HEX_OCT.match(text):
+        return int(text, 0)
+    if _FLOAT.match(text) or _SPECIAL_FLOAT.match(text):
+        return float(
+            text.replace(".inf", "inf")
+            .replace(".Inf", "inf")
+            .replace(".INF", "inf")
+            .replace(".nan", "nan")
+            .replace(".NaN", "nan")
+            .replace(".NAN", "nan")
+        )
+    if _TIMESTAMP.match(text):
+        try:
+            return _timestamp(text)
+        except ValueError:
+            return text
+    return text
+
+
+def _timestamp(text: str) -> dt.date | dt.datetime:
+    if len(text) <= 10:
+        year, month, day = (int(part) for part in text.split("-"))
+        return dt.date(year, month, day)
+    return dt.datetime.fromisoformat(text.replace("t", "T").replace(" ", "T", 1))
+
+
+def _ambiguous(
+    node: ScalarNode, document: YamlDocument, why: str, alternative: str = ""
+) -> InputError:
+    hint = f'{alternative} quote it: "{node.value}"'.strip()
+    return _located(document.path, node.start_mark, f"{node.value} {why}", hint)

@@ -1,0 +1,360 @@
+"""Which roles must approve a pull request, and why. Pure: no I/O.
+
+The required roles are the union of
+(a) each change request's change type (a rollback change request: the rollback rule),
+(b) every governed path the diff touches (change-type paths, governance paths), and
+(c) the policy's conditions computed from the diff itself: changed paths, and watched config
+    keys whose value differs between base and head.
+Nothing a change request says can remove a role that (b) or (c) adds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any
+
+from promotion_bot.core.errors import InputError, Problem
+from promotion_bot.core.formats.strict_yaml import load_yaml_bytes
+from promotion_bot.core.globs import match_any
+from promotion_bot.core.models import ChangeRequest, Policy
+
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One changed file (git diff --name-status): A, M, D, R, C or T; old_path for R and C."""
+
+    status: str
+    path: str
+    old_path: str | None = None
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every path this change touches: a rename touches where it came from too."""
+        if self.old_path and self.old_path != self.path:
+            return (self.old_path, self.path)
+        return (self.path,)
+
+
+@dataclass(frozen=True)
+class KeyChange:
+    """A watched config key whose value differs between base and head.
+
+    before/after are the values as JSON text, None when the key is absent on that side.
+    """
+
+    file: str
+    key: str
+    before: str | None
+    after: str | None
+
+    def describe(self) -> str:
+        before = "absent" if self.before is None else self.before
+        after = "absent" if self.after is None else self.after
+        return f"{self.file}: {self.key} changed from {before} to {after}"
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a role is required. `path` names the changed file the reason is about (the file
+    whose CODEOWNERS must list an owner of the role); None for a change request's type."""
+
+    kind: str  # change_type | rollback | path | governance | condition
+    message: str
+    path: str | None = None
+    change_id: str | None = None
+    condition: str | None = None
+    key_change: KeyChange | None = None
+
+
+@dataclass(frozen=True)
+class RoleRequirement:
+    role: str
+    owners: tuple[str, ...]
+    min_approvals: int
+    reasons: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class Requirements:
+    roles: tuple[RoleRequirement, ...]
+    governed_files: tuple[str, ...]
+    problems: tuple[Problem, ...] = field(default=())
+
+
+def governed_paths(policy: Policy) -> tuple[str, ...]:
+    """Every glob the policy governs: change types, governance, conditions, watched configs."""
+    patterns: list[str] = []
+    for rule in policy.change_types.values():
+        patterns.extend(rule.paths)
+    patterns.extend(policy.governance.paths)
+    for condition in policy.conditions:
+        patterns.extend(condition.paths)
+        for watch in condition.config_keys:
+            patterns.extend(watch.files)
+    return tuple(dict.fromkeys(patterns))
+
+
+def is_governed(policy: Policy, path: str) -> bool:
+    return match_any(governed_paths(policy), path)
+
+
+def watched_config_files(policy: Policy, changes: Iterable[FileChange]) -> list[FileChange]:
+    """The changed files whose keys some condition watches (they need a base/head diff)."""
+    patterns = [
+        pattern
+        for condition in policy.conditions
+        for watch in condition.config_keys
+        for pattern in watch.files
+    ]
+    return [
+        change
+        for change in changes
+        if any(match_any(patterns, path) for path in change.paths)
+    ]
+
+
+def watched_keys(policy: Policy, path: str) -> tuple[str, ...]:
+    """The key patterns watched in the file at `path` (by any condition)."""
+    keys: list[str] = []
+    for condition in policy.conditions:
+        for watch in condition.config_keys:
+            if match_any(watch.files, path):
+                keys.extend(watch.keys)
+    return tuple(dict.fromkeys(keys))
+
+
+def required_roles(
+    policy: Policy,
+    change_requests: Sequence[ChangeRequest],
+    changes: Sequence[FileChange],
+    config_changes: Sequence[KeyChange],
+) -> Requirements:
+    """Every required role with its reasons, in the policy's role order."""
+    found: dict[str, dict[Reason, None]] = {}  # role -> reasons, ordered and unique
+    problems: list[Problem] = []
+
+    def add(roles: Iterable[str], reason: Reason) -> None:
+        for role in roles:
+            found.setdefault(role, {})[reason] = None
+
+    for cr in sorted(change_requests, key=lambda c: (c.source_path, c.change_id)):
+        if cr.is_rollback:
+            add(
+                policy.rollback.required_roles,
+                Reason(
+                    "rollback",
+                    f"{cr.change_id} rolls back {cr.rollback_of} (rollback rule)",
+                    change_id=cr.change_id,
+                ),
+            )
+            continue
+        rule = policy.change_types.get(cr.change_type)
+        if rule is None:
+            problems.append(
+                Problem(
+                    file=cr.source_path or cr.change_id,
+                    field="change_type",
+                    message=f"change type {cr.change_type!r} is not governed by the policy",
+                    hint="use one of: " + ", ".join(policy.change_types),
+                )
+            )
+            continue
+        add(
+            rule.required_roles,
+            Reason(
+                "change_type",
+                f"{cr.change_id} is a {cr.change_type} change",
+                change_id=cr.change_id,
+            ),
+        )
+
+    governed: dict[str, None] = {}
+    patterns = governed_paths(policy)
+    for change in sorted(changes, key=lambda c: c.path):
+        for path in change.paths:
+            for roles, reason in _path_reasons(policy, path):
+                add(roles, reason)
+            if match_any(patterns, path):
+                governed[path] = None
+
+    for key_change in sorted(config_changes, key=lambda k: (k.file, k.key)):
+        for condition in policy.conditions:
+            for watch in condition.config_keys:
+                if match_any(watch.files, key_change.file) and any(
+                    key_matches(pattern, key_change.key) for pattern in watch.keys
+                ):
+                    add(
+                        condition.require_roles,
+                        Reason(
+                            "condition",
+                            f"condition {condition.name}: {key_change.describe()}",
+                            path=key_change.file,
+                            condition=condition.name,
+                            key_change=key_change,
+                        ),
+                    )
+
+    requirements = tuple(
+        RoleRequirement(
+            role=name,
+            owners=role.owners,
+            min_approvals=role.min_approvals,
+            reasons=tuple(found[name]),
+        )
+        for name, role in policy.roles.items()
+        if name in found
+    )
+    unknown = sorted(set(found) - set(policy.roles))
+    problems.extend(
+        Problem(
+            file=policy.source_path,
+            message=f"role {name!r} is required but not defined",
+            hint="define it under roles",
+        )
+        for name in unknown
+    )
+    return Requirements(requirements, tuple(governed), tuple(problems))
+
+
+def _path_reasons(policy: Policy, path: str) -> Iterator[tuple[tuple[str, ...], Reason]]:
+    for name, rule in policy.change_types.items():
+        if match_any(rule.paths, path):
+            yield (
+                rule.required_roles,
+                Reason("path", f"{path} is a governed {name} path", path=path),
+            )
+    if match_any(policy.governance.paths, path):
+        yield (
+            policy.governance.required_roles,
+            Reason("governance", f"{path} governs promotion itself", path=path),
+        )
+    for condition in policy.conditions:
+        if condition.paths and match_any(condition.paths, path):
+            yield (
+                condition.require_roles,
+                Reason(
+                    "condition",
+                    f"condition {condition.name}: {path} changed",
+                    path=path,
+                    condition=condition.name,
+                ),
+            )
+
+
+def key_matches(pattern: str, key: str) -> bool:
+    """Dotted key `pattern` ('*' = any one key or list index) against a concrete dotted key."""
+    wanted = pattern.split(".")
+    actual = key.split(".")
+    return len(wanted) == len(actual) and all(
+        w == "*" or w == a for w, a in zip(wanted, actual, strict=True)
+    )
+
+
+def parse_config(raw: bytes, display_path: str) -> Any:
+    """A YAML (strict loader) or JSON config; InputError with a location when it cannot be."""
+    suffix = PurePosixPath(display_path).suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return load_yaml_bytes(raw, display_path).data
+    if suffix == ".json":
+        try:
+            return json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
+        except UnicodeDecodeError:
+            problem = Problem(file=display_path, message="not UTF-8")
+        except json.JSONDecodeError as error:
+            problem = Problem(
+                file=display_path,
+                line=error.lineno,
+                column=error.colno,
+                message=f"not valid JSON: {error.msg}",
+            )
+        except ValueError as error:
+            problem = Problem(file=display_path, message=str(error))
+        raise InputError(problem.render(), [problem])
+    problem = Problem(
+        file=display_path,
+        message="config keys are watched here, but only YAML and JSON files can be read",
+        hint="name watched config files *.yaml, *.yml or *.json in the policy",
+    )
+    raise InputError(problem.render(), [problem])
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def config_key_changes(
+    path: str,
+    before: bytes | None,
+    after: bytes | None,
+    keys: Sequence[str],
+    *,
+    old_path: str | None = None,
+) -> tuple[list[KeyChange], list[Problem]]:
+    """Watched keys whose value differs between `before` (base) and `after` (head).
+
+    None for a side means the file does not exist there: every watched key present on the
+    other side counts as added or removed. A side that cannot be parsed is a problem, never
+    "no change".
+    """
+    problems: list[Problem] = []
+    sides: list[Any] = []
+    for raw, display in ((before, old_path or path), (after, path)):
+        if raw is None:
+            sides.append(_MISSING)
+            continue
+        try:
+            sides.append(parse_config(raw, display))
+        except InputError as error:
+            problems.extend(error.problems)
+            sides.append(_MISSING)
+    if problems:
+        return [], problems
+    old_values = _select_all(sides[0], keys)
+    new_values = _select_all(sides[1], keys)
+    changes = []
+    for key in sorted(set(old_values) | set(new_values)):
+        old = old_values.get(key)
+        new = new_values.get(key)
+        if old != new:
+            changes.append(KeyChange(path, key, old, new))
+    return changes, []
+
+
+def _select_all(data: Any, patterns: Sequence[str]) -> dict[str, str]:
+    """Concrete dotted key -> canonical JSON of its value, for every key matching a pattern."""
+    if data is _MISSING:
+        return {}
+    selected: dict[str, str] = {}
+    for pattern in patterns:
+        for parts, value in _select(data, pattern.split("."), ()):
+            selected[".".join(parts)] = json.dumps(value, sort_keys=True, default=str)
+    return selected
+
+
+def _select(
+    value: Any, segments: Sequence[str], prefix: tuple[str, ...]
+) -> Iterator[tuple[tuple[str, ...], Any]]:
+    if not segments:
+        yield prefix, value
+        return
+    head, rest = segments[0], segments[1:]
+    items: Iterable[tuple[str, Any]]
+    if isinstance(value, Mapping):
+        items = ((str(k), v) for k, v in value.items())
+    elif isinstance(value, list):
+        items = ((str(i), v) for i, v in enumerate(value))
+    else:
+        return
+    for key, child in items:
+        if head in ("*", key):
+            yield from _select(child, rest, (*prefix, key))

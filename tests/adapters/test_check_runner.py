@@ -1,0 +1,193 @@
+"""The check runner: real subprocesses, timeouts, process groups, clean environment, the pool."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from promotion_bot.adapters.check_runner import (
+    ERROR,
+    FAILED,
+    PASSED,
+    TIMEOUT,
+    CheckResult,
+    CheckTask,
+    Progress,
+    check_environment,
+    result_of_run,
+    run_command,
+    run_tasks,
+    tail_text,
+)
+from tests.gitrepo import process_gone
+
+PY = sys.executable
+
+
+def run(tmp_path: Path, argv: list[str], timeout: float = 30, **kwargs: object):  # type: ignore[no-untyped-def]
+    return run_command(
+        argv,
+        cwd=tmp_path,
+        timeout=timeout,
+        log=tmp_path / "out" / "check.log",
+        scratch=tmp_path / "scratch",
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_output_is_captured_to_a_file(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        [
+            PY,
+            "-c",
+            "import sys; print('to stdout', flush=True); print('to stderr', file=sys.stderr)",
+        ],
+    )
+    assert result.ok and result.exit_code == 0
+    assert result_of_run(result) == (PASSED, "exit 0")
+    assert result.log.read_text().splitlines() == ["to stdout", "to stderr"]
+    assert result.started_at.tzinfo is not None and result.duration >= 0
+
+
+def test_a_non_zero_exit_fails(tmp_path: Path) -> None:
+    result = run(tmp_path, [PY, "-c", "raise SystemExit(3)"])
+    assert not result.ok
+    assert result_of_run(result) == (FAILED, "exit 3")
+
+
+def test_a_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    code = (
+        "import subprocess, sys, time\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+        "time.sleep(120)\n"
+    )
+    result = run(tmp_path, [PY, "-c", code], timeout=1)
+    assert result.status == "timeout"
+    assert result_of_run(result) == (TIMEOUT, "timed out after 1 s; the process group was killed")
+    assert process_gone(int(pid_file.read_text()))
+
+
+def test_a_process_left_behind_by_a_finished_check_is_killed(tmp_path: Path) -> None:
+    pid_file = tmp_path / "straggler.pid"
+    code = (
+        "import subprocess, sys\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+    )
+    result = run(tmp_path, [PY, "-c", code])
+    assert result.ok
+    assert process_gone(int(pid_file.read_text()))
+
+
+def test_a_check_killed_by_a_signal_fails(tmp_path: Path) -> None:
+    result = run(tmp_path, [PY, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"])
+    assert result.status == "killed"
+    assert result_of_run(result) == (FAILED, "killed by signal SIGKILL")
+
+
+def test_a_command_that_cannot_start_fails(tmp_path: Path) -> None:
+    result = run(tmp_path, ["no-such-program-xyz", "lint"])
+    assert result.status == "not-started" and result.exit_code is None
+    status, reason = result_of_run(result)
+    assert status == ERROR
+    assert reason.startswith("cannot start no-such-program-xyz: not found on PATH (")
+    assert "cannot start no-such-program-xyz" in result.log.read_text()
+
+
+def test_a_script_that_is_not_executable_fails(tmp_path: Path) -> None:
+    (tmp_path / "lint.sh").write_text("#!/bin/sh\necho hi\n")
+    result = run(tmp_path, ["./lint.sh"])
+    assert result_of_run(result) == (
+        ERROR,
+        "cannot start ./lint.sh: permission denied (not executable?)",
+    )
+    missing = run(tmp_path, ["scripts/missing.sh"])
+    assert (
+        result_of_run(missing)[1] == "cannot start scripts/missing.sh: not found in the repository"
+    )
+
+
+def test_the_environment_holds_nothing_but_path_home_tmpdir_and_locale(tmp_path: Path) -> None:
+    caller = {
+        "PATH": "/usr/bin:/bin",
+        "GITHUB_TOKEN": "ghs_x",
+        "AWS_SECRET_ACCESS_KEY": "k",
+        "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "t",
+        "SIGNING_KEY": "s",
+        "HOME": "/root",
+    }
+    env = check_environment(tmp_path / "home", tmp_path / "tmp", caller)
+    assert env == {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path / "home"),
+        "TMPDIR": str(tmp_path / "tmp"),
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+    }
+    result = run(tmp_path, [PY, "-c", "import os; print(sorted(os.environ))"], environ=caller)
+    seen = result.log.read_text()
+    assert "GITHUB_TOKEN" not in seen and "AWS_SECRET_ACCESS_KEY" not in seen
+    assert (tmp_path / "scratch" / "home").is_dir()
+
+
+def test_the_tail_keeps_the_last_lines() -> None:
+    data = "".join(f"line {n}\n" for n in range(100)).encode()
+    assert tail_text(data).split("\n") == [f"line {n}" for n in range(80, 100)]
+    assert len(tail_text(b"x" * 10_000)) == 4000
+    assert tail_text(b"\xff\xfeok") == "\ufffd\ufffdok"
+
+
+def _result(name: str, result: str = PASSED, reason: str = "exit 0") -> CheckResult:
+    return CheckResult(name, "command", result, reason, dt.datetime.now(dt.UTC), 0.0)
+
+
+def test_independent_tasks_really_run_at_the_same_time() -> None:
+    """Each task waits for the other to start: this only finishes when both run at once."""
+    started = {"a": threading.Event(), "b": threading.Event()}
+
+    def task(me: str, other: str) -> CheckTask:
+        def body() -> CheckResult:
+            started[me].set()
+            met = started[other].wait(timeout=10)
+            return _result(me, PASSED if met else FAILED, "met" if met else "alone")
+
+        return CheckTask(me, me, body, lambda reason: _result(me, ERROR, reason))
+
+    lines: list[str] = []
+    results = run_tasks([task("a", "b"), task("b", "a")], 2, Progress(lines.append))
+    assert [(r.name, r.reason) for r in results] == [("a", "met"), ("b", "met")]
+    assert sorted(line.split()[0] for line in lines) == ["passed", "passed", "started", "started"]
+
+
+def test_a_task_that_raises_fails_instead_of_passing() -> None:
+    def boom() -> CheckResult:
+        raise OSError("disk full")
+
+    task = CheckTask(
+        "pack", "bash scripts/verify_pack.sh", boom, lambda reason: _result("pack", ERROR, reason)
+    )
+    lines: list[str] = []
+    [result] = run_tasks([task], 1, Progress(lines.append))
+    assert result.result == ERROR
+    assert result.reason == "internal error while running the check: OSError('disk full')"
+    assert lines[-1].startswith("  ERROR     pack in 0.0 s: internal error")
+
+
+def test_no_tasks_no_results() -> None:
+    assert run_tasks([], 4, Progress(lambda line: None)) == []
+
+
+@pytest.mark.parametrize("jobs", [1, 3])
+def test_results_keep_the_order_of_the_tasks(jobs: int) -> None:
+    tasks = [
+        CheckTask(n, n, lambda n=n: _result(n), lambda r, n=n: _result(n, ERROR, r))  # type: ignore[misc]
+        for n in "abcde"
+    ]
+    assert [r.name for r in run_tasks(tasks, jobs, Progress(lambda line: None))] == list("abcde")

@@ -1,0 +1,250 @@
+"""`promotion-bot record`: catch-up, idempotency, violations, and what it refuses."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from promotion_bot.cli.main import main
+from promotion_bot.core.records import parse_statement
+from tests.conftest import git
+from tests.ledger_repo import GovernedHistory
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def statement(history: GovernedHistory, change_id: str) -> dict:
+    raw = history.git("cat-file", "tag", f"promotion/{change_id}")
+    envelope = json.loads(raw.split("\n\n", 1)[1])
+    return json.loads(base64.b64decode(envelope["payload"]))
+
+
+@pytest.fixture
+def history(tmp_path: Path) -> GovernedHistory:
+    return GovernedHistory.create(tmp_path)
+
+
+def test_catches_up_after_a_cancelled_run_and_chains_the_records(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert run(capsys, *history.record_args())[0] == 0
+    second = history.ruleset("CR-2026-0006", "1.2.0", "1.1.0")  # its run was cancelled
+    third = history.ruleset("CR-2026-0007", "1.3.0", "1.2.0")
+    code, out = run(capsys, *history.record_args())
+    assert code == 0
+    assert out.splitlines() == [
+        f"created   promotion/CR-2026-0006 on {second.sha[:12]}: approved: rita (reviewer), "
+        "adam (administrator)",
+        f"created   promotion/CR-2026-0007 on {third.sha[:12]}: approved: rita (reviewer), "
+        "adam (administrator)",
+    ]
+    assert [line.split()[1] for line in out.splitlines()] == [
+        "promotion/CR-2026-0006",
+        "promotion/CR-2026-0007",
+    ]
+    assert history.git("rev-parse", "promotion/CR-2026-0007^{commit}") == third.sha
+    previous = statement(history, "CR-2026-0007")["predicate"]["previous"]
+    tag = history.git("cat-file", "tag", "promotion/CR-2026-0006").split("\n\n", 1)[1]
+    six = parse_statement(base64.b64decode(json.loads(tag)["payload"]))
+    assert previous == {
+        "change_id": "CR-2026-0006",
+        "merge_commit": second.sha,
+        "statement_sha256": six.digest,
+    }
+    assert statement(history, "CR-2026-0005")["predicate"]["previous"] is None  # bootstrap
+
+
+def test_running_again_changes_nothing(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert run(capsys, *history.record_args())[0] == 0
+    before = history.git("for-each-ref", "refs/tags/promotion/")
+    code, out = run(capsys, *history.record_args())
+    assert code == 0
+    assert out.strip() == "nothing to record: every merge on main is recorded"
+    assert history.git("for-each-ref", "refs/tags/promotion/") == before
+
+
+def test_the_record_says_what_happened(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    merge = history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert run(capsys, *history.record_args())[0] == 0
+    data = statement(history, "CR-2026-0005")
+    assert data["_type"] == "https://in-toto.io/Statement/v1"
+    assert data["predicateType"] == "https://promotion-bot.dev/promotion-record/v1"
+    [subject] = data["subject"]
+    path = "configs/routing_tables/routing_rules_v1.1.0.json"
+    assert subject["name"] == path
+    assert (
+        subject["digest"]["sha256"]
+        == hashlib.sha256((history.root / path).read_bytes()).hexdigest()
+    )
+    predicate = data["predicate"]
+    assert predicate["merge"]["commit"] == merge.sha
+    assert predicate["merge"]["parent"] == merge.base
+    assert predicate["merge"]["merged_by"] == "adam"
+    assert predicate["pull_request"]["head_sha"] == merge.head
+    assert predicate["pull_request"]["number"] == merge.number
+    assert predicate["decision"]["approved"] is True
+    assert [
+        (a["login"], a["role"], a["commit_id"]) for a in predicate["decision"]["approvals"]
+    ] == [
+        ("rita", "reviewer", merge.head),
+        ("adam", "administrator", merge.head),
+    ]
+    assert (
+        predicate["snapshot"]["teams"]["example-org/promotion-admins"]["members"][0]["login"]
+        == "adam"
+    )
+    assert predicate["evidence"]["result"] == "passed"
+    assert predicate["policy"]["path"] == ".promotion/policy.yaml"
+    assert predicate["codeowners"]["path"] == "CODEOWNERS"
+    assert predicate["change_request"]["content"]["change_id"] == "CR-2026-0005"
+
+
+def test_direct_push_is_recorded_as_a_violation(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.direct_push("9.9.9")
+    code, out = run(capsys, *history.record_args())
+    assert code == 1
+    assert "policy violation: no pull request" in out
+    [tag] = history.git("tag", "-l", "promotion/*").splitlines()
+    data = statement(history, tag.removeprefix("promotion/"))["predicate"]
+    assert data["pull_request"] is None and data["decision"]["approved"] is False
+
+
+def test_a_merge_that_changed_the_approved_tree_is_a_violation(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A merge queue (or an admin) merges something else than what was approved."""
+    merge = history.ruleset("CR-2026-0005", "1.1.0", "1.0.0", merge=False)
+    history.git("merge", "-q", "--no-ff", "--no-commit", "promote/CR-2026-0005")
+    history.write("configs/routing_tables/routing_rules_v1.0.0.json", "{}\n")
+    history.git("commit", "-qam", "Merge pull request (queue rewrote it)")
+    merge.sha = history.rev("HEAD")
+    history.write_snapshot(merge, ("rita", "adam"), title="x")
+    code, out = run(capsys, *history.record_args())
+    assert code == 1
+    assert "the merged tree differs from the approved head on governed paths" in out
+    assert "routing_rules_v1.0.0.json" in out
+
+
+def test_squash_merge_needs_the_approved_head_in_the_clone(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    merge = history.ruleset("CR-2026-0005", "1.1.0", "1.0.0", merge=False)
+    history.git("merge", "-q", "--squash", "promote/CR-2026-0005")
+    history.git("commit", "-qm", "Routing rules 1.1.0 (#101)")
+    merge.sha = history.rev("HEAD")
+    history.write_snapshot(merge, ("rita", "adam"), title="x")
+    history.git("branch", "-q", "-D", "promote/CR-2026-0005")
+    history.git("reflog", "expire", "--expire=now", "--all")
+    history.git("gc", "-q", "--prune=now")
+    code, out = run(capsys, *history.record_args())
+    assert code == 2
+    assert f"the approved head {merge.head[:12]} is not in this clone" in out
+    assert history.git("tag", "-l", "promotion/*") == ""
+
+
+def test_squash_merge_with_the_head_fetched_is_recorded(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    merge = history.ruleset("CR-2026-0005", "1.1.0", "1.0.0", merge=False)
+    history.git("merge", "-q", "--squash", "promote/CR-2026-0005")
+    history.git("commit", "-qm", "Routing rules 1.1.0 (#101)")
+    merge.sha = history.rev("HEAD")
+    history.write_snapshot(merge, ("rita", "adam"), title="x")
+    code, out = run(capsys, *history.record_args())
+    assert code == 0, out
+    code, _ = run(capsys, "audit", "--repo", str(history.root))
+    assert code == 0
+
+
+def test_without_a_key_nothing_is_written(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    args = [a for a in history.record_args() if a not in ("--key-file", str(history.key_file))]
+    code, out = run(capsys, *args)
+    assert code == 2
+    assert "PROMOTION_BOT_SIGNING_KEY" in out
+
+
+def test_key_from_the_environment_and_dry_run(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    monkeypatch.setenv("PROMOTION_BOT_SIGNING_KEY", history.key.private_pem.decode())
+    args = [a for a in history.record_args() if a not in ("--key-file", str(history.key_file))]
+    code, out = run(capsys, *args, "--dry-run", "--format", "json")
+    assert code == 0
+    [item] = json.loads(out)["records"]
+    assert item["written"] == "dry-run" and item["approved"] is True
+    assert history.git("tag", "-l") == ""
+
+
+def test_bad_snapshot_is_a_configuration_error(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    (history.snapshots / "broken.json").write_text('{"snapshot_version": 1}')
+    code, out = run(capsys, *history.record_args())
+    assert code == 2
+    assert "broken.json" in out and "Traceback" not in out
+
+
+def test_push_to_a_remote(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    remote = tmp_path / "origin.git"
+    history.git("init", "-q", "--bare", str(remote))
+    history.git("remote", "add", "origin", str(remote))
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    history.git("push", "-q", "origin", "main")
+    assert run(capsys, *history.record_args(), "--push", "origin")[0] == 0
+    assert "refs/tags/promotion/CR-2026-0005" in history.git("ls-remote", "--tags", "origin")
+
+
+def test_a_written_record_verifies_with_securesystemslib(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An independent DSSE implementation (in-toto's) accepts the tag as written by record."""
+    from securesystemslib.dsse import Envelope
+    from securesystemslib.signer import SSlibKey
+
+    from promotion_bot.core.keys import load_public_key
+
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert run(capsys, *history.record_args())[0] == 0
+    message = history.git("cat-file", "tag", "promotion/CR-2026-0005").split("\n\n", 1)[1]
+    envelope = Envelope.from_dict(json.loads(message))
+    key = SSlibKey.from_crypto(
+        load_public_key(history.key.public_pem, "t"), keyid=history.key.keyid
+    )
+    assert list(envelope.verify([key], 1)) == [history.key.keyid]
+    assert envelope.payload_type == "application/vnd.in-toto+json"
+    assert json.loads(envelope.payload)["subject"][0]["name"].endswith("routing_rules_v1.1.0.json")
+
+
+def test_without_a_source_of_pull_request_facts_it_refuses_and_writes_nothing(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    code, out = run(
+        capsys, "record", "--repo", str(history.root), "--key-file", str(history.key_file)
+    )
+    assert code == 2  # records are permanent: a merge without facts must not be signed
+    assert "record needs the facts of each merged pull request" in out
+    assert git(history.root, "tag", "--list", "promotion/*") == ""

@@ -1,0 +1,129 @@
+"""`promotion-bot verify --commit SHA`: the deployment gate refuses what no valid record covers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from promotion_bot.cli.main import main
+from tests.ledger_repo import GovernedHistory
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.fixture
+def history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> GovernedHistory:
+    made = GovernedHistory.create(tmp_path, adopt=True)
+    made.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert run(capsys, *made.record_args())[0] == 0
+    return made
+
+
+def verify(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, str]:
+    return run(capsys, "verify", "--repo", str(history.root), "--commit", "HEAD", *extra)
+
+
+def test_every_governed_file_covered(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = verify(history, capsys, "--main", "main")
+    assert code == 0
+    assert out.startswith("ok: all 6 governed file(s)")
+
+
+def test_refuses_an_artifact_without_a_record(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.write("templates/replies/new_reply.md", "Hello {{ name }}\n")
+    history.git("add", "-A")
+    history.git("commit", "-qm", "Add a template without a change request")
+    code, out = verify(history, capsys)
+    assert code == 1
+    assert out.splitlines()[0] == (
+        "NOT COVERED templates/replies/new_reply.md: no valid promotion record lists this file"
+    )
+    assert "refused: 1 of 7 governed file(s)" in out
+
+
+def test_refuses_an_artifact_whose_bytes_differ(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.write("configs/routing_tables/routing_rules_v1.1.0.json", '{"edited": true}\n')
+    history.git("commit", "-qam", "Quick fix on main")
+    code, out = verify(history, capsys, "--format", "json")
+    assert code == 1
+    [item] = json.loads(out)["uncovered"]
+    assert item["path"] == "configs/routing_tables/routing_rules_v1.1.0.json"
+    assert "differ from CR-2026-0005's record" in item["reason"]
+
+
+def test_refuses_an_artifact_covered_only_by_a_violation(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.direct_push("9.9.9")
+    assert run(capsys, *history.record_args())[0] == 1
+    code, out = verify(history, capsys)
+    assert code == 1
+    assert "routing_rules_v9.9.9.json: its newest record" in out
+    assert "is a policy violation: no pull request" in out
+
+
+def test_refuses_when_the_record_was_tampered(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.git("tag", "-d", "promotion/CR-2026-0005")
+    history.git("tag", "-a", "-m", "{}", "promotion/CR-2026-0005", history.merges[-1].sha)
+    code, out = verify(history, capsys)
+    assert code == 1
+    assert "routing_rules_v1.1.0.json: no valid promotion record lists this file" in out
+
+
+def test_refuses_a_commit_that_is_not_on_main(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.git("checkout", "-q", "-b", "side")
+    history.git("commit", "-q", "--allow-empty", "-m", "side")
+    code, out = verify(history, capsys, "--main", "main")
+    assert code == 1
+    assert "is not on the first-parent history of main" in out
+
+
+def test_unknown_commit_is_a_usage_error(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = run(capsys, "verify", "--repo", str(history.root), "--commit", "nope")
+    assert code == 2
+    assert "'nope' is not a commit" in out and "Traceback" not in out
+
+
+def test_a_branch_that_narrows_the_governed_paths_is_refused_by_default(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The deployed commit never says what is governed or which keys sign: main does."""
+    history.git("checkout", "-q", "-b", "evil")
+    policy = history.root / ".promotion/policy.yaml"
+    policy.write_text(policy.read_text().replace('paths: ["configs/routing_tables/**"]',
+                                                 'paths: ["configs/routing_tables/none/**"]'))
+    history.write("configs/routing_tables/routing_rules_v1.1.0.json", '{"rules": "unreviewed"}\n')
+    history.git("add", "-A")
+    history.git("commit", "-q", "-m", "narrow the governed paths and rewrite a ruleset")
+    code, out = verify(history, capsys)  # no --main: main is the default
+    assert code == 1
+    assert "is not on the first-parent history of main" in out
+
+
+def test_without_a_main_branch_verify_asks_for_one(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.git("branch", "-m", "main", "trunk")
+    code, out = verify(history, capsys)
+    assert code == 2
+    assert "pass --main BRANCH" in out

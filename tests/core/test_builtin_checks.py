@@ -1,0 +1,364 @@
+"""The built-in checks, as pure functions over an in-memory tree."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import pytest
+
+from promotion_bot.core import builtin_checks as bc
+from promotion_bot.core.builtin_checks import (
+    BuiltinInput,
+    MemoryFiles,
+    RecordedPrompt,
+    compare_metrics,
+    pin_problem,
+    read_metrics,
+    run_builtin,
+)
+from promotion_bot.core.formats.schemas import load_schema
+from promotion_bot.core.models import Artifact, ChangeRequest, ModelPin, PromptRef
+
+PINNED = "ollama/qwen2.5:7b-instruct@sha256:" + "ab" * 32
+
+
+def sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def cr(
+    change_type: str,
+    artifacts: dict[str, bytes],
+    *,
+    models: tuple[ModelPin, ...] = (),
+    prompts: tuple[PromptRef, ...] = (),
+) -> ChangeRequest:
+    return ChangeRequest(
+        change_id="CR-2026-0005",
+        change_type=change_type,
+        target=change_type,
+        title="t",
+        proposed_version="1.1.0",
+        current_version="1.0.0",
+        artifacts=tuple(Artifact(p, sha(d)) for p, d in artifacts.items()),
+        rollback_plan="Revert the pull request.",
+        models=models,
+        prompts=prompts,
+        source_path="change-requests/CR-2026-0005.yaml",
+    )
+
+
+def given(
+    settings: dict[str, Any],
+    files: dict[str, bytes],
+    crs: tuple[ChangeRequest, ...] = (),
+    governed: tuple[str, ...] = (),
+    recorded: tuple[RecordedPrompt, ...] = (),
+) -> BuiltinInput:
+    return BuiltinInput(settings, crs, governed, MemoryFiles(files), recorded)
+
+
+def rendered(result: bc.BuiltinResult) -> list[str]:
+    return [finding.render() for finding in result.findings]
+
+
+# --- pins ------------------------------------------------------------------------------------
+
+
+def test_the_pin_rules_are_the_change_request_schemas() -> None:
+    identifier = load_schema("change-request")["$defs"]["model"]["properties"]["identifier"]
+    floating, pinned = identifier["allOf"]
+    assert floating["not"]["pattern"] == bc.FLOATING_TAG
+    assert pinned["pattern"] == bc.PINNED
+
+
+@pytest.mark.parametrize(
+    "identifier",
+    [
+        PINNED,
+        "gpt-4o-2024-08-06",
+        "provider/model:1.2.3",
+        "claude-3-5-sonnet-20241022",
+        "llama3:8b-instruct-q4_0-v1.2",
+    ],
+)
+def test_pinned_identifiers_pass(identifier: str) -> None:
+    assert pin_problem(identifier) is None
+
+
+@pytest.mark.parametrize(
+    ("identifier", "words"),
+    [
+        ("ollama/qwen2.5:latest", "is a floating tag"),
+        ("gpt-4o-LATEST", "is a floating tag"),
+        ("model@stable", "is a floating tag"),
+        ("ollama/qwen", "names no version or digest"),
+    ],
+)
+def test_floating_or_unversioned_identifiers_fail(identifier: str, words: str) -> None:
+    problem = pin_problem(identifier)
+    assert problem is not None and words in problem
+
+
+# --- template-policy -------------------------------------------------------------------------
+
+RULES = {
+    "prohibited": [
+        {
+            "rule": "no-guarantees",
+            "pattern": "(?i)\\bguarantee(d)?\\b",
+            "message": "do not promise",
+        },
+        {"rule": "no-iban", "pattern": "\\{\\{\\s*iban\\s*\\}\\}", "message": "no account numbers"},
+    ]
+}
+
+
+def test_every_prohibited_hit_is_reported_with_file_line_column_and_rule() -> None:
+    files = {
+        "templates/a.md": b"Hello\nWe GUARANTEE it. Guaranteed!\nIBAN: {{ iban }}\n",
+        "templates/b.md": b"Fine.\n",
+        "other/c.md": b"guarantee outside the scope\n",
+    }
+    result = run_builtin("template-policy", given(RULES, files, governed=("templates/**",)))
+    assert not result.passed
+    assert rendered(result) == [
+        "templates/a.md:2:4: [no-guarantees] do not promise (found 'GUARANTEE')",
+        "templates/a.md:2:18: [no-guarantees] do not promise (found 'Guaranteed')",
+        "templates/a.md:3:7: [no-iban] no account numbers (found '{{ iban }}')",
+    ]
+    assert result.checked == ("templates/a.md", "templates/b.md")
+    assert result.summary == "3 problems (2 templates checked)"
+
+
+def test_clean_templates_pass_and_the_log_says_what_was_checked() -> None:
+    result = run_builtin("template-policy", given({**RULES, "paths": ["t/**"]}, {"t/a.md": b"ok"}))
+    assert result.passed
+    assert result.output_text() == "checked: t/a.md\npassed: 1 template\n"
+
+
+def test_a_template_that_is_not_text_is_a_finding() -> None:
+    result = run_builtin(
+        "template-policy", given(RULES, {"t/a.md": b"ok\n\xff"}, governed=("t/**",))
+    )
+    assert rendered(result) == [
+        "t/a.md:2: [encoding] not UTF-8 text; its content cannot be checked"
+    ]
+
+
+def test_no_templates_or_no_rules_is_not_a_pass() -> None:
+    nothing = run_builtin("template-policy", given(RULES, {"x.md": b""}, governed=("t/**",)))
+    assert not nothing.passed and nothing.summary.startswith(
+        "nothing to check: no templates under t/**"
+    )
+    assert not run_builtin("template-policy", given({}, {"t/a.md": b""}, governed=("t/**",))).passed
+
+
+# --- pinned-models ---------------------------------------------------------------------------
+
+
+def test_a_floating_tag_in_a_model_configuration_is_located() -> None:
+    config = b"name: classifier\nprovider: ollama\nidentifier: ollama/qwen2.5:latest\n"
+    change = cr("model", {"configs/models/c.yaml": config}, models=(ModelPin("c", PINNED),))
+    result = run_builtin(
+        "pinned-models",
+        given({}, {"configs/models/c.yaml": config}, (change,), ("configs/models/**",)),
+    )
+    assert rendered(result) == [
+        "configs/models/c.yaml:3: [unpinned] ollama/qwen2.5:latest is a floating tag; pin a "
+        "version or a digest, e.g. name:7b-instruct@sha256:<64 hex> or gpt-4o-2024-08-06",
+        "configs/models/c.yaml:3: [not-recorded] model identifier ollama/qwen2.5:latest is not "
+        "recorded in CR-2026-0005: add it under models: (name and identifier) in "
+        "change-requests/CR-2026-0005.yaml",
+        f"change-requests/CR-2026-0005.yaml: [not-used] models[0] c: {PINNED} is not used by any "
+        "model configuration under configs/models/**",
+    ]
+
+
+def test_recorded_pins_in_nested_yaml_and_json_pass() -> None:
+    nested = f"models:\n  - name: a\n    model_id: {PINNED}\n".encode()
+    as_json = json.dumps({"model_id": "gpt-4o-2024-08-06"}).encode()
+    files = {"m/a.yaml": nested, "m/b.json": as_json, "m/readme.md": b"identifier: latest"}
+    change = cr("model", {"m/a.yaml": nested}, models=(ModelPin("a", PINNED),))
+    result = run_builtin(
+        "pinned-models", given({"files": ["m/**"], "keys": ["model_id"]}, files, (change,))
+    )
+    assert result.passed, rendered(result)
+    assert result.checked == ("m/a.yaml", "m/b.json")
+
+
+def test_a_json_config_hit_has_its_line() -> None:
+    as_json = b'{\n  "identifier": "gpt-4o"\n}\n'
+    result = run_builtin("pinned-models", given({}, {"m/b.json": as_json}, governed=("m/**",)))
+    assert rendered(result) == [
+        "m/b.json:2: [unpinned] gpt-4o names no version or digest; pin it, e.g. "
+        "provider/model:1.2.3, model-2024-08-06 or model@sha256:<64 hex>"
+    ]
+
+
+def test_an_unreadable_model_configuration_is_a_finding() -> None:
+    result = run_builtin("pinned-models", given({}, {"m/a.yaml": b"a: [\n"}, governed=("m/**",)))
+    assert not result.passed
+    assert result.findings[0].file == "m/a.yaml" and result.findings[0].rule == "unreadable"
+
+
+def test_no_identifiers_at_all_is_not_a_pass() -> None:
+    result = run_builtin("pinned-models", given({}, {"m/a.yaml": b"name: x\n"}, governed=("m/**",)))
+    assert not result.passed and result.summary.startswith("nothing to check")
+
+
+# --- prompt-hashes ---------------------------------------------------------------------------
+
+PROMPT = b"<!-- prompt: classify, version 1.1.0 -->\nYou classify.\n"
+MARKER = {"version_marker": "<!-- prompt: [a-z]+, version (?P<version>[^ ]+) -->"}
+
+
+def prompt_cr(version: str = "1.1.0", digest: str | None = None) -> ChangeRequest:
+    ref = PromptRef("prompts/p.md", version, digest or sha(PROMPT))
+    return cr("prompt", {"prompts/p.md": PROMPT}, prompts=(ref,))
+
+
+def test_a_versioned_and_hashed_prompt_passes() -> None:
+    result = run_builtin(
+        "prompt-hashes", given(MARKER, {"prompts/p.md": PROMPT}, (prompt_cr(),), ("prompts/**",))
+    )
+    assert result.passed, rendered(result)
+
+
+def test_prompt_hash_version_marker_and_reused_version_problems() -> None:
+    earlier = RecordedPrompt("CR-2026-0003", PromptRef("prompts/p.md", "1.0.0", "cd" * 32))
+    change = prompt_cr(version="1.0.0", digest="ef" * 32)
+    result = run_builtin(
+        "prompt-hashes",
+        given(MARKER, {"prompts/p.md": PROMPT}, (change,), ("prompts/**",), (earlier,)),
+    )
+    assert rendered(result) == [
+        f"prompts/p.md: [hash-mismatch] sha256 is {sha(PROMPT)}, CR-2026-0005 records {'ef' * 32}",
+        "prompts/p.md: [version-reused] version 1.0.0 was recorded by CR-2026-0003 with other "
+        "content; a changed prompt needs a new version",
+        "prompts/p.md:1:1: [version-marker] the prompt says version 1.1.0, the change request "
+        "records 1.0.0",
+    ]
+
+
+def test_a_prompt_artifact_without_a_version_is_a_finding() -> None:
+    change = cr(
+        "prompt",
+        {"prompts/p.md": PROMPT, "prompts/q.md": b"q"},
+        prompts=(PromptRef("prompts/p.md", "1.1.0", sha(PROMPT)),),
+    )
+    result = run_builtin(
+        "prompt-hashes",
+        given({}, {"prompts/p.md": PROMPT, "prompts/q.md": b"q"}, (change,), ("prompts/**",)),
+    )
+    assert rendered(result) == [
+        "change-requests/CR-2026-0005.yaml: [unversioned] prompts/q.md is a prompt artifact but "
+        "is not listed under prompts: (path, version, sha256)"
+    ]
+
+
+def test_a_missing_marker_is_a_finding() -> None:
+    files = {"prompts/p.md": b"no marker\n"}
+    change = cr("prompt", files, prompts=(PromptRef("prompts/p.md", "1.1.0", sha(b"no marker\n")),))
+    result = run_builtin("prompt-hashes", given(MARKER, files, (change,), ("prompts/**",)))
+    assert [f.rule for f in result.findings] == ["version-marker"]
+
+
+# --- sha256-manifest -------------------------------------------------------------------------
+
+
+def test_a_manifest_that_matches_passes() -> None:
+    files = {"pack/a": b"a", "pack/b": b"b"}
+    manifest = "".join(f"{sha(d)}  {p}\n" for p, d in files.items()).encode()
+    result = run_builtin(
+        "sha256-manifest",
+        given({"manifest": "SUMS", "paths": ["pack/**"]}, {**files, "SUMS": manifest}),
+    )
+    assert result.passed and result.summary == "2 files of SUMS"
+
+
+def test_manifest_problems_are_located_on_its_lines() -> None:
+    files = {"pack/a": b"a", "pack/b": b"b", "pack/new": b"n"}
+    manifest = (
+        f"{sha(b'a')}  pack/a\n{sha(b'x')} *pack/b\nnot a line\n{sha(b'g')}  pack/gone\n"
+        f"{sha(b'a')}  pack/a\n{sha(b'a')}  ../etc/passwd\n"
+    ).encode()
+    result = run_builtin(
+        "sha256-manifest",
+        given({"manifest": "SUMS", "paths": ["pack/**"]}, {**files, "SUMS": manifest}),
+    )
+    assert rendered(result) == [
+        f"SUMS:2: [mismatch] pack/b: sha256 is {sha(b'b')}, the manifest says {sha(b'x')}",
+        "SUMS:3: [syntax] not a '<sha256>  <path>' line",
+        "SUMS:4: [missing] pack/gone is listed but missing",
+        "SUMS:5: [duplicate] pack/a is listed twice (first on line 1)",
+        "SUMS:6: [path] ../etc/passwd: path leaves the repository ('..')",
+        "pack/new: [unlisted] not listed in SUMS",
+    ]
+
+
+def test_a_missing_manifest_fails() -> None:
+    result = run_builtin("sha256-manifest", given({"manifest": "SUMS"}, {}))
+    assert not result.passed and result.summary == "manifest SUMS is missing"
+
+
+# --- no-regression ---------------------------------------------------------------------------
+
+DIRECTIONS = {"accuracy": bc.HIGHER, "misroutes": bc.LOWER}
+
+
+def test_metrics_are_read_from_the_metrics_object_or_the_top_level() -> None:
+    nested = json.dumps({"cases": 9, "metrics": {"accuracy": 0.9, "misroutes": 1}}).encode()
+    flat = json.dumps({"accuracy": 1, "misroutes": 0}).encode()
+    assert read_metrics(nested, "h", list(DIRECTIONS)) == ({"accuracy": 0.9, "misroutes": 1.0}, [])
+    assert read_metrics(flat, "h", list(DIRECTIONS))[0] == {"accuracy": 1.0, "misroutes": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (None, "h: [no-metrics] the evaluation wrote no metrics file"),
+        (b"{", "h: [no-metrics] not a JSON metrics file"),
+        (b"[1]", "h: [no-metrics] the metrics file is not a JSON object"),
+        (
+            b'{"accuracy": true, "misroutes": 0}',
+            "h: [no-metrics] metric accuracy is not a number (True)",
+        ),
+        (b'{"misroutes": 0}', "h: [no-metrics] metric accuracy is missing"),
+    ],
+)
+def test_unusable_metrics_are_findings(raw: bytes | None, message: str) -> None:
+    _values, findings = read_metrics(raw, "h", list(DIRECTIONS))
+    assert findings and findings[0].render().startswith(message)
+
+
+def test_a_worse_value_in_either_direction_fails_and_is_named() -> None:
+    base = {"accuracy": 0.95, "misroutes": 0.0}
+    result = compare_metrics(DIRECTIONS, base, {"accuracy": 0.9, "misroutes": 2.0}, "head.json")
+    assert not result.passed
+    assert result.summary == "regression in accuracy, misroutes"
+    assert rendered(result) == [
+        "head.json: [regression] accuracy regressed: 0.95 on base, 0.9 on head (higher is better)",
+        "head.json: [regression] misroutes regressed: 0 on base, 2 on head (lower is better)",
+    ]
+    assert result.details["metrics"][0] == {
+        "name": "accuracy",
+        "direction": bc.HIGHER,
+        "base": 0.95,
+        "head": 0.9,
+        "result": "worse",
+    }
+
+
+def test_equal_or_better_passes_and_missing_cannot_be_compared() -> None:
+    assert compare_metrics(
+        DIRECTIONS, {"accuracy": 0.9, "misroutes": 1.0}, {"accuracy": 0.9, "misroutes": 0.0}
+    ).passed
+    missing = compare_metrics(DIRECTIONS, {"accuracy": 0.9}, {"accuracy": 0.9, "misroutes": 0.0})
+    assert not missing.passed and missing.summary == "cannot compare misroutes"
+
+
+def test_an_unknown_builtin_fails() -> None:
+    assert not run_builtin("no-such", given({}, {})).passed

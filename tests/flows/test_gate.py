@@ -1,0 +1,417 @@
+"""The gate end to end: real git, the loopback GitHub, the real PyGithub client over HTTP."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from promotion_bot.cli.main import main
+from promotion_bot.core.digests import sha256_file
+from tests.conftest import EXAMPLE, git
+from tests.github_fixtures import webhook_payload
+from tests.github_server import FakeGitHub
+
+REPO = "example-org/intake"
+RULESET = "configs/routing_tables/routing_rules_v1.1.0.json"
+TEAMS = {
+    "routing-reviewers": {"rita": "active", "sam": "active", "dana": "active"},
+    "promotion-admins": {"alice": "active", "dana": "active", "pete": "pending"},
+    "security-officers": {"sec": "active"},
+    "privacy-officers": {"priv": "active"},
+}
+
+
+@dataclass
+class World:
+    fake: FakeGitHub
+    origin: Path
+    base: str
+    head: str
+
+    def gate(self, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+        code = main(["gate", "--repository", REPO, "--api-url", self.fake.base_url,
+                     "--timeout", "2", "--request-pace", "0", *args])
+        captured = capsys.readouterr()
+        return code, captured.out + captured.err
+
+    def review(self, user: str, state: str = "APPROVED", commit: str | None = None) -> None:
+        self.fake.add_review(REPO, 1, user=user, state=state, commit_id=commit or self.head)
+
+    def my_statuses(self) -> list[dict[str, object]]:
+        return [s for s in self.fake.statuses if s["context"] == "promotion/approvals"]
+
+
+def commit_all(repo: Path, message: str) -> str:
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", message)
+    return git(repo, "rev-parse", "HEAD")
+
+
+def ruleset_branch(repo: Path) -> None:
+    source = repo / "configs/routing_tables/routing_rules_v1.0.0.json"
+    (repo / RULESET).write_text(source.read_text().replace('"1.0.0"', '"1.1.0"'))
+    (repo / "change-requests/CR-2026-0005.yaml").write_text(
+        "change_id: CR-2026-0005\nchange_type: ruleset\ntarget: routing-rules\n"
+        'title: Tune the fraud keywords\nproposed_version: "1.1.0"\ncurrent_version: "1.0.0"\n'
+        f"artifacts:\n  - path: {RULESET}\n    sha256: {sha256_file(repo / RULESET)}\n"
+        "rollback_plan: Revert the pull request; 1.0.0 becomes current again.\n")
+
+
+def make_origin(tmp_path: Path) -> tuple[Path, str, str]:
+    """The example on main and a branch cr-5 promoting the ruleset: (origin, base, head)."""
+    origin = tmp_path / "origin"
+    shutil.copytree(EXAMPLE, origin, ignore=shutil.ignore_patterns("snapshots"))
+    git(origin, "init", "-q")
+    base = commit_all(origin, "main")
+    git(origin, "checkout", "-q", "-b", "cr-5")
+    ruleset_branch(origin)
+    head = commit_all(origin, "CR-2026-0005")
+    git(origin, "checkout", "-q", "main")
+    return origin, base, head
+
+
+@pytest.fixture
+def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+    origin, base, head = make_origin(tmp_path)
+    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+    with FakeGitHub() as fake:
+        fake.add_repo(REPO, git_dir=origin)
+        for slug, members in TEAMS.items():
+            fake.add_team("example-org", slug, members)
+        fake.add_user("gh-author")
+        fake.add_pull(REPO, 1, user="gh-author", base_ref="main", base_sha=base,
+                      head_ref="cr-5", head_sha=head, title="CR-2026-0005")
+        yield World(fake, origin, base, head)
+        assert fake.server_errors == []
+
+
+def test_approved_sets_success_on_the_head_and_one_sticky_comment(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.review("rita")
+    world.review("alice")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 0, output
+    [status] = world.my_statuses()
+    assert (status["sha"], status["state"]) == (world.head, "success")
+    [comment] = world.fake.comments
+    assert "<!-- promotion-bot:approvals -->" in str(comment["body"])
+    assert "CR-2026-0005" in str(comment["body"]) and "1.0.0 → 1.1.0" in str(comment["body"])
+    assert world.fake.review_requests == []
+
+
+def test_pending_names_the_missing_role_and_requests_its_team(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.review("rita")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 0, output
+    assert world.my_statuses()[-1]["state"] == "pending"
+    assert "administrator" in str(world.fake.comments[-1]["body"])
+    [request] = world.fake.review_requests
+    assert request["team_reviewers"] == ["promotion-admins"]
+
+
+def test_changes_requested_by_a_required_role_blocks(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.review("rita")
+    world.review("alice")
+    world.review("sam", "CHANGES_REQUESTED")
+    code, _ = world.gate("--pr", "1", capsys=capsys)
+    assert code == 0
+    assert world.my_statuses()[-1]["state"] == "failure"
+
+
+def test_a_push_makes_earlier_approvals_stale(world: World,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    world.review("rita")
+    world.review("alice")
+    git(world.origin, "checkout", "-q", "cr-5")
+    (world.origin / "NOTES.md").write_text("later push\n")
+    new_head = commit_all(world.origin, "later push")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.update_pull(REPO, 1, head_sha=new_head)
+    code, _ = world.gate("--pr", "1", capsys=capsys)
+    assert code == 0
+    [status] = world.my_statuses()
+    assert (status["sha"], status["state"]) == (new_head, "pending")
+
+
+def test_a_reviewer_who_pushed_a_commit_cannot_approve(
+        world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    # GitHub links a commit to rita through her e-mail; web-flow merges are not contributions
+    world.fake.add_user("rita", email="rita@example.org")
+    git(world.origin, "checkout", "-q", "cr-5")
+    (world.origin / "NOTES.md").write_text("a fixup from a co-worker\n")
+    git(world.origin, "add", "-A")
+    git(world.origin, "-c", "user.name=Rita Reviewer", "-c", "user.email=rita@example.org",
+        "commit", "-q", "-m", "fixup! CR-2026-0005\n\nCo-authored-by: Sam <sam@example.org>")
+    new_head = git(world.origin, "rev-parse", "HEAD")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.update_pull(REPO, 1, head_sha=new_head)
+    world.head = new_head
+    world.review("rita")
+    world.review("alice")
+    saved = tmp_path / "pr.json"
+    code, output = world.gate("--pr", "1", "--format", "json", "--save-snapshot", str(saved),
+                              capsys=capsys)
+    assert code == 0, output
+    [status] = world.my_statuses()
+    assert (status["sha"], status["state"]) == (new_head, "pending")
+    decision = json.loads(output)["decision"]
+    assert decision["summary"] == "waiting for reviewer"
+    assert {"login": "rita", "reason": f"contributed commits to this pull request "
+            f"({new_head[:7]})"} in [{k: i[k] for k in ("login", "reason")}
+                                     for i in decision["ignored_reviews"]]
+    reviewer = next(role for role in decision["roles"] if role["role"] == "reviewer")
+    assert reviewer["candidates"][0]["logins"] == ["dana", "sam"]  # not rita, not the author
+    assert any("Co-authored-by trailers name Sam <sam@example.org>" in note
+               for note in decision["notes"])
+    assert "contributed commits to this pull request" in str(world.fake.comments[-1]["body"])
+    # the snapshot keeps the commits in GitHub's shape, and GitHub's count of them
+    snapshot = json.loads(saved.read_text())
+    assert snapshot["pull_request"]["commits"] == 2
+    assert [c["author"] and c["author"]["login"] for c in snapshot["commits"]] == [None, "rita"]
+
+
+def test_policy_and_codeowners_edited_in_the_pull_request_are_not_used(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    git(world.origin, "checkout", "-q", "cr-5")
+    policy = world.origin / ".promotion/policy.yaml"
+    policy.write_text(policy.read_text().replace(
+        "required_roles: [reviewer, administrator]\n    required_checks: [rules",
+        "required_roles: [reviewer]\n    required_checks: [rules"))
+    (world.origin / "CODEOWNERS").write_text("* @gh-author\n")
+    new_head = commit_all(world.origin, "lower the bar")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.update_pull(REPO, 1, head_sha=new_head)
+    world.review("rita", commit=new_head)
+    code, _ = world.gate("--pr", "1", "--format", "json", capsys=capsys)
+    assert code == 0
+    assert world.my_statuses()[-1]["state"] == "pending"  # administrator still required
+    body = str(world.fake.comments[-1]["body"])
+    assert "administrator" in body and ".promotion/policy.yaml" in body
+
+
+@pytest.mark.parametrize(("case", "expected_state", "words"), [
+    ("pending-member-approves", "pending", ""),
+    ("team-missing", "error", "could not list the members of @example-org/promotion-admins"),
+    ("team-unreadable", "error", "GitHub App with organisation Members: read"),
+])
+def test_team_membership_is_read_strictly(world: World, capsys: pytest.CaptureFixture[str],
+                                          case: str, expected_state: str, words: str) -> None:
+    world.review("rita")
+    if case == "pending-member-approves":
+        world.review("pete")  # invited to the admins team, not yet a member
+    elif case == "team-missing":
+        del world.fake.teams[("example-org", "promotion-admins")]
+    else:
+        world.fake.add_team("example-org", "promotion-admins", TEAMS["promotion-admins"],
+                            readable=False)
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert world.my_statuses()[-1]["state"] == expected_state
+    assert words in output
+    assert code == (2 if expected_state == "error" else 0)
+
+
+@pytest.mark.parametrize("fault", ["5xx", "timeout", "malformed-json", "truncated-files",
+                                   "truncated-commits", "secondary-rate-limit-forever",
+                                   "status-write-fails"])
+def test_every_fault_ends_in_a_failing_status_and_a_non_zero_exit(
+        world: World, capsys: pytest.CaptureFixture[str], fault: str) -> None:
+    world.review("rita")
+    world.review("alice")
+    files = rf"/repos/{REPO}/pulls/1/files"
+    if fault == "5xx":
+        world.fake.inject("GET", files, status=502, times=20)
+    elif fault == "timeout":
+        world.fake.inject_timeout("GET", rf"/repos/{REPO}/pulls/1/reviews", delay=3, times=20)
+    elif fault == "malformed-json":
+        world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/reviews", body=b"{not json", times=20)
+    elif fault == "truncated-files":
+        world.fake.update_pull(REPO, 1, changed_files=5)
+    elif fault == "truncated-commits":
+        world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/commits", body=b"[]", times=20)
+    elif fault == "secondary-rate-limit-forever":
+        world.fake.inject_secondary_rate_limit("GET", files, retry_after=600, times=20)
+    else:
+        world.fake.inject("POST", rf"/repos/{REPO}/statuses/{world.head}", status=500, times=20)
+    code, output = world.gate("--pr", "1", "--retries", "1", capsys=capsys)
+    assert code == 2, output
+    assert "Traceback" not in output
+    states = [s["state"] for s in world.my_statuses()]
+    assert "success" not in states
+    if fault != "status-write-fails":
+        assert states and states[-1] == "error"
+
+
+def test_more_commits_than_github_lists_is_an_error(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.review("rita")
+    world.review("alice")
+    world.fake.update_pull(REPO, 1, commits=[*(f"{i:040x}" for i in range(1, 260)), world.head])
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 2, output
+    assert ("has 260 commit(s) but GitHub listed 250 (GitHub lists at most 250); who contributed "
+            "them cannot be checked, so it cannot be evaluated: split it") in output
+    assert world.my_statuses()[-1]["state"] == "error"
+    pages = [r.query.get("page") for r in world.fake.requests
+             if r.path == f"/repos/{REPO}/pulls/1/commits"]
+    assert pages == ["1", "2", "3"]
+
+
+def test_a_transient_5xx_is_retried_and_the_gate_succeeds(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.review("rita")
+    world.review("alice")
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files", status=502, times=1)
+    code, output = world.gate("--pr", "1", "--format", "json", capsys=capsys)
+    assert code == 0, output
+    report = json.loads(output)
+    assert report["api"]["retries"] == 1
+    assert world.my_statuses()[-1]["state"] == "success"
+
+
+@pytest.mark.parametrize("write", ["status", "comment"])
+def test_a_retried_post_writes_once(world: World, capsys: pytest.CaptureFixture[str],
+                                    write: str) -> None:
+    world.review("rita")
+    world.review("alice")
+    path = (rf"/repos/{REPO}/statuses/{world.head}" if write == "status"
+            else rf"/repos/{REPO}/issues/1/comments")
+    world.fake.inject("POST", path, status=500, then_process=True, times=1)
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 0, output
+    assert len(world.my_statuses()) == 1
+    assert len(world.fake.comments) == 1
+
+
+def test_the_comment_is_updated_in_place(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.review("rita")
+    world.gate("--pr", "1", capsys=capsys)
+    first = world.fake.comments[0]
+    world.review("alice")
+    code, _ = world.gate("--pr", "1", capsys=capsys)
+    assert code == 0
+    [comment] = world.fake.comments
+    assert comment["id"] == first["id"]
+    assert comment["body"] != first["body"]
+    assert [s["state"] for s in world.my_statuses()] == ["pending", "success"]
+
+
+def test_the_event_that_started_the_job_names_the_pull_request(
+        world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    world.review("rita")
+    world.review("alice")
+    payload = webhook_payload("pull_request_review", "submitted.payload.json")
+    payload["pull_request"]["number"] = 1
+    payload["repository"]["full_name"] = REPO
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(payload))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "pull_request_review")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    code = main(["gate", "--api-url", world.fake.base_url, "--request-pace", "0"])
+    assert code == 0, capsys.readouterr()
+    assert world.my_statuses()[-1]["state"] == "success"
+
+
+def test_dry_run_writes_nothing_and_exits_with_the_decision(
+        world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    world.review("rita")
+    saved = tmp_path / "pr.json"
+    code, output = world.gate("--pr", "1", "--dry-run", "--save-snapshot", str(saved),
+                              capsys=capsys)
+    assert code == 1
+    assert "would set pending" in output
+    assert world.fake.statuses == [] and world.fake.comments == []
+    # the saved snapshot reproduces the decision offline, from git alone
+    code = main(["approvals", "--repo", str(world.origin), "--snapshot", str(saved)])
+    assert code == 1
+    assert "administrator" in capsys.readouterr().out
+
+
+def test_request_count_for_300_files_and_40_reviews(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    git(world.origin, "checkout", "-q", "cr-5")
+    for index in range(297):
+        (world.origin / "docs" / f"note{index:03d}.md").parent.mkdir(exist_ok=True)
+        (world.origin / "docs" / f"note{index:03d}.md").write_text(f"{index}\n")
+    new_head = commit_all(world.origin, "many files")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.update_pull(REPO, 1, head_sha=new_head)
+    reviewers = ["rita", "sam", "dana", "alice", "sec", "priv"]
+    for index in range(40):
+        world.review(reviewers[index % len(reviewers)], "COMMENTED", commit=new_head)
+    code, output = world.gate("--pr", "1", "--format", "json", capsys=capsys)
+    report = json.loads(output)
+    assert code == 0
+    assert report["decision"]["governed_files"] == [RULESET]
+    # pull 1, files 3 pages, reviews 1, branch 1, policy/CODEOWNERS/CR reads, 4 teams x 2,
+    # status + comment list + comment write + review request: never one call per file/review
+    assert report["api"]["requests"] <= 30, report["api"]
+    print(f"\nAPI requests for 300 files and 40 reviews: {report['api']['requests']}")
+
+
+def test_a_failed_review_request_does_not_change_the_decision(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.review("rita")
+    world.fake.inject("POST", rf"/repos/{REPO}/pulls/1/requested_reviewers", status=422, times=5)
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 0, output
+    assert [s["state"] for s in world.my_statuses()] == ["pending"]
+
+
+def test_a_push_during_the_evaluation_is_not_approved_with_older_files(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    world.review("rita")
+    world.review("alice")
+    git(world.origin, "checkout", "-q", "cr-5")
+    (world.origin / "templates/privacy/gdpr_access_response.md").write_text("changed\n")
+    pushed = commit_all(world.origin, "a privacy template too")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files", delay=0.6)
+    timer = threading.Timer(0.2, lambda: world.fake.update_pull(REPO, 1, head_sha=pushed))
+    timer.start()
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    timer.join()
+    assert code == 2, output
+    assert "moved during the evaluation" in output
+    assert "success" not in [s["state"] for s in world.my_statuses()]
+
+
+@pytest.mark.parametrize("tamper", [False, True])
+def test_a_merge_group_must_carry_the_approved_governed_files(
+        world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, tamper: bool) -> None:
+    world.review("rita")
+    world.review("alice")
+    git(world.origin, "checkout", "-q", "-b", "gh-readonly-queue/main/pr-1-" + world.head)
+    git(world.origin, "merge", "-q", "--no-ff", "-m", "Merge group", world.head)
+    if tamper:
+        ruleset = world.origin / RULESET
+        ruleset.write_text(ruleset.read_text().replace('"fraud"', '"fr4ud"'))
+    group_head = commit_all(world.origin, "queue") if tamper else git(world.origin, "rev-parse",
+                                                                       "HEAD")
+    git(world.origin, "checkout", "-q", "main")
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps({"merge_group": {
+        "head_sha": group_head, "base_sha": world.base,
+        "head_ref": "refs/heads/gh-readonly-queue/main/pr-1-" + world.head},
+        "repository": {"full_name": REPO}}))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", "merge_group")
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
+    code = main(["gate", "--api-url", world.fake.base_url, "--request-pace", "0"])
+    output = capsys.readouterr()
+    [status] = world.my_statuses()
+    assert status["sha"] == group_head
+    if tamper:
+        assert (code, status["state"]) == (2, "error"), output
+        assert RULESET in str(status["description"])
+    else:
+        assert (code, status["state"]) == (0, "success"), output
