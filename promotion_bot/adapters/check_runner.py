@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import os
 import signal
 import subprocess
@@ -24,22 +23,28 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from promotion_bot.adapters.clock import utc_now
-from promotion_bot.core.builtin_checks import Finding
+from promotion_bot.core.check_results import (
+    ERROR,
+    FAILED,
+    PASSED,
+    TIMEOUT,
+    CheckResult,
+    OutputFile,
+)
 
 Clock = Callable[[], dt.datetime]
-TAIL_LINES = 20
-TAIL_CHARS = 4000
 TERMINATE_GRACE_SECONDS = 2.0
 
-PASSED = "passed"
-FAILED = "failed"
-TIMEOUT = "timeout"
-ERROR = "error"
+
+
+def output_file(path: Path, relative_to: Path) -> OutputFile:
+    """A captured output file (empty when the check wrote none), relative to the output folder."""
+    data = path.read_bytes() if path.is_file() else b""
+    return OutputFile.of_bytes(path.relative_to(relative_to).as_posix(), data)
 
 
 def check_environment(
@@ -54,32 +59,6 @@ def check_environment(
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
     }
-
-
-@dataclass(frozen=True)
-class OutputFile:
-    """A captured output: where it is (relative to the output folder), digest, size, tail."""
-
-    file: str
-    sha256: str
-    size: int
-    tail: str
-
-    @classmethod
-    def of(cls, path: Path, relative_to: Path) -> OutputFile:
-        data = path.read_bytes() if path.is_file() else b""
-        return cls(
-            file=path.relative_to(relative_to).as_posix(),
-            sha256=hashlib.sha256(data).hexdigest(),
-            size=len(data),
-            tail=tail_text(data),
-        )
-
-
-def tail_text(data: bytes, lines: int = TAIL_LINES, chars: int = TAIL_CHARS) -> str:
-    text = data.decode("utf-8", "replace")
-    kept = "\n".join(text.rstrip("\n").split("\n")[-lines:])
-    return kept[-chars:]
 
 
 @dataclass(frozen=True)
@@ -178,30 +157,6 @@ def _signal_name(number: int) -> str:
         return str(number)
 
 
-@dataclass(frozen=True)
-class CheckResult:
-    """One required check as the evidence records it."""
-
-    name: str
-    kind: str  # command | builtin
-    result: str  # passed | failed | timeout | error
-    reason: str
-    started_at: dt.datetime
-    duration: float
-    required_by: tuple[str, ...] = ()
-    builtin: str | None = None
-    command: tuple[str, ...] | None = None
-    exit_code: int | None = None
-    output: OutputFile | None = None
-    findings: tuple[Finding, ...] = ()
-    details: Mapping[str, Any] = field(default_factory=dict)
-    description: str = ""
-
-    @property
-    def passed(self) -> bool:
-        return self.result == PASSED
-
-
 def result_of_run(run: CommandRun) -> tuple[str, str]:
     """(result, reason) of a command: only a clean exit 0 passes."""
     if run.ok:
@@ -260,19 +215,13 @@ def run_tasks(tasks: Sequence[CheckTask], jobs: int, progress: Progress) -> list
 
 
 __all__ = [
-    "ERROR",
-    "FAILED",
-    "PASSED",
-    "TIMEOUT",
-    "CheckResult",
     "CheckTask",
     "Clock",
     "CommandRun",
-    "OutputFile",
     "Progress",
     "check_environment",
+    "output_file",
     "result_of_run",
     "run_command",
     "run_tasks",
-    "tail_text",
 ]

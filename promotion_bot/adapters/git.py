@@ -11,14 +11,10 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from promotion_bot.core.errors import GitError
-
-SYMLINK_MODE = "120000"
-GITLINK_MODE = "160000"
-ZERO_SHA = "0" * 40
+from promotion_bot.core.git_facts import Change, TrackedFile
 
 
 def git_environment() -> dict[str, str]:
@@ -95,13 +91,6 @@ def merge_base(repo: Path, first: str, second: str) -> str:
     return git_text(repo, "merge-base", first, second)
 
 
-@dataclass(frozen=True)
-class TrackedFile:
-    path: str
-    mode: str
-    blob: str
-
-
 def tracked_files(repo: Path, paths: Iterable[str] = ()) -> dict[str, TrackedFile]:
     """Files git tracks in the index below `repo`, relative to `repo`, with their modes."""
     output = run_git(repo, "ls-files", "-s", "-z", "--", *paths).stdout
@@ -155,15 +144,6 @@ def read_blobs(repo: Path, specs: Sequence[str]) -> dict[str, bytes | None]:
 
 def read_blob(repo: Path, rev: str, path: str) -> bytes | None:
     return read_blobs(repo, [f"{rev}:{path}"])[f"{rev}:{path}"]
-
-
-@dataclass(frozen=True)
-class Change:
-    """One file changed between two commits (`git diff --name-status` semantics)."""
-
-    status: str  # A, M, D, R, C, T
-    path: str
-    old_path: str | None = None
 
 
 def diff_changes(repo: Path, base: str, head: str, paths: Iterable[str] = ()) -> list[Change]:
@@ -226,3 +206,30 @@ def detached_worktree(repo: Path, sha: str, destination: Path) -> Iterator[Path]
         run_git(repo, "worktree", "remove", "--force", str(destination), ok_codes=(0, 128))
         shutil.rmtree(destination, ignore_errors=True)
         run_git(repo, "worktree", "prune", ok_codes=(0, 128))
+
+
+class GitRevisionReader:
+    """RevisionReader over a local git repository (one process per read, few reads)."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self.prefix = prefix_in_toplevel(repo)  # '' unless repo is a subfolder
+
+    def read(self, rev: str, path: str) -> bytes | None:
+        return read_blob(self.repo, rev, self.prefix + path)
+
+    def changes(self, base: str, head: str) -> list[Change]:
+        start = merge_base(self.repo, base, head)
+        # "." limits the diff to the governed repository when it is a subfolder (git -C
+        # resolves pathspecs from there); git still prints paths from the top level
+        found = diff_changes(self.repo, start, head, ["."] if self.prefix else [])
+        if not self.prefix:
+            return found
+        return [
+            Change(
+                change.status,
+                change.path.removeprefix(self.prefix),
+                change.old_path.removeprefix(self.prefix) if change.old_path else None,
+            )
+            for change in found
+        ]

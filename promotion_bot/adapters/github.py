@@ -33,9 +33,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait
 
-from promotion_bot.adapters import git
+from promotion_bot.core.approvals import COMMENT_MARKER
 from promotion_bot.core.errors import ConfigError, PromotionBotError
-from promotion_bot.render.decision import COMMENT_MARKER
+from promotion_bot.core.git_facts import Change
 
 DEFAULT_API_URL = "https://api.github.com"
 STATUS_CONTEXT = "promotion/approvals"
@@ -271,7 +271,7 @@ class PullReader:
         self.client = client
         self._blobs: dict[tuple[str, str], bytes | None] = {}
         self._teams: dict[str, list[dict[str, Any]]] = {}
-        self._pull_files: dict[tuple[str, str], list[git.Change]] = {}
+        self._pull_files: dict[tuple[str, str], list[Change]] = {}
         self._pulls: dict[int, tuple[Any, dict[str, Any]]] = {}
 
     def pull_head(self, number: int) -> str:
@@ -437,7 +437,7 @@ class PullReader:
                                 lambda: repo.get_git_blob(content.sha))
         return base64.b64decode(blob.content)
 
-    def changes(self, base: str, head: str) -> list[git.Change]:
+    def changes(self, base: str, head: str) -> list[Change]:
         """The pull request's files when asked for its own range, else the compare API."""
         if (base, head) in self._pull_files:
             return self._pull_files[(base, head)]
@@ -459,7 +459,7 @@ _FILE_STATUS = {"added": "A", "removed": "D", "modified": "M", "renamed": "R", "
                 "changed": "T"}
 
 
-def _changes_from_files(files: Iterable[Mapping[str, Any]]) -> list[git.Change]:
+def _changes_from_files(files: Iterable[Mapping[str, Any]]) -> list[Change]:
     changes = []
     for item in files:
         status = _FILE_STATUS.get(str(item.get("status")))
@@ -468,7 +468,7 @@ def _changes_from_files(files: Iterable[Mapping[str, Any]]) -> list[git.Change]:
                 continue
             raise GitHubError(f"GitHub lists {item.get('filename')} with an unknown status "
                               f"{item.get('status')!r}")
-        changes.append(git.Change(status, str(item["filename"]),
+        changes.append(Change(status, str(item["filename"]),
                                   item.get("previous_filename") if status in ("R", "C") else None))
     return changes
 

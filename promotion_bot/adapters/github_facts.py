@@ -15,12 +15,12 @@ import datetime as dt
 from collections.abc import Callable
 
 from promotion_bot.adapters.github import PullReader
+from promotion_bot.adapters.github_snapshot import build_snapshot
 from promotion_bot.core.errors import ConfigError
 from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
 from promotion_bot.core.history import HistoryCommit
 from promotion_bot.core.merge_facts import MergeFacts, summarise_evidence
 from promotion_bot.core.snapshot import parse_snapshot, snapshot_to_json
-from promotion_bot.flows.gate import build_snapshot
 
 EVIDENCE_ARTIFACT = "promotion-evidence"
 

@@ -21,8 +21,8 @@ from pathlib import Path
 from promotion_bot.adapters import git
 from promotion_bot.core.dsse import EnvelopeError, parse_envelope
 from promotion_bot.core.errors import ConfigError, GitError
+from promotion_bot.core.git_facts import TAG_PREFIX, Change, TagRecord
 from promotion_bot.core.history import History, HistoryCommit, RawChange
-from promotion_bot.core.records import TAG_PREFIX
 
 _HEX40 = re.compile(rb"^[0-9a-f]{40}$")
 
@@ -40,23 +40,6 @@ class GitRepo:
 
     def spec(self, rev: str, path: str) -> str:
         return f"{rev}:{self.prefix}{path}"
-
-
-@dataclass(frozen=True)
-class TagRecord:
-    """One ref under refs/tags/promotion/, as git stores it (not yet judged)."""
-
-    name: str  # promotion/CR-2026-0001
-    ref_object: str  # what the ref points at (a tag object when annotated)
-    annotated: bool
-    target: str | None  # the tagged object
-    target_type: str | None
-    tagger: str | None
-    message: bytes
-
-    @property
-    def change_id(self) -> str:
-        return self.name.removeprefix(TAG_PREFIX)
 
 
 def read_tags(repo: GitRepo) -> list[TagRecord]:
@@ -408,14 +391,14 @@ class HistoryTree:
         self.extra_reads += 1
         return git.read_blob(self.repo.root, rev, self.repo.prefix + path)
 
-    def changes(self, base: str, head: str) -> list[git.Change]:
+    def changes(self, base: str, head: str) -> list[Change]:
         commit = self.history.commit(head)
         if commit is not None and commit.first_parent == base:
-            return [git.Change(c.status, c.path, c.old_path) for c in commit.changes]
+            return [Change(c.status, c.path, c.old_path) for c in commit.changes]
         self.extra_reads += 1
         found = git.diff_changes(self.repo.root, base, head, ["."] if self.repo.prefix else [])
         return [
-            git.Change(
+            Change(
                 c.status,
                 c.path.removeprefix(self.repo.prefix),
                 c.old_path.removeprefix(self.repo.prefix) if c.old_path else None,

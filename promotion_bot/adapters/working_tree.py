@@ -7,7 +7,7 @@ and hashes artifacts. The judgement of each document lives in documents.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from promotion_bot.adapters import git
@@ -19,9 +19,10 @@ from promotion_bot.core.formats.documents import (
     load_change_request,
     load_policy,
 )
+from promotion_bot.core.git_facts import GITLINK_MODE, SYMLINK_MODE, TrackedFile
 from promotion_bot.core.globs import match_any
 from promotion_bot.core.models import ChangeRequest, Policy
-from promotion_bot.core.paths import RepositoryPaths
+from promotion_bot.core.paths import path_problem
 
 
 @dataclass
@@ -307,3 +308,46 @@ __all__ = [
     "repository_problems",
     "validate_repository",
 ]
+
+
+@dataclass
+class RepositoryPaths:
+    """What git tracks in the repository, for checks that need the work tree."""
+
+    root: Path
+    tracked: dict[str, TrackedFile]
+
+    @classmethod
+    def scan(cls, root: Path) -> RepositoryPaths:
+        return cls(root=root, tracked=git.tracked_files(root))
+
+    def problem(self, path: str) -> str | None:
+        """Repository-level problems: untracked, symlinks, escaping the root, case collisions."""
+        syntactic = path_problem(path)
+        if syntactic:
+            return syntactic
+        entry = self.tracked.get(path)
+        if entry is None:
+            folded = [p for p in self.tracked if p.casefold() == path.casefold()]
+            if folded:
+                return f"no such tracked file; did you mean {folded[0]!r}? (case differs)"
+            return "git does not track this file; add and commit it, or fix the path"
+        if entry.mode == SYMLINK_MODE:
+            return "path is a symbolic link; declare the file it points to instead"
+        if entry.mode == GITLINK_MODE:
+            return "path is a submodule, not a file"
+        resolved = (self.root / path).resolve()
+        if not resolved.is_relative_to(self.root.resolve()):
+            return "path resolves outside the repository (through a symbolic link)"
+        for parent in PurePosixPath(path).parents:
+            if str(parent) != "." and (self.root / parent).is_symlink():
+                return f"directory {parent} is a symbolic link; declare the real path"
+        twins = [p for p in self.tracked if p != path and p.casefold() == path.casefold()]
+        if twins:
+            return (
+                f"case-only collision with tracked file {twins[0]!r}; such paths break on "
+                "case-insensitive file systems: rename one"
+            )
+        if not resolved.is_file():
+            return "file is tracked but missing from the work tree"
+        return None

@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from promotion_bot.adapters import git
+from promotion_bot.adapters.git import GitRevisionReader
 from promotion_bot.cli.options import echo_json, governed_root, repo_option
 from promotion_bot.core.approvals import Status, evaluate
 from promotion_bot.core.errors import ExitCode
-from promotion_bot.core.evaluation_inputs import GitRevisionReader, collect_inputs
+from promotion_bot.core.evaluation_inputs import collect_inputs
 from promotion_bot.core.snapshot import load_snapshot
 from promotion_bot.render.decision import decision_to_json, render
 

@@ -14,14 +14,14 @@ from pathlib import Path
 
 import click
 
-from promotion_bot.adapters import git
-from promotion_bot.adapters.ledger import GitRepo, HistoryTree, TagRecord, read_history, read_tags
+from promotion_bot.adapters.ledger import GitRepo, HistoryTree, read_history, read_tags
 from promotion_bot.cli.options import governed_root, repo_option
 from promotion_bot.core.audit import AuditReport, Reevaluate, audit, filter_report
 from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
 from promotion_bot.core.dsse import EnvelopeError, parse_envelope
 from promotion_bot.core.errors import ConfigError, ExitCode, PromotionBotError
 from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
+from promotion_bot.core.git_facts import Change, TagRecord
 from promotion_bot.core.history import History, HistoryCommit
 from promotion_bot.core.keys import TrustedKey, load_trusted_keys_file, trusted_from_policy
 from promotion_bot.core.merge_decision import MergedAsHead, MergeQuestion, decide
@@ -135,7 +135,7 @@ def reevaluator(tree: HistoryTree) -> Reevaluate:
             policy=policy,
             tree_differences=(),  # compared by the recorder; its violations are in the record
         )
-        changes = [git.Change(c.status, c.path, c.old_path) for c in commit.changes]
+        changes = [Change(c.status, c.path, c.old_path) for c in commit.changes]
         head = snapshot.head_sha if snapshot else commit.sha
         return decide(question, MergedAsHead(tree, head, commit.sha, changes))
 

@@ -27,15 +27,11 @@ import click
 from promotion_bot.adapters import git
 from promotion_bot.adapters.actions_event import PULL_REQUEST_EVENTS, read_event
 from promotion_bot.adapters.check_runner import (
-    ERROR,
-    FAILED,
-    PASSED,
-    CheckResult,
     CheckTask,
     Clock,
     CommandRun,
-    OutputFile,
     Progress,
+    output_file,
     result_of_run,
     run_command,
     run_tasks,
@@ -50,6 +46,12 @@ from promotion_bot.core.builtin_checks import (
     compare_metrics,
     read_metrics,
     run_builtin,
+)
+from promotion_bot.core.check_results import (
+    ERROR,
+    FAILED,
+    PASSED,
+    CheckResult,
 )
 from promotion_bot.core.declarations import (
     BranchChangeRequest,
@@ -564,7 +566,7 @@ def _command_check(spec: CheckSpec, required_by: tuple[str, ...], ctx: RunContex
         required_by=required_by,
         command=run.argv,
         exit_code=run.exit_code,
-        output=OutputFile.of(run.log, ctx.settings.output_dir),
+        output=output_file(run.log, ctx.settings.output_dir),
         description=spec.description,
     )
 
@@ -634,7 +636,7 @@ def _builtin_result(
         builtin=spec.builtin,
         command=command,
         exit_code=exit_code,
-        output=OutputFile.of(output_path, ctx.settings.output_dir),
+        output=output_file(output_path, ctx.settings.output_dir),
         findings=outcome.findings,
         details={**outcome.details, **(details or {})},
         description=spec.description,
@@ -669,7 +671,7 @@ def _no_regression(spec: CheckSpec, required_by: tuple[str, ...], ctx: RunContex
         "command": list(base_run.argv),
         "exit_code": base_run.exit_code,
         "duration_seconds": round(base_run.duration, 3),
-        "output": output_dict(OutputFile.of(base_run.log, out)),
+        "output": output_dict(output_file(base_run.log, out)),
         "metrics_file": base_metrics.name,
     }
     if not base_run.ok:
@@ -725,7 +727,7 @@ def _eval_failed(
         builtin=spec.builtin,
         command=head_run.argv,
         exit_code=head_run.exit_code,
-        output=OutputFile.of(run.log, ctx.settings.output_dir),
+        output=output_file(run.log, ctx.settings.output_dir),
         details=details,
         description=spec.description,
     )

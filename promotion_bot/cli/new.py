@@ -13,6 +13,7 @@ import yaml
 from promotion_bot.adapters import git
 from promotion_bot.adapters.working_tree import (
     ChangeRequestIndex,
+    RepositoryPaths,
     change_id_order,
     change_request_files,
     promoted_versions,
@@ -25,7 +26,6 @@ from promotion_bot.core.errors import ConfigError, GitError, InputError, Rejecte
 from promotion_bot.core.formats.documents import load_change_request
 from promotion_bot.core.globs import match_any
 from promotion_bot.core.models import CHANGE_TYPES, Artifact, ChangeRequest, ModelPin, PromptRef
-from promotion_bot.core.paths import RepositoryPaths
 
 
 class _Quoted(str):

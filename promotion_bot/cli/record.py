@@ -22,7 +22,6 @@ from promotion_bot.adapters.github_facts import GitHubFacts, LazyFacts
 from promotion_bot.adapters.ledger import (
     GitRepo,
     HistoryTree,
-    TagRecord,
     push_tags,
     read_history,
     read_tags,
@@ -33,6 +32,7 @@ from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
 from promotion_bot.core.dsse import parse_envelope, sign
 from promotion_bot.core.errors import ConfigError, ExitCode
 from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
+from promotion_bot.core.git_facts import Change, TagRecord
 from promotion_bot.core.globs import match_any
 from promotion_bot.core.history import History, HistoryCommit
 from promotion_bot.core.keys import SigningIdentity, signing_identity
@@ -341,7 +341,7 @@ def _record_one(
         policy=policy,
         tree_differences=differences,
     )
-    changes = [git.Change(c.status, c.path, c.old_path) for c in commit.changes]
+    changes = [Change(c.status, c.path, c.old_path) for c in commit.changes]
     reader = MergedAsHead(tree, snapshot.head_sha if snapshot else commit.sha, commit.sha, changes)
     decision = decide(question, reader)
     pull = facts.pull if facts else {}

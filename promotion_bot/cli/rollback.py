@@ -29,6 +29,7 @@ import click
 from promotion_bot.adapters import git
 from promotion_bot.adapters.working_tree import (
     ChangeRequestIndex,
+    RepositoryPaths,
     change_id_order,
     change_request_files,
     repository_problems,
@@ -40,7 +41,6 @@ from promotion_bot.core.audit import AuditReport, change_type_paths
 from promotion_bot.core.errors import ConfigError, ExitCode, GitError, InputError
 from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
 from promotion_bot.core.models import Artifact, ChangeRequest, Policy
-from promotion_bot.core.paths import RepositoryPaths
 from promotion_bot.core.rollback_plan import (
     CHANGE_ID,
     FileRestore,

@@ -49,6 +49,10 @@ MAX_COMMITS = 250  # GitHub lists at most 250 commits of a pull request
 _CO_AUTHOR = re.compile(r"^[ \t]*co-authored-by:[ \t]*(\S.*?)[ \t]*$", re.IGNORECASE | re.MULTILINE)
 _NOTE_LIMIT = 5
 
+# the first line of the gate's sticky pull request comment: how the gate finds its own comment
+COMMENT_MARKER = "<!-- promotion-bot:approvals -->"
+
+
 
 class Status(StrEnum):
     APPROVED = "approved"

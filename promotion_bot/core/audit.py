@@ -30,15 +30,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from promotion_bot.adapters.ledger import TagRecord
 from promotion_bot.core.dsse import Envelope, EnvelopeError, parse_envelope, verify
 from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
+from promotion_bot.core.git_facts import TAG_PREFIX, TagRecord
 from promotion_bot.core.history import History, HistoryCommit
 from promotion_bot.core.keys import TrustedKey
 from promotion_bot.core.models import ChangeRequest, Policy
 from promotion_bot.core.records import (
     PAYLOAD_TYPE,
-    TAG_PREFIX,
     Approval,
     CheckSummary,
     PromotionRecord,

@@ -4,18 +4,17 @@ Trust rule: the policy, CODEOWNERS and the membership roster come from the BASE 
 pull request cannot lower its own bar; change requests and changed configs come from the HEAD
 (they are what is being judged).
 
-`RevisionReader` is the seam: `GitRevisionReader` implements it over a local clone, and the
-GitHub adapter implements it over the contents and compare APIs.
+`RevisionReader` is the seam: `promotion_bot.adapters.git.GitRevisionReader` implements it
+over a local clone, and the GitHub adapter over the contents and compare APIs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import Any, Protocol
 
-from promotion_bot.adapters import git
 from promotion_bot.core.approvals import ConfigFile, EvaluationInputs
 from promotion_bot.core.codeowners import (
     CODEOWNERS_LOCATIONS,
@@ -26,6 +25,7 @@ from promotion_bot.core.codeowners import (
 from promotion_bot.core.errors import InputError, Problem, PromotionBotError
 from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
 from promotion_bot.core.formats.strict_yaml import load_yaml_bytes
+from promotion_bot.core.git_facts import Change
 from promotion_bot.core.models import ChangeRequest, Policy
 from promotion_bot.core.policy import FileChange, watched_config_files
 from promotion_bot.core.snapshot import PullSnapshot, TeamMembership, User
@@ -41,37 +41,10 @@ class RevisionReader(Protocol):
         """The file's bytes at commit `rev`, or None when it does not exist there."""
         ...
 
-    def changes(self, base: str, head: str) -> list[git.Change]:
+    def changes(self, base: str, head: str) -> list[Change]:
         """The files the pull request changes: head compared with its merge base with base
         (GitHub's `base...head`), renames detected."""
         ...
-
-
-class GitRevisionReader:
-    """RevisionReader over a local git repository (one process per read, few reads)."""
-
-    def __init__(self, repo: Path) -> None:
-        self.repo = repo
-        self.prefix = git.prefix_in_toplevel(repo)  # '' unless repo is a subfolder
-
-    def read(self, rev: str, path: str) -> bytes | None:
-        return git.read_blob(self.repo, rev, self.prefix + path)
-
-    def changes(self, base: str, head: str) -> list[git.Change]:
-        start = git.merge_base(self.repo, base, head)
-        # "." limits the diff to the governed repository when it is a subfolder (git -C
-        # resolves pathspecs from there); git still prints paths from the top level
-        found = git.diff_changes(self.repo, start, head, ["."] if self.prefix else [])
-        if not self.prefix:
-            return found
-        return [
-            git.Change(
-                change.status,
-                change.path.removeprefix(self.prefix),
-                change.old_path.removeprefix(self.prefix) if change.old_path else None,
-            )
-            for change in found
-        ]
 
 
 def collect_inputs(

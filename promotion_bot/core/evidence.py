@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from promotion_bot import __version__
-from promotion_bot.adapters.check_runner import CheckResult, OutputFile
+from promotion_bot.core.check_results import CheckResult, OutputFile
 from promotion_bot.core.errors import Problem
 from promotion_bot.core.models import ChangeRequest
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from promotion_bot.adapters import git
 from promotion_bot.core.approvals import Decision, Status, evaluate
 from promotion_bot.core.declarations import checks_required_by
 from promotion_bot.core.evaluation_inputs import RevisionReader, collect_inputs
+from promotion_bot.core.git_facts import Change
 from promotion_bot.core.models import ChangeRequest, Policy
 from promotion_bot.core.records import Approval, EvidenceSummary, RecordedDecision
 from promotion_bot.core.snapshot import PullSnapshot, TeamMembership, format_time
@@ -50,7 +50,7 @@ class MergedAsHead:
     are main's first-parent diff of the merge."""
 
     def __init__(
-        self, inner: RevisionReader, head: str, merge: str, changes: Sequence[git.Change]
+        self, inner: RevisionReader, head: str, merge: str, changes: Sequence[Change]
     ) -> None:
         self.inner = inner
         self.head = head
@@ -60,7 +60,7 @@ class MergedAsHead:
     def read(self, rev: str, path: str) -> bytes | None:
         return self.inner.read(self.merge if rev == self.head else rev, path)
 
-    def changes(self, base: str, head: str) -> list[git.Change]:
+    def changes(self, base: str, head: str) -> list[Change]:
         return list(self._changes)
 
 

@@ -23,12 +23,12 @@ from typing import Any
 from promotion_bot import __version__
 from promotion_bot.core.dsse import IN_TOTO_PAYLOAD_TYPE, canonical_json
 from promotion_bot.core.formats.schemas import validate_data
+from promotion_bot.core.git_facts import TAG_PREFIX
 from promotion_bot.core.models import Artifact, ChangeRequest
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://promotion-bot.dev/promotion-record/v1"
 PAYLOAD_TYPE = IN_TOTO_PAYLOAD_TYPE
-TAG_PREFIX = "promotion/"
 
 
 class RecordError(ValueError):

@@ -16,13 +16,14 @@ from typing import Any
 
 from promotion_bot.adapters.actions_event import EventTarget
 from promotion_bot.adapters.github import GitHubError, PullFacts, PullReader, PullWriter
+from promotion_bot.adapters.github_snapshot import build_snapshot
 from promotion_bot.core.approvals import Decision, Status, evaluate
 from promotion_bot.core.errors import ConfigError, PromotionBotError
 from promotion_bot.core.evaluation_inputs import collect_inputs
 from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
 from promotion_bot.core.models import Policy
 from promotion_bot.core.policy import is_governed
-from promotion_bot.core.snapshot import format_time, parse_snapshot
+from promotion_bot.core.snapshot import parse_snapshot
 from promotion_bot.render.decision import render_markdown
 
 _STATES = {
@@ -31,9 +32,6 @@ _STATES = {
     Status.BLOCKED: "failure",
     Status.ERROR: "error",
 }
-_PULL_FIELDS = ("number", "title", "state", "draft", "user", "changed_files", "commits",
-                "labels", "html_url", "merged", "merge_commit_sha", "merged_at", "merged_by")
-_FILE_FIELDS = ("filename", "status", "previous_filename", "sha")
 
 
 def status_for(decision: Decision) -> tuple[str, str]:
@@ -146,39 +144,6 @@ class Gate:
         with contextlib.suppress(GitHubError):
             self.writer.set_status(sha, "error", f"promotion-bot could not evaluate: {reason}",
                                    self.target_url)
-
-
-def build_snapshot(reader: PullReader, facts: PullFacts, policy: Policy | None,
-                   repository: str, clock: Callable[[], dt.datetime]) -> dict[str, Any]:
-    """The PR snapshot in GitHub's shapes; the base is the commit the policy was read at."""
-    pull = {key: facts.pull[key] for key in _PULL_FIELDS if key in facts.pull}
-    pull["head"] = {"ref": facts.pull["head"]["ref"], "sha": facts.head_sha}
-    pull["base"] = {"ref": facts.pull["base"]["ref"], "sha": facts.base_tip}
-    teams: dict[str, Any] = {}
-    if policy is not None and policy.membership.source == "github":
-        for org, slug in sorted(_owner_teams(policy)):
-            teams[f"{org}/{slug}"] = {"members": reader.team_members(org, slug)}
-    return {
-        "snapshot_version": 1,
-        "repository": repository,
-        "captured_at": format_time(clock()),
-        "pull_request": pull,
-        "files": [{k: f[k] for k in _FILE_FIELDS if f.get(k) is not None} for f in facts.files],
-        "commits": facts.commits,
-        "reviews": facts.reviews,
-        "teams": teams,
-    }
-
-
-def _owner_teams(policy: Policy) -> set[tuple[str, str]]:
-    teams = set()
-    for role in policy.roles.values():
-        for owner in role.owners:
-            name = owner.removeprefix("@")
-            if "/" in name:
-                org, slug = name.split("/", 1)
-                teams.add((org, slug))
-    return teams
 
 
 def _missing_owners(decision: Decision, org: str) -> tuple[list[str], list[str]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from promotion_bot.core.approvals import (
+    COMMENT_MARKER,
     Approval,
     Decision,
     IgnoredReview,
@@ -21,7 +22,6 @@ from promotion_bot.core.policy import KeyChange, Reason
 from promotion_bot.core.snapshot import format_time
 
 JSON_FORMAT = "promotion-bot/approvals/v1"
-COMMENT_MARKER = "<!-- promotion-bot:approvals -->"
 
 _TEXT_MARK = {
     Status.APPROVED: "[ok]",

@@ -10,17 +10,19 @@ from pathlib import Path
 import pytest
 
 from promotion_bot.adapters.check_runner import (
-    ERROR,
-    FAILED,
-    PASSED,
-    TIMEOUT,
-    CheckResult,
     CheckTask,
     Progress,
     check_environment,
     result_of_run,
     run_command,
     run_tasks,
+)
+from promotion_bot.core.check_results import (
+    ERROR,
+    FAILED,
+    PASSED,
+    TIMEOUT,
+    CheckResult,
     tail_text,
 )
 from tests.gitrepo import process_gone

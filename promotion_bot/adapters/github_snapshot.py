@@ -1,0 +1,50 @@
+"""The PR snapshot read from GitHub: the pull request, its files, commits, reviews and the owner
+teams' members, in the shapes of schemas/pr-snapshot.schema.json (what the pure core judges).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from promotion_bot.adapters.github import PullFacts, PullReader
+from promotion_bot.core.models import Policy
+from promotion_bot.core.snapshot import format_time
+
+_PULL_FIELDS = ("number", "title", "state", "draft", "user", "changed_files", "commits",
+                "labels", "html_url", "merged", "merge_commit_sha", "merged_at", "merged_by")
+_FILE_FIELDS = ("filename", "status", "previous_filename", "sha")
+
+
+def build_snapshot(reader: PullReader, facts: PullFacts, policy: Policy | None,
+                   repository: str, clock: Callable[[], dt.datetime]) -> dict[str, Any]:
+    """The PR snapshot in GitHub's shapes; the base is the commit the policy was read at."""
+    pull = {key: facts.pull[key] for key in _PULL_FIELDS if key in facts.pull}
+    pull["head"] = {"ref": facts.pull["head"]["ref"], "sha": facts.head_sha}
+    pull["base"] = {"ref": facts.pull["base"]["ref"], "sha": facts.base_tip}
+    teams: dict[str, Any] = {}
+    if policy is not None and policy.membership.source == "github":
+        for org, slug in sorted(owner_teams(policy)):
+            teams[f"{org}/{slug}"] = {"members": reader.team_members(org, slug)}
+    return {
+        "snapshot_version": 1,
+        "repository": repository,
+        "captured_at": format_time(clock()),
+        "pull_request": pull,
+        "files": [{k: f[k] for k in _FILE_FIELDS if f.get(k) is not None} for f in facts.files],
+        "commits": facts.commits,
+        "reviews": facts.reviews,
+        "teams": teams,
+    }
+
+
+def owner_teams(policy: Policy) -> set[tuple[str, str]]:
+    teams = set()
+    for role in policy.roles.values():
+        for owner in role.owners:
+            name = owner.removeprefix("@")
+            if "/" in name:
+                org, slug = name.split("/", 1)
+                teams.add((org, slug))
+    return teams
