@@ -34,7 +34,6 @@ from promotion_bot.adapters.working_tree import (
     change_request_files,
     repository_problems,
 )
-from promotion_bot.cli.audit import Ledger, load_ledger, run_audit
 from promotion_bot.cli.new import render_change_request
 from promotion_bot.cli.options import echo_json, format_option, governed_root, repo_option
 from promotion_bot.core.audit import AuditReport, change_type_paths
@@ -55,6 +54,7 @@ from promotion_bot.core.rollback_plan import (
     restored_files,
     rollback_change_request,
 )
+from promotion_bot.flows.ledger_view import Ledger, load_ledger, run_audit
 
 
 @dataclass

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from promotion_bot.cli.audit import load_ledger, run_audit
 from promotion_bot.cli.options import echo_json, format_option, governed_root, repo_option
 from promotion_bot.core.audit import current_status
+from promotion_bot.flows.ledger_view import load_ledger, run_audit
 
 
 @click.command()

@@ -13,13 +13,13 @@ import click
 
 from promotion_bot.adapters import git
 from promotion_bot.adapters.ledger import read_blobs
-from promotion_bot.cli.audit import Ledger, load_ledger
 from promotion_bot.cli.options import echo_json, format_option, governed_root, repo_option
 from promotion_bot.core.audit import change_type_paths, coverage, judge_all
 from promotion_bot.core.digests import sha256_bytes
 from promotion_bot.core.errors import ConfigError, ExitCode, RejectedError
 from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
 from promotion_bot.core.globs import match_any
+from promotion_bot.flows.ledger_view import Ledger, load_ledger
 
 
 @click.command()

@@ -1,0 +1,40 @@
+"""The audit use case: every promotion and rollback on main, judged from git alone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from promotion_bot.core.audit import AuditReport, filter_report
+from promotion_bot.core.errors import ConfigError
+from promotion_bot.flows.ledger_view import load_ledger, run_audit
+
+
+@dataclass(frozen=True)
+class AuditRequest:
+    root: Path
+    ref: str
+    trusted_keys: Path | None = None
+    since: str | None = None
+    target: str | None = None
+    change_id: str | None = None
+
+
+def audit_ledger(request: AuditRequest) -> AuditReport:
+    """The full audit (records re-evaluated), filtered as asked."""
+    since = parse_since(request.since)
+    ledger = load_ledger(request.root, request.ref, request.trusted_keys)
+    return filter_report(run_audit(ledger), since, request.target, request.change_id)
+
+
+def parse_since(value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(
+            f"--since {value!r}: not a date; write 2026-03-01 or 2026-03-01T12:00:00Z"
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
