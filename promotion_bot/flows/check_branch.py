@@ -1,0 +1,170 @@
+"""What `check` reads from git before judging: the base's policy and merged change requests,
+the diff from the merge base, the change requests the head adds, and the head's files.
+
+Trust: the policy (which checks are required, built-in settings), the merged change requests
+and the promoted versions come from the base commit; change requests and artifacts from the
+head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from promotion_bot.adapters import git
+from promotion_bot.adapters.check_runner import Clock
+from promotion_bot.adapters.clock import utc_now
+from promotion_bot.adapters.git_tree import GitTree
+from promotion_bot.core.builtin_checks import RecordedPrompt
+from promotion_bot.core.declarations import (
+    BranchChangeRequest,
+    FileChange,
+    HeadFile,
+    added_change_request_paths,
+)
+from promotion_bot.core.errors import ConfigError, GitError, Problem
+from promotion_bot.core.evidence import Revision
+from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
+from promotion_bot.core.models import ChangeRequest, Policy
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path
+    base_ref: str
+    head_ref: str
+    jobs: int
+    output_dir: Path
+    environ: Mapping[str, str]
+    clock: Clock = utc_now
+
+
+@dataclass
+class Branch:
+    """What the session read from git before judging."""
+
+    prefix: str
+    base: Revision
+    head: Revision
+    merge_base: str
+    policy: Policy
+    policy_sha256: str
+    changes: tuple[FileChange, ...]
+    tree: GitTree
+    merged: dict[str, ChangeRequest]
+    merged_paths: frozenset[str]
+    recorded_prompts: tuple[RecordedPrompt, ...]
+    crs: list[BranchChangeRequest] = field(default_factory=list)
+    cr_digests: dict[str, str] = field(default_factory=dict)
+    load_problems: list[Problem] = field(default_factory=list)
+
+
+def read_branch(settings: Settings) -> Branch:
+    root = settings.root
+    prefix = git.prefix_in_toplevel(root)
+    if git.git_text(root, "rev-parse", "--is-shallow-repository") == "true":
+        raise ConfigError(
+            "this clone is shallow: promoted versions and the merge base need the full history; "
+            "run git fetch --unshallow (in GitHub Actions: actions/checkout with fetch-depth: 0)"
+        )
+    base_sha = git.rev_parse(root, settings.base_ref)
+    head_sha = git.rev_parse(root, settings.head_ref)
+    try:
+        merge_base = git.merge_base(root, base_sha, head_sha)
+    except GitError:
+        raise ConfigError(
+            f"{settings.base_ref} and {settings.head_ref} have no common history; check --base"
+        ) from None
+    policy, policy_sha256 = _base_policy(root, prefix, base_sha)
+    cr_dir = policy.change_request_dir
+    changes = tuple(
+        FileChange(c.status, c.path.removeprefix(prefix), _strip(c.old_path, prefix))
+        for c in git.diff_changes(
+            root, merge_base, head_sha, [f":(top){prefix}" if prefix else "."]
+        )
+    )
+    merged, merged_paths, recorded = _merged(root, prefix, base_sha, cr_dir)
+    branch = Branch(
+        prefix=prefix,
+        base=Revision(settings.base_ref, base_sha),
+        head=Revision(settings.head_ref, head_sha),
+        merge_base=merge_base,
+        policy=policy,
+        policy_sha256=policy_sha256,
+        changes=changes,
+        tree=GitTree(root, prefix, head_sha),
+        merged=merged,
+        merged_paths=merged_paths,
+        recorded_prompts=recorded,
+    )
+    _load_branch_change_requests(branch, added_change_request_paths(changes, cr_dir))
+    return branch
+
+
+def _strip(path: str | None, prefix: str) -> str | None:
+    return path.removeprefix(prefix) if path is not None else None
+
+
+def _base_policy(root: Path, prefix: str, base_sha: str) -> tuple[Policy, str]:
+    raw = git.read_blob(root, base_sha, f"{prefix}{POLICY_PATH}")
+    if raw is None:
+        raise ConfigError(
+            f"no {POLICY_PATH} on the base commit {base_sha[:12]}; the policy is read from the "
+            "base branch, so it must be merged there first"
+        )
+    loaded = load_policy(raw, f"{POLICY_PATH} (at base {base_sha[:12]})")
+    if loaded.value is None:
+        raise ConfigError(
+            f"the policy on the base commit cannot be used ({len(loaded.problems)} problem(s))",
+            loaded.problems,
+        )
+    return loaded.value, hashlib.sha256(raw).hexdigest()
+
+
+def _merged(
+    root: Path, prefix: str, base_sha: str, cr_dir: str
+) -> tuple[dict[str, ChangeRequest], frozenset[str], tuple[RecordedPrompt, ...]]:
+    tree = GitTree(root, prefix, base_sha)
+    paths = sorted(p for p in tree.paths() if p.startswith(f"{cr_dir}/"))
+    tree.prefetch(paths)
+    merged: dict[str, ChangeRequest] = {}
+    for path in paths:
+        loaded = load_change_request(tree.read(path) or b"", path)
+        if loaded.value is not None:
+            merged[loaded.value.change_id] = loaded.value
+    recorded = tuple(
+        RecordedPrompt(cr.change_id, prompt) for cr in merged.values() for prompt in cr.prompts
+    )
+    return merged, frozenset(paths), recorded
+
+
+def _load_branch_change_requests(branch: Branch, paths: list[str]) -> None:
+    yaml_paths = [p for p in paths if p.endswith((".yaml", ".yml"))]
+    branch.tree.prefetch(yaml_paths)
+    for path in yaml_paths:
+        raw = branch.tree.read(path)
+        if raw is None:
+            branch.load_problems.append(
+                Problem(file=path, message="not a regular file in the head commit")
+            )
+            continue
+        loaded = load_change_request(raw, path)
+        branch.load_problems.extend(loaded.problems)
+        if loaded.value is not None and loaded.document is not None:
+            branch.crs.append(BranchChangeRequest(loaded.value, loaded.document))
+            branch.cr_digests[path] = hashlib.sha256(raw).hexdigest()
+
+
+def head_files(branch: Branch) -> dict[str, HeadFile]:
+    paths = {change.path for change in branch.changes}
+    for item in branch.crs:
+        paths.update(artifact.path for artifact in item.change_request.artifacts)
+    branch.tree.prefetch(sorted(paths))
+    files = {}
+    for path in paths:
+        entry = branch.tree.head_file(path)
+        if entry is not None:
+            files[path] = entry
+    return files

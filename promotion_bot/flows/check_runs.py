@@ -1,0 +1,306 @@
+"""Running the checks the base's policy requires: commands in a detached work tree of the head
+(the untrusted, read-only tier: no secrets, no write token), the built-ins over the head's
+files, and the no-regression evaluation on the head and on the base.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import shlex
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from promotion_bot.adapters import git
+from promotion_bot.adapters.check_runner import (
+    CheckTask,
+    CommandRun,
+    Progress,
+    output_file,
+    result_of_run,
+    run_command,
+    run_tasks,
+)
+from promotion_bot.core.builtin_checks import (
+    BuiltinInput,
+    BuiltinResult,
+    compare_metrics,
+    read_metrics,
+    run_builtin,
+)
+from promotion_bot.core.check_results import ERROR, FAILED, PASSED, CheckResult
+from promotion_bot.core.evidence import output_dict
+from promotion_bot.core.models import CheckSpec
+from promotion_bot.flows.check_branch import Branch, Settings
+
+
+@dataclass(frozen=True)
+class RunContext:
+    settings: Settings
+    branch: Branch
+    head_root: Path | None
+    base_root: Path | None
+    scratch: Path
+
+
+def run_required_checks(
+    settings: Settings, branch: Branch, wanted: Mapping[str, list[str]], progress: Progress
+) -> list[CheckResult]:
+    if not wanted:
+        return []
+    specs = [branch.policy.checks[name] for name in wanted]
+    needs_head = any(spec.run or spec.builtin == "no-regression" for spec in specs)
+    needs_base = any(spec.builtin == "no-regression" for spec in specs)
+    with tempfile.TemporaryDirectory(prefix="promotion-bot-run-") as temp:
+        scratch = Path(temp)
+        with contextlib.ExitStack() as stack:
+            head_root = (
+                stack.enter_context(
+                    _worktree(settings.root, branch, branch.head.sha, scratch / "head")
+                )
+                if needs_head
+                else None
+            )
+            base_root = (
+                stack.enter_context(
+                    _worktree(settings.root, branch, branch.base.sha, scratch / "base")
+                )
+                if needs_base
+                else None
+            )
+            context = RunContext(settings, branch, head_root, base_root, scratch / "env")
+            tasks = [_task(spec, tuple(wanted[spec.name]), context) for spec in specs]
+            return run_tasks(tasks, settings.jobs, progress)
+
+
+@contextlib.contextmanager
+def _worktree(root: Path, branch: Branch, sha: str, destination: Path) -> Iterator[Path]:
+    """A detached work tree of `sha`; yields the governed root inside it."""
+    with git.detached_worktree(root, sha, destination) as tree:
+        yield tree / branch.prefix if branch.prefix else tree
+
+
+def _task(spec: CheckSpec, required_by: tuple[str, ...], context: RunContext) -> CheckTask:
+    def fallback(reason: str) -> CheckResult:
+        return CheckResult(
+            spec.name,
+            "builtin" if spec.builtin else "command",
+            ERROR,
+            reason,
+            context.settings.clock(),
+            0.0,
+            required_by,
+            spec.builtin,
+            spec.run,
+            description=spec.description,
+        )
+
+    if spec.run:
+        label = shlex.join(spec.run)
+        return CheckTask(
+            spec.name, label, lambda: _command_check(spec, required_by, context), fallback
+        )
+    if spec.builtin == "no-regression":
+        return CheckTask(
+            spec.name,
+            f"built-in no-regression: {_eval_label(spec)}",
+            lambda: _no_regression(spec, required_by, context),
+            fallback,
+        )
+    return CheckTask(
+        spec.name,
+        f"built-in {spec.builtin}",
+        lambda: _builtin_check(spec, required_by, context),
+        fallback,
+    )
+
+
+def _command_check(spec: CheckSpec, required_by: tuple[str, ...], ctx: RunContext) -> CheckResult:
+    assert spec.run is not None and ctx.head_root is not None
+    run = _run(spec.run, spec, ctx, ctx.head_root, f"{spec.name}.log")
+    result, reason = result_of_run(run)
+    return CheckResult(
+        name=spec.name,
+        kind="command",
+        result=result,
+        reason=reason,
+        started_at=run.started_at,
+        duration=run.duration,
+        required_by=required_by,
+        command=run.argv,
+        exit_code=run.exit_code,
+        output=output_file(run.log, ctx.settings.output_dir),
+        description=spec.description,
+    )
+
+
+def _run(argv: Sequence[str], spec: CheckSpec, ctx: RunContext, cwd: Path, log: str) -> CommandRun:
+    return run_command(
+        argv,
+        cwd=cwd,
+        timeout=spec.timeout,
+        log=ctx.settings.output_dir / log,
+        scratch=ctx.scratch / log.removesuffix(".log"),
+        clock=ctx.settings.clock,
+        environ=ctx.settings.environ,
+    )
+
+
+def _builtin_check(spec: CheckSpec, required_by: tuple[str, ...], ctx: RunContext) -> CheckResult:
+    assert spec.builtin is not None
+    started = ctx.settings.clock()
+    crs = [i.change_request for i in ctx.branch.crs if i.change_request.change_id in required_by]
+    governed = tuple(
+        path
+        for change_type in dict.fromkeys(cr.change_type for cr in crs)
+        if change_type in ctx.branch.policy.change_types
+        for path in ctx.branch.policy.change_types[change_type].paths
+    )
+    outcome = run_builtin(
+        spec.builtin,
+        BuiltinInput(
+            settings=spec.settings,
+            change_requests=tuple(crs),
+            governed_paths=governed,
+            files=ctx.branch.tree,
+            recorded_prompts=ctx.branch.recorded_prompts,
+        ),
+    )
+    finished = ctx.settings.clock()
+    return _builtin_result(
+        spec, required_by, outcome, started, (finished - started).total_seconds(), ctx
+    )
+
+
+def _builtin_result(
+    spec: CheckSpec,
+    required_by: tuple[str, ...],
+    outcome: BuiltinResult,
+    started: dt.datetime,
+    duration: float,
+    ctx: RunContext,
+    *,
+    command: tuple[str, ...] | None = None,
+    exit_code: int | None = None,
+    log: Path | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> CheckResult:
+    output_path = log or ctx.settings.output_dir / f"{spec.name}.log"
+    if log is None:
+        output_path.write_text(outcome.output_text(), encoding="utf-8")
+    return CheckResult(
+        name=spec.name,
+        kind="builtin",
+        result=PASSED if outcome.passed else FAILED,
+        reason=outcome.summary,
+        started_at=started,
+        duration=max(0.0, duration),
+        required_by=required_by,
+        builtin=spec.builtin,
+        command=command,
+        exit_code=exit_code,
+        output=output_file(output_path, ctx.settings.output_dir),
+        findings=outcome.findings,
+        details={**outcome.details, **(details or {})},
+        description=spec.description,
+    )
+
+
+def _eval_command(spec: CheckSpec) -> list[str]:
+    run = spec.settings.get("run", [])
+    return shlex.split(run) if isinstance(run, str) else [str(arg) for arg in run]
+
+
+def _eval_label(spec: CheckSpec) -> str:
+    return shlex.join(_eval_command(spec))
+
+
+def _no_regression(spec: CheckSpec, required_by: tuple[str, ...], ctx: RunContext) -> CheckResult:
+    assert ctx.head_root is not None and ctx.base_root is not None
+    directions: dict[str, str] = dict(spec.settings.get("metrics", {}))
+    template = _eval_command(spec)
+    out = ctx.settings.output_dir
+    head_metrics, base_metrics = out / f"{spec.name}.head.json", out / f"{spec.name}.base.json"
+    for stale in (head_metrics, base_metrics):
+        stale.unlink(missing_ok=True)
+    head_argv = [arg.replace("{output}", str(head_metrics)) for arg in template]
+    head_run = _run(head_argv, spec, ctx, ctx.head_root, f"{spec.name}.log")
+    details: dict[str, Any] = {"head_metrics_file": head_metrics.name}
+    if not head_run.ok:
+        return _eval_failed(spec, required_by, ctx, head_run, "evaluation on head", details)
+    base_argv = [arg.replace("{output}", str(base_metrics)) for arg in template]
+    base_run = _run(base_argv, spec, ctx, ctx.base_root, f"{spec.name}.base.log")
+    details["base_run"] = {
+        "command": list(base_run.argv),
+        "exit_code": base_run.exit_code,
+        "duration_seconds": round(base_run.duration, 3),
+        "output": output_dict(output_file(base_run.log, out)),
+        "metrics_file": base_metrics.name,
+    }
+    if not base_run.ok:
+        return _eval_failed(
+            spec, required_by, ctx, head_run, "evaluation on base", details, failed_run=base_run
+        )
+    names = list(directions)
+    head_values, head_findings = read_metrics(_read(head_metrics), head_metrics.name, names)
+    base_values, base_findings = read_metrics(_read(base_metrics), base_metrics.name, names)
+    outcome = compare_metrics(directions, base_values, head_values, head_metrics.name)
+    if head_findings or base_findings:
+        outcome = BuiltinResult(
+            False,
+            outcome.summary,
+            (*head_findings, *base_findings, *outcome.findings),
+            (),
+            outcome.details,
+        )
+    duration = head_run.duration + base_run.duration
+    return _builtin_result(
+        spec,
+        required_by,
+        outcome,
+        head_run.started_at,
+        duration,
+        ctx,
+        command=head_run.argv,
+        exit_code=head_run.exit_code,
+        log=head_run.log,
+        details=details,
+    )
+
+
+def _eval_failed(
+    spec: CheckSpec,
+    required_by: tuple[str, ...],
+    ctx: RunContext,
+    head_run: CommandRun,
+    what: str,
+    details: dict[str, Any],
+    failed_run: CommandRun | None = None,
+) -> CheckResult:
+    run = failed_run or head_run
+    result, reason = result_of_run(run)
+    return CheckResult(
+        name=spec.name,
+        kind="builtin",
+        result=result if result != PASSED else FAILED,
+        reason=f"{what}: {reason}",
+        started_at=head_run.started_at,
+        duration=head_run.duration + (failed_run.duration if failed_run else 0.0),
+        required_by=required_by,
+        builtin=spec.builtin,
+        command=head_run.argv,
+        exit_code=head_run.exit_code,
+        output=output_file(run.log, ctx.settings.output_dir),
+        details=details,
+        description=spec.description,
+    )
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
