@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait
 
+from promotion_bot.adapters.github_settings import GitHubSettings
 from promotion_bot.core.approvals import COMMENT_MARKER
 from promotion_bot.core.errors import ConfigError, PromotionBotError
 from promotion_bot.core.git_facts import Change
@@ -94,6 +95,17 @@ class Connection:
         }
         values.update({key: value for key, value in overrides.items() if value is not None})
         return cls(**values)
+
+
+def client_for(repository: str, settings: GitHubSettings,
+               environ: Mapping[str, str]) -> GitHubClient:
+    """A client for OWNER/NAME, with credentials from the environment (never an option)."""
+    if "/" not in repository:
+        raise ConfigError(f"repository {repository!r}: write OWNER/NAME")
+    connection = Connection.from_environment(environ, api_url=settings.api_url,
+                                             timeout=settings.timeout, retries=settings.retries,
+                                             pace=settings.pace)
+    return GitHubClient(connection, repository)
 
 
 class CountingRetry(GithubRetry):

@@ -12,8 +12,8 @@ import click
 
 from promotion_bot.adapters.actions_event import EventTarget, read_event
 from promotion_bot.adapters.clock import utc_now
-from promotion_bot.adapters.github import Connection, GitHubClient, PullReader, PullWriter
-from promotion_bot.cli.options import echo_json
+from promotion_bot.adapters.github import GitHubClient, PullReader, PullWriter, client_for
+from promotion_bot.cli.options import echo_json, github_options, github_settings
 from promotion_bot.core.approvals import Status
 from promotion_bot.core.errors import ConfigError, ExitCode
 from promotion_bot.flows.gate import Gate, GateOutcome, pull_numbers
@@ -22,28 +22,11 @@ from promotion_bot.render.decision import decision_to_json, render
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def github_options(function: F) -> F:
-    options = [
-        click.option("--pr", "pull_number", type=click.IntRange(min=1), default=None,
-                     help="The pull request (default: the one of the event that started the "
-                          "GitHub Actions job)."),
-        click.option("--repository", default=None, metavar="OWNER/NAME",
-                     help="Default: GITHUB_REPOSITORY, or the event's repository."),
-        click.option("--api-url", default=None,
-                     help="GitHub's REST API (default: GITHUB_API_URL, else api.github.com)."),
-        click.option("--timeout", type=click.IntRange(min=1), default=15, show_default=True,
-                     help="Seconds before one request is abandoned."),
-        click.option("--retries", type=click.IntRange(min=0, max=10), default=3,
-                     show_default=True,
-                     help="Retries of a failed read (5xx, secondary rate limit)."),
-        click.option("--request-pace", type=click.FloatRange(min=0), default=0.25,
-                     envvar="PROMOTION_BOT_REQUEST_PACE", show_envvar=True, show_default=True,
-                     help="Seconds between API requests (writes wait 4x as long), as GitHub "
-                          "asks of integrations; 0 for a local GitHub."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+def pull_option(function: F) -> F:
+    return click.option(
+        "--pr", "pull_number", type=click.IntRange(min=1), default=None,
+        help="The pull request (default: the one of the event that started the GitHub Actions "
+             "job).")(function)
 
 
 def _target(pull_number: int | None, repository: str | None) -> EventTarget:
@@ -59,15 +42,6 @@ def _target(pull_number: int | None, repository: str | None) -> EventTarget:
     return target
 
 
-def github_client(target: EventTarget, api_url: str | None, timeout: int, retries: int,
-            pace: float) -> GitHubClient:
-    if "/" not in target.repository:
-        raise ConfigError(f"repository {target.repository!r}: write OWNER/NAME")
-    connection = Connection.from_environment(os.environ, api_url=api_url, timeout=timeout,
-                                             retries=retries, pace=pace)
-    return GitHubClient(connection, target.repository)
-
-
 def _run_url() -> str | None:
     server, repo, run = (os.environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY",
                                                      "GITHUB_RUN_ID"))
@@ -75,7 +49,8 @@ def _run_url() -> str | None:
 
 
 @click.command("gate")
-@github_options
+@pull_option
+@github_options("Default: GITHUB_REPOSITORY, or the event's repository.")
 @click.option("--dry-run", is_flag=True,
               help="Evaluate and print; write nothing to GitHub (exit code = the decision).")
 @click.option("--save-snapshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -105,7 +80,8 @@ def gate(pull_number: int | None, repository: str | None, api_url: str | None, t
     could be written).
     """
     target = _target(pull_number, repository)
-    client = github_client(target, api_url, timeout, retries, request_pace)
+    settings = github_settings(repository, api_url, timeout, retries, request_pace)
+    client = client_for(target.repository, settings, os.environ)
     reader = PullReader(client)
     writer = None if dry_run else PullWriter(client)
     runner = Gate(reader, writer, target.repository, utc_now, _run_url())
@@ -159,7 +135,8 @@ def _exit_code(outcomes: list[GateOutcome], dry_run: bool) -> int:
 
 
 @click.command("snapshot")
-@github_options
+@pull_option
+@github_options("Default: GITHUB_REPOSITORY, or the event's repository.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="Where to write the snapshot JSON.")
 def snapshot(pull_number: int | None, repository: str | None, api_url: str | None,
@@ -171,7 +148,8 @@ def snapshot(pull_number: int | None, repository: str | None, api_url: str | Non
       promotion-bot approvals --repo . --snapshot pr.json
     """
     target = _target(pull_number, repository)
-    client = github_client(target, api_url, timeout, retries, request_pace)
+    settings = github_settings(repository, api_url, timeout, retries, request_pace)
+    client = client_for(target.repository, settings, os.environ)
     reader = PullReader(client)
     runner = Gate(reader, None, target.repository, utc_now)
     [number, *_] = pull_numbers(target, reader)

@@ -1,4 +1,5 @@
-"""What several commands share: locating the governed repository, output formats."""
+"""What several commands share: locating the governed repository, output formats, the options
+that say how to reach GitHub."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from promotion_bot.adapters import git
+from promotion_bot.adapters.github_settings import GitHubSettings
 from promotion_bot.core.errors import ConfigError
 
 FORMATS = ("text", "json")
@@ -52,3 +54,34 @@ def governed_root(repo: Path | None) -> Path:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, sort_keys=False, default=str))
+
+
+def github_options(repository_help: str) -> Callable[[F], F]:
+    """--repository, --api-url, --timeout, --retries, --request-pace: how to reach GitHub.
+    Credentials come from the environment only (docs/github.md)."""
+    options = [
+        click.option("--repository", default=None, metavar="OWNER/NAME", help=repository_help),
+        click.option("--api-url", default=None,
+                     help="GitHub's REST API (default: GITHUB_API_URL, else api.github.com)."),
+        click.option("--timeout", type=click.IntRange(min=1), default=15, show_default=True,
+                     help="Seconds before one request is abandoned."),
+        click.option("--retries", type=click.IntRange(min=0, max=10), default=3,
+                     show_default=True,
+                     help="Retries of a failed read (5xx, secondary rate limit)."),
+        click.option("--request-pace", type=click.FloatRange(min=0), default=0.25,
+                     envvar="PROMOTION_BOT_REQUEST_PACE", show_envvar=True, show_default=True,
+                     help="Seconds between API requests (writes wait 4x as long), as GitHub "
+                          "asks of integrations; 0 for a local GitHub."),
+    ]
+
+    def decorate(function: F) -> F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+def github_settings(repository: str | None, api_url: str | None, timeout: int, retries: int,
+                    request_pace: float) -> GitHubSettings:
+    return GitHubSettings(repository, api_url, timeout, retries, request_pace)

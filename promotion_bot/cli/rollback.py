@@ -639,8 +639,8 @@ def _repository_url(plan: RollbackPlan, repository: str | None) -> str | None:
 def _github_client(
     repository: str | None, api_url: str | None, timeout: int, retries: int, pace: float
 ) -> Any:
-    from promotion_bot.adapters.actions_event import EventTarget
-    from promotion_bot.cli.gate import github_client
+    from promotion_bot.adapters.github import client_for
+    from promotion_bot.adapters.github_settings import GitHubSettings
 
     name = repository or os.environ.get("GITHUB_REPOSITORY")
     if not name:
@@ -648,7 +648,7 @@ def _github_client(
             "--repository OWNER/NAME (or GITHUB_REPOSITORY) is needed to open the pull request; "
             "or prepare the branch only: --no-push"
         )
-    return github_client(EventTarget("manual", name, ()), api_url, timeout, retries, pace)
+    return client_for(name, GitHubSettings(name, api_url, timeout, retries, pace), os.environ)
 
 
 def _push(root: Path, remote: str, branch: str) -> None:
