@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "approvals": ("promotion_bot.cli.approvals", "approvals"),
     "gate": ("promotion_bot.cli.gate", "gate"),
     "snapshot": ("promotion_bot.cli.gate", "snapshot"),
-    "record": ("promotion_bot.cli.record", "record"),
+    "record": ("promotion_bot.cli.record", "record_command"),
     "audit": ("promotion_bot.cli.audit", "audit_command"),
     "status": ("promotion_bot.cli.status", "status"),
     "verify": ("promotion_bot.cli.verify", "verify"),

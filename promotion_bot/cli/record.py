@@ -1,84 +1,26 @@
-"""`promotion-bot record`: sign a promotion record for every unrecorded merge on main.
-
-Run on push to main. It walks main's first-parent history, finds every commit after the last
-recorded one that adds change requests (so a cancelled run leaves no gap), re-evaluates the
-approvals at merge time, and writes one signed record per change request as the annotated tag
-promotion/<change_id> on that commit. A merge that did not satisfy the policy is recorded too,
-marked as a violation, and the command exits 1 so that the workflow run is red.
-"""
+"""`promotion-bot record`: sign a promotion record for every unrecorded merge on main
+(promotion_bot.flows.record does the work)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
-from promotion_bot.adapters import git
-from promotion_bot.adapters.clock import utc_now
-from promotion_bot.adapters.github import Connection, GitHubClient, PullReader
-from promotion_bot.adapters.github_facts import GitHubFacts, LazyFacts
-from promotion_bot.adapters.ledger import (
-    GitRepo,
-    HistoryTree,
-    push_tags,
-    read_history,
-    read_tags,
-    write_tag,
+from promotion_bot.cli.options import (
+    echo_json,
+    format_option,
+    github_options,
+    github_settings,
+    governed_root,
+    repo_option,
 )
-from promotion_bot.cli.options import echo_json, format_option, governed_root, repo_option
-from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
-from promotion_bot.core.dsse import parse_envelope, sign
-from promotion_bot.core.errors import ConfigError, ExitCode
-from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
-from promotion_bot.core.git_facts import Change, TagRecord
-from promotion_bot.core.globs import match_any
-from promotion_bot.core.history import History, HistoryCommit
-from promotion_bot.core.keys import SigningIdentity, signing_identity
-from promotion_bot.core.merge_decision import MergedAsHead, MergeQuestion, decide
-from promotion_bot.core.merge_facts import MergeFacts, MergeFactsSource, OfflineFacts
-from promotion_bot.core.models import ChangeRequest, Policy
-from promotion_bot.core.policy import governed_paths
-from promotion_bot.core.records import (
-    ChainLink,
-    FileDigest,
-    MergeCommitFacts,
-    PullRequestFacts,
-    RecordError,
-    RecordInputs,
-    build_statement,
-    parse_statement,
-    parse_time,
-    statement_bytes,
-    statement_digest,
-    tag_name,
-)
+from promotion_bot.core.errors import ExitCode
+from promotion_bot.flows.record import RecordOutcome, RecordRequest, record
 
 
-@dataclass
-class Outcome:
-    change_id: str
-    commit: str
-    tag: str
-    written: str  # created | unchanged | dry-run
-    approved: bool
-    summary: str
-    violations: tuple[str, ...]
-
-    def as_data(self) -> dict[str, object]:
-        return {
-            "change_id": self.change_id,
-            "commit": self.commit,
-            "tag": self.tag,
-            "written": self.written,
-            "approved": self.approved,
-            "summary": self.summary,
-            "violations": list(self.violations),
-        }
-
-
-@click.command()
+@click.command("record")
 @repo_option()
 @click.option("--ref", default="HEAD", show_default=True, help="Main (the branch to record).")
 @click.option(
@@ -102,19 +44,10 @@ class Outcome:
     help="Private key PEM (default: $PROMOTION_BOT_SIGNING_KEY).",
 )
 @click.option("--push", "remote", default=None, help="Push the new tags to this remote.")
-@click.option("--repository", default=None, metavar="OWNER/NAME",
-              help="The GitHub repository (default: GITHUB_REPOSITORY).")
-@click.option("--api-url", default=None, help="GitHub's REST API (default: GITHUB_API_URL).")
-@click.option("--timeout", type=click.IntRange(min=1), default=15, show_default=True,
-              help="Seconds before one GitHub request is abandoned.")
-@click.option("--retries", type=click.IntRange(min=0, max=10), default=3, show_default=True,
-              help="Retries of a failed GitHub read.")
-@click.option("--request-pace", type=click.FloatRange(min=0), default=0.25, show_default=True,
-              envvar="PROMOTION_BOT_REQUEST_PACE", show_envvar=True,
-              help="Seconds between GitHub requests; 0 for a local GitHub.")
+@github_options("The GitHub repository (default: GITHUB_REPOSITORY).")
 @click.option("--dry-run", is_flag=True, help="Decide and sign, but write no tag.")
 @format_option()
-def record(
+def record_command(
     repo: Path | None,
     ref: str,
     snapshots: tuple[Path, ...],
@@ -147,13 +80,10 @@ def record(
     recorded as a violation), 2 usage or configuration error (nothing half-written: an
     existing different tag is never replaced).
     """
-    root = governed_root(repo)
-    identity = signing_identity(os.environ, key_file)
-    source = facts_source(snapshots, evidence,
-                          GitHubSettings(repository, api_url, timeout, retries, request_pace))
-    outcomes = record_merges(GitRepo.at(root), ref, source, identity, dry_run=dry_run)
-    if remote and not dry_run:
-        push_tags(GitRepo.at(root), remote, [o.tag for o in outcomes if o.written == "created"])
+    github = github_settings(repository, api_url, timeout, retries, request_pace)
+    request = RecordRequest(governed_root(repo), ref, snapshots, evidence, key_file, remote,
+                            github, dry_run, dict(os.environ))
+    outcomes = record(request)
     if output_format == "json":
         echo_json({"records": [o.as_data() for o in outcomes]})
     else:
@@ -161,37 +91,7 @@ def record(
     return int(ExitCode.REJECTED if any(not o.approved for o in outcomes) else ExitCode.OK)
 
 
-def facts_source(snapshots: tuple[Path, ...], evidence: tuple[Path, ...],
-                 github: GitHubSettings | None = None) -> MergeFactsSource:
-    """Where the pull request facts come from: snapshot and evidence files when given (tests,
-    re-recording by hand), else the GitHub API (in Actions). Never nothing: without facts every
-    merge would be signed as a violation, and records are permanent."""
-    if snapshots or evidence:
-        return OfflineFacts(list(snapshots), list(evidence))
-    repository = (github.repository if github else None) or os.environ.get("GITHUB_REPOSITORY")
-    connection = Connection.from_environment(
-        os.environ, **({"api_url": github.api_url, "timeout": github.timeout,
-                        "retries": github.retries, "pace": github.pace} if github else {}))
-    if not repository or not (connection.token or connection.app_id):
-        raise ConfigError(
-            "record needs the facts of each merged pull request: run it in GitHub Actions with "
-            "GITHUB_REPOSITORY and a token (GITHUB_TOKEN / PROMOTION_BOT_TOKEN) or GitHub App "
-            "credentials, or give --snapshot and --evidence files")
-    name = repository
-    return LazyFacts(lambda: GitHubFacts(PullReader(GitHubClient(connection, name)), name,
-                                         utc_now))
-
-
-@dataclass(frozen=True)
-class GitHubSettings:
-    repository: str | None
-    api_url: str | None
-    timeout: int
-    retries: int
-    pace: float
-
-
-def _render(outcomes: list[Outcome]) -> None:
+def _render(outcomes: list[RecordOutcome]) -> None:
     if not outcomes:
         click.echo("nothing to record: every merge on main is recorded")
         return
@@ -199,232 +99,3 @@ def _render(outcomes: list[Outcome]) -> None:
         click.echo(f"{outcome.written:9} {outcome.tag} on {outcome.commit[:12]}: {outcome.summary}")
         for line in outcome.violations:
             click.echo(f"          - {line}")
-
-
-def record_merges(
-    repo: GitRepo,
-    ref: str,
-    source: MergeFactsSource,
-    identity: SigningIdentity,
-    *,
-    dry_run: bool = False,
-) -> list[Outcome]:
-    history = read_history(repo, ref)
-    tags = read_tags(repo)
-    tree = HistoryTree(repo, history)
-    by_name = {tag.name: tag for tag in tags}
-    pending = _pending_merges(history.commits, tree, by_name)
-    last = _last_records(tags, history)
-    outcomes: list[Outcome] = []
-    for commit, policy, crs in pending:
-        # recorded already (possibly by a parallel run): ask no one for its facts
-        missing = [cr for cr in crs if tag_name(cr.change_id) not in by_name]
-        if not missing:
-            continue
-        facts = source.snapshot_for_merge(commit)
-        for cr in missing:
-            outcome, payload = _record_one(
-                repo, tree, commit, policy, crs, cr, facts, identity, last, dry_run
-            )
-            outcomes.append(outcome)
-            last[cr.target] = ChainLink(cr.change_id, commit.sha, statement_digest(payload))
-    return outcomes
-
-
-def _pending_merges(
-    commits: tuple[HistoryCommit, ...], tree: HistoryTree, tags: dict[str, TagRecord]
-) -> list[tuple[HistoryCommit, Policy, list[ChangeRequest]]]:
-    """Governed commits adding change requests, after the newest commit that has a record."""
-    found: list[tuple[HistoryCommit, Policy, list[ChangeRequest]]] = []
-    tagged = {tag.target for tag in tags.values()}
-    tree.prepare(
-        {c.sha: {POLICY_PATH, *CODEOWNERS_LOCATIONS, *c.added("change-requests")} for c in commits}
-    )
-    policies: dict[str, Policy | None] = {}
-    last_good: Policy | None = None
-    for commit in commits:
-        policy = _policy_at(tree, commit.first_parent, policies)
-        # once a policy existed, a missing or unreadable one is no way out: the merge is
-        # judged (and recorded as a violation: the gate could not have approved it) with the
-        # policy read at its base, while the last readable one names the change request folder
-        policy = policy or last_good
-        if policy is None:
-            continue
-        last_good = policy
-        crs = _added(tree, commit, policy.change_request_dir)
-        if commit.sha in tagged:
-            found = [(commit, policy, crs)]  # recorded: catch up only from here on
-        elif crs:
-            found.append((commit, policy, crs))
-    return found
-
-
-def _policy_at(
-    tree: HistoryTree, commit: str | None, cache: dict[str, Policy | None]
-) -> Policy | None:
-    if commit is None:
-        return None
-    blob = tree.blob_id(commit, POLICY_PATH)
-    if blob is None:
-        return None
-    if blob not in cache:
-        raw = tree.content(blob)
-        cache[blob] = load_policy(raw, POLICY_PATH).value if raw else None
-    return cache[blob]
-
-
-def _added(tree: HistoryTree, commit: HistoryCommit, directory: str) -> list[ChangeRequest]:
-    found: list[ChangeRequest] = []
-    for path in commit.added(directory):
-        blob = tree.blob_id(commit.sha, path)
-        raw = tree.content(blob) if blob else None
-        loaded = load_change_request(raw or b"", path)
-        if loaded.value is None:
-            raise ConfigError(
-                f"{path} on {commit.sha[:12]} is not a valid change request; it cannot be recorded",
-                loaded.problems,
-            )
-        found.append(loaded.value)
-    return sorted(found, key=lambda cr: cr.change_id)
-
-
-def _last_records(tags: list[TagRecord], history: History) -> dict[str, ChainLink]:
-    """target -> the newest record on main (by position), for the chain."""
-    best: dict[str, tuple[int, str, ChainLink]] = {}
-    for tag in tags:
-        if tag.target is None:
-            continue
-        position = history.index(tag.target)
-        if position is None:
-            continue
-        try:
-            envelope = parse_envelope(tag.message.strip())
-            parsed = parse_statement(envelope.payload)
-        except (ValueError, RecordError):
-            continue
-        key = (position, parsed.change_id)
-        current = best.get(parsed.target)
-        if current is None or key > (current[0], current[1]):
-            best[parsed.target] = (
-                position,
-                parsed.change_id,
-                ChainLink(parsed.change_id, parsed.merge_commit, parsed.digest),
-            )
-    return {target: value[2] for target, value in best.items()}
-
-
-def _record_one(
-    repo: GitRepo,
-    tree: HistoryTree,
-    commit: HistoryCommit,
-    policy: Policy,
-    crs: list[ChangeRequest],
-    cr: ChangeRequest,
-    facts: MergeFacts | None,
-    identity: SigningIdentity,
-    last: dict[str, ChainLink],
-    dry_run: bool,
-) -> tuple[Outcome, bytes]:
-    base = commit.first_parent
-    assert base is not None
-    snapshot = facts.snapshot if facts else None
-    differences: tuple[str, ...] | None = ()
-    head_tree: str | None = None
-    if snapshot is not None:
-        head_tree, differences = _compare_head(repo, snapshot.head_sha, commit.sha, policy)
-    question = MergeQuestion(
-        base=base,
-        merge=commit.sha,
-        snapshot=snapshot,
-        evidence=facts.evidence if facts else None,
-        change_requests=tuple(crs),
-        policy=policy,
-        tree_differences=differences,
-    )
-    changes = [Change(c.status, c.path, c.old_path) for c in commit.changes]
-    reader = MergedAsHead(tree, snapshot.head_sha if snapshot else commit.sha, commit.sha, changes)
-    decision = decide(question, reader)
-    pull = facts.pull if facts else {}
-    merged_at = commit.committed_at
-    if isinstance(pull.get("merged_at"), str):
-        merged_at = parse_time(pull["merged_at"])
-    merged_by = (pull.get("merged_by") or {}).get("login") if isinstance(pull, dict) else None
-    cr_blob = tree.blob_id(commit.sha, cr.source_path)
-    policy_blob = tree.blob_id(base, POLICY_PATH)
-    inputs = RecordInputs(
-        change_request=cr,
-        change_request_path=cr.source_path,
-        change_request_sha256=tree.sha256(cr_blob) or "" if cr_blob else "",
-        pull_request=(
-            PullRequestFacts(
-                number=snapshot.number,
-                url=pull.get("html_url") if isinstance(pull.get("html_url"), str) else None,
-                title=snapshot.title,
-                author=snapshot.author.login,
-                base_ref=snapshot.base_ref,
-                base_sha=snapshot.base_sha,
-                head_sha=snapshot.head_sha,
-                head_tree=head_tree,
-            )
-            if snapshot
-            else None
-        ),
-        merge=MergeCommitFacts(commit.sha, commit.tree, base, merged_by, merged_at),
-        policy=FileDigest(POLICY_PATH, tree.sha256(policy_blob) if policy_blob else None),
-        codeowners=_codeowners_digest(tree, base),
-        decision=decision,
-        snapshot=facts.snapshot_data if facts else None,
-        evidence=facts.evidence if facts else None,
-        previous=last.get(cr.target),
-    )
-    payload = statement_bytes(build_statement(inputs))
-    envelope = sign(payload, identity.private_key, identity.keyid)
-    name = tag_name(cr.change_id)
-    written = "dry-run"
-    if not dry_run:
-        written = write_tag(repo, name, commit.sha, envelope.to_json()).outcome
-    outcome = Outcome(
-        cr.change_id,
-        commit.sha,
-        name,
-        written,
-        decision.approved,
-        decision.summary,
-        decision.violations,
-    )
-    return outcome, payload
-
-
-def _codeowners_digest(tree: HistoryTree, base: str) -> FileDigest | None:
-    for location in CODEOWNERS_LOCATIONS:
-        blob = tree.blob_id(base, location)
-        if blob is not None:
-            return FileDigest(location, tree.sha256(blob))
-    return None
-
-
-def _compare_head(
-    repo: GitRepo, head: str, merge: str, policy: Policy
-) -> tuple[str | None, tuple[str, ...] | None]:
-    """(tree of head, governed paths where merge differs from head); (None, None) when the
-    head commit is not in this clone."""
-    probe = git.run_git(
-        repo.root, "rev-parse", "--verify", "--quiet", f"{head}^{{tree}}", ok_codes=(0, 1, 128)
-    )
-    if probe.returncode != 0:
-        raise ConfigError(
-            f"the approved head {head[:12]} is not in this clone, so the merged tree cannot be "
-            f"compared with it; fetch it (git fetch origin {head}) and run again"
-        )
-    head_tree = probe.stdout.decode().strip()
-    changes = git.diff_changes(repo.root, head, merge, ["."] if repo.prefix else [])
-    patterns = (*governed_paths(policy), f"{policy.change_request_dir.rstrip('/')}/**")
-    differing: list[str] = []
-    for change in changes:
-        for path in (change.old_path, change.path):
-            if path is None:
-                continue
-            relative = path.removeprefix(repo.prefix)
-            if match_any(patterns, relative) and relative not in differing:
-                differing.append(relative)
-    return head_tree, tuple(differing)
