@@ -34,10 +34,10 @@ from promotion_bot.adapters.working_tree import (
     change_request_files,
     repository_problems,
 )
-from promotion_bot.cli.new import render_change_request
 from promotion_bot.cli.options import echo_json, format_option, governed_root, repo_option
 from promotion_bot.core.audit import AuditReport, change_type_paths
 from promotion_bot.core.errors import ConfigError, ExitCode, GitError, InputError
+from promotion_bot.core.formats.change_request_yaml import render_change_request
 from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
 from promotion_bot.core.models import Artifact, ChangeRequest, Policy
 from promotion_bot.core.rollback_plan import (
