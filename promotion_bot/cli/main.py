@@ -31,7 +31,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("promotion_bot.cli.status", "status"),
     "verify": ("promotion_bot.cli.verify", "verify"),
     "keys": ("promotion_bot.cli.keys", "keys"),
-    "rollback": ("promotion_bot.cli.rollback", "rollback"),
+    "rollback": ("promotion_bot.cli.rollback", "rollback_command"),
 }
 
 INTERNAL_ERROR = 3
