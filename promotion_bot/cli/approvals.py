@@ -6,13 +6,10 @@ from pathlib import Path
 
 import click
 
-from promotion_bot.adapters import git
-from promotion_bot.adapters.git import GitRevisionReader
 from promotion_bot.cli.options import echo_json, governed_root, repo_option
-from promotion_bot.core.approvals import Status, evaluate
+from promotion_bot.core.approvals import Status
 from promotion_bot.core.errors import ExitCode
-from promotion_bot.core.evaluation_inputs import collect_inputs
-from promotion_bot.core.snapshot import load_snapshot
+from promotion_bot.flows.approvals import evaluate_snapshot
 from promotion_bot.render.decision import decision_to_json, render
 
 EXIT_CODES = {
@@ -80,12 +77,7 @@ def approvals(
     Exit codes: 0 approved, 1 pending or blocked,
                 2 error (bad snapshot, policy or CODEOWNERS; the output says where).
     """
-    root = governed_root(repo)
-    snapshot = load_snapshot(snapshot_path)
-    base_sha = git.rev_parse(root, base or snapshot.base_sha)
-    head_sha = git.rev_parse(root, head or snapshot.head_sha)
-    inputs = collect_inputs(GitRevisionReader(root), base_sha, head_sha, snapshot)
-    decision = evaluate(inputs)
+    decision = evaluate_snapshot(governed_root(repo), snapshot_path, base, head)
     if output_format == "json":
         echo_json(decision_to_json(decision))
     else:

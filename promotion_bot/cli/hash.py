@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 
 from promotion_bot.cli.options import echo_json, format_option
-from promotion_bot.core.digests import sha256_file
-from promotion_bot.core.errors import ConfigError
+from promotion_bot.flows.hash import hash_paths
 
 
 @click.command("hash")
@@ -24,7 +23,7 @@ def hash_command(paths: tuple[Path, ...], output_format: str) -> int:
 
     The digest is streamed, so large files cost constant memory.
     """
-    entries = [(path.as_posix(), sha256_file(path)) for path in _files(paths)]
+    entries = hash_paths(paths)
     if output_format == "json":
         echo_json([{"path": path, "sha256": digest} for path, digest in entries])
     elif output_format == "yaml":
@@ -35,15 +34,3 @@ def hash_command(paths: tuple[Path, ...], output_format: str) -> int:
         for path, digest in entries:
             click.echo(f"{digest}  {path}")
     return 0
-
-
-def _files(paths: tuple[Path, ...]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.is_file()))
-        elif path.is_file():
-            files.append(path)
-        else:
-            raise ConfigError(f"{path}: no such file or folder")
-    return files

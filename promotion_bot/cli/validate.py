@@ -6,9 +6,10 @@ from pathlib import Path
 
 import click
 
-from promotion_bot.adapters.working_tree import ValidationReport, validate_repository
+from promotion_bot.adapters.working_tree import ValidationReport
 from promotion_bot.cli.options import echo_json, format_option, governed_root, repo_option
 from promotion_bot.core.errors import ConfigError, ExitCode, Problem
+from promotion_bot.flows.validate import validate_paths
 
 
 @click.command()
@@ -31,9 +32,7 @@ def validate(paths: tuple[Path, ...], repo: Path | None, output_format: str) -> 
     Exit codes: 0 valid, 1 rejected (problems listed as file:line:column), 2 usage or
     configuration error.
     """
-    root = governed_root(repo)
-    targets = [_relative(root, path) for path in paths]
-    report = validate_repository(root, targets)
+    report = validate_paths(governed_root(repo), paths)
     if output_format == "json":
         echo_json(report.as_dict())
     else:
@@ -41,17 +40,6 @@ def validate(paths: tuple[Path, ...], repo: Path | None, output_format: str) -> 
     if report.config_error:
         raise ConfigError(report.config_error)
     return int(ExitCode.REJECTED if report.problems else ExitCode.OK)
-
-
-def _relative(root: Path, path: Path) -> str:
-    absolute = path.resolve()
-    if not absolute.exists() and not path.is_absolute() and (root / path).exists():
-        absolute = (root / path).resolve()  # a path given relative to --repo
-    if not absolute.exists():
-        raise ConfigError(f"{path}: no such file or folder")
-    if not absolute.is_relative_to(root.resolve()):
-        raise ConfigError(f"{path} is outside the governed repository {root}")
-    return absolute.relative_to(root.resolve()).as_posix() or "."
 
 
 def _render_text(report: ValidationReport) -> None:

@@ -1,0 +1,22 @@
+"""The offline approvals use case: a pull request snapshot evaluated against local git, with
+the policy and CODEOWNERS of the base commit (never of the pull request)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from promotion_bot.adapters import git
+from promotion_bot.adapters.git import GitRevisionReader
+from promotion_bot.core.approvals import Decision, evaluate
+from promotion_bot.core.evaluation_inputs import collect_inputs
+from promotion_bot.core.snapshot import load_snapshot
+
+
+def evaluate_snapshot(
+    root: Path, snapshot_path: Path, base: str | None, head: str | None
+) -> Decision:
+    """`base` and `head` default to the snapshot's own SHAs."""
+    snapshot = load_snapshot(snapshot_path)
+    base_sha = git.rev_parse(root, base or snapshot.base_sha)
+    head_sha = git.rev_parse(root, head or snapshot.head_sha)
+    return evaluate(collect_inputs(GitRevisionReader(root), base_sha, head_sha, snapshot))
