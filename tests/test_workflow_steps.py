@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from promotion_bot.core.digests import sha256_file
+from promotion_bot.adapters.files import sha256_file
 from tests.conftest import EXAMPLE, git
 from tests.github_fixtures import webhook_payload
 from tests.github_server import FakeGitHub

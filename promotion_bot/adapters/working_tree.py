@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from promotion_bot.adapters import git
-from promotion_bot.core.digests import sha256_file
+from promotion_bot.adapters.files import sha256_file
 from promotion_bot.core.errors import Problem
 from promotion_bot.core.formats.documents import (
     POLICY_PATH,

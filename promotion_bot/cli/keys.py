@@ -8,14 +8,8 @@ from pathlib import Path
 
 import click
 
-from promotion_bot.core.errors import ConfigError
-from promotion_bot.core.keys import (
-    SIGNING_KEY_ENV,
-    generate_key,
-    policy_entry,
-    public_pem,
-    signing_identity,
-)
+from promotion_bot.core.keys import SIGNING_KEY_ENV, public_pem
+from promotion_bot.flows.keys import configured_signing_key, generate_key_file
 
 
 @click.group()
@@ -37,15 +31,7 @@ def generate(out: Path) -> int:
 
     keyid = the hex SHA-256 of the raw 32-byte public key.
     """
-    key = generate_key()
-    try:
-        descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise ConfigError(f"{out} already exists; it is never overwritten") from None
-    except OSError as error:
-        raise ConfigError(f"{out}: cannot create ({error.strerror})") from None
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(key.private_pem)
+    key = generate_key_file(out, dt.datetime.now(dt.UTC).replace(microsecond=0))
     click.echo(f"wrote the private key to {out} (mode 0600); keep it secret:")
     click.echo(f"  store it as the secret {SIGNING_KEY_ENV} of the environment that records")
     click.echo("")
@@ -53,8 +39,7 @@ def generate(out: Path) -> int:
     click.echo(key.public_pem.rstrip())
     click.echo("")
     click.echo("add to .promotion/policy.yaml on main (a governed change):")
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    click.echo(policy_entry(key.keyid, key.public_pem, now).rstrip())
+    click.echo(key.policy_entry.rstrip())
     return 0
 
 
@@ -67,7 +52,7 @@ def generate(out: Path) -> int:
 )
 def show(key_file: Path | None) -> int:
     """Print the keyid and public key of the signing key (never the private key)."""
-    identity = signing_identity(os.environ, key_file)
+    identity = configured_signing_key(os.environ, key_file)
     click.echo(f"keyid: {identity.keyid}")
     click.echo(public_pem(identity.public_key).rstrip())
     return 0

@@ -7,15 +7,15 @@ The private key is a PKCS#8 PEM, given in the environment variable PROMOTION_BOT
 (a CI secret) or in a file (--key-file). Trusted public keys live in the policy on main
 (`signing.keys`), each with an optional validity window and a revoked flag; an auditor may
 also supply keys out of band (--trusted-keys FILE, same entries under a top-level `keys:`).
+promotion_bot.adapters.key_files reads the environment and the files; this module is pure.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -28,8 +28,8 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
-from promotion_bot.core.errors import ConfigError, InputError, Problem
-from promotion_bot.core.formats.strict_yaml import YamlDocument, load_yaml_file
+from promotion_bot.core.errors import ConfigError, Problem
+from promotion_bot.core.formats.strict_yaml import YamlDocument
 from promotion_bot.core.models import SigningKey
 
 SIGNING_KEY_ENV = "PROMOTION_BOT_SIGNING_KEY"
@@ -97,23 +97,6 @@ def load_private_key(pem: bytes, source: str) -> SigningIdentity:
     return SigningIdentity(key, keyid_of(key.public_key()), source)
 
 
-def signing_identity(env: Mapping[str, str], key_file: Path | None) -> SigningIdentity:
-    """The key that signs records: --key-file, else $PROMOTION_BOT_SIGNING_KEY."""
-    if key_file is not None:
-        try:
-            data = key_file.read_bytes()
-        except OSError as error:
-            raise ConfigError(f"--key-file {key_file}: cannot read ({error.strerror})") from None
-        return load_private_key(data, f"--key-file {key_file}")
-    value = env.get(SIGNING_KEY_ENV)
-    if not value:
-        raise ConfigError(
-            f"no signing key: set {SIGNING_KEY_ENV} (PEM, from a secret) or pass --key-file; "
-            "create one with: promotion-bot keys generate"
-        )
-    return load_private_key(value.encode("utf-8"), f"${SIGNING_KEY_ENV}")
-
-
 def load_public_key(pem: str, source: str) -> Ed25519PublicKey:
     try:
         key = load_pem_public_key(pem.encode("utf-8"))
@@ -178,12 +161,8 @@ def trusted_from_policy(keys: Sequence[SigningKey], source: str) -> list[Trusted
     return trusted
 
 
-def load_trusted_keys_file(path: Path) -> list[TrustedKey]:
+def trusted_keys_from_document(document: YamlDocument) -> list[TrustedKey]:
     """`keys:` (or a whole policy's `signing: keys:`) with the policy's key entries."""
-    try:
-        document = load_yaml_file(path)
-    except InputError as error:
-        raise ConfigError(error.message, error.problems) from None
     data = document.data
     entries: Any = None
     if isinstance(data, dict):
@@ -198,11 +177,13 @@ def load_trusted_keys_file(path: Path) -> list[TrustedKey]:
     problems: list[Problem] = []
     trusted: list[TrustedKey] = []
     for index, entry in enumerate(entries):
-        key = _trusted_entry(document, ["keys", index], entry, str(path), problems)
+        key = _trusted_entry(document, ["keys", index], entry, document.path, problems)
         if key is not None:
             trusted.append(key)
     if problems:
-        raise ConfigError(f"{path}: {len(problems)} problem(s) in the trusted keys", problems)
+        raise ConfigError(
+            f"{document.path}: {len(problems)} problem(s) in the trusted keys", problems
+        )
     return trusted
 
 

@@ -2,7 +2,7 @@
 
 The document (schemas/pr-snapshot.schema.json) keeps GitHub's REST shapes so that the GitHub
 adapter can write what it fetched without translation, and a person can compare it with the
-API. `parse_snapshot` is pure; `load_snapshot` is the one function here that reads a file.
+API. Pure: promotion_bot.adapters.files reads snapshot files.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import datetime as dt
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -338,20 +337,6 @@ def parse_snapshot_bytes(raw: bytes, display_path: str) -> PullSnapshot:
         problem = Problem(file=display_path, message=str(error), hint="keep one of them")
         raise ConfigError(problem.render(), [problem]) from None
     return parse_snapshot(data, display_path)
-
-
-def load_snapshot(path: Path) -> PullSnapshot:
-    """Read, validate and build a snapshot file; every failure is a ConfigError (exit 2)."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_SNAPSHOT_BYTES + 1)
-    except FileNotFoundError:
-        problem = Problem(file=str(path), message="snapshot file not found")
-        raise ConfigError(problem.render(), [problem]) from None
-    except OSError as error:
-        problem = Problem(file=str(path), message=f"cannot read: {error.strerror}")
-        raise ConfigError(problem.render(), [problem]) from None
-    return parse_snapshot_bytes(raw, str(path))
 
 
 def snapshot_to_json(snapshot: PullSnapshot) -> dict[str, Any]:

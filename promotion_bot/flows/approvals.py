@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from promotion_bot.adapters import git
+from promotion_bot.adapters.files import load_snapshot
 from promotion_bot.adapters.git import GitRevisionReader
 from promotion_bot.core.approvals import Decision, evaluate
 from promotion_bot.core.evaluation_inputs import collect_inputs
-from promotion_bot.core.snapshot import load_snapshot
 
 
 def evaluate_snapshot(

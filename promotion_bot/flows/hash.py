@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from promotion_bot.core.digests import sha256_file
+from promotion_bot.adapters.files import sha256_file
 from promotion_bot.core.errors import ConfigError
 
 

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from promotion_bot.adapters.key_files import load_trusted_keys_file
 from promotion_bot.adapters.ledger import GitRepo, HistoryTree, read_history, read_tags
 from promotion_bot.core.audit import AuditReport, Reevaluate, audit
 from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
@@ -21,7 +22,7 @@ from promotion_bot.core.errors import ConfigError, PromotionBotError
 from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
 from promotion_bot.core.git_facts import Change, TagRecord
 from promotion_bot.core.history import History, HistoryCommit
-from promotion_bot.core.keys import TrustedKey, load_trusted_keys_file, trusted_from_policy
+from promotion_bot.core.keys import TrustedKey, trusted_from_policy
 from promotion_bot.core.merge_decision import MergedAsHead, MergeQuestion, decide
 from promotion_bot.core.models import Policy
 from promotion_bot.core.records import PromotionRecord, RecordedDecision

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from promotion_bot.adapters import git
+from promotion_bot.adapters.files import sha256_file
 from promotion_bot.adapters.working_tree import (
     ChangeRequestIndex,
     RepositoryPaths,
@@ -20,7 +21,6 @@ from promotion_bot.adapters.working_tree import (
     read_policy,
     repository_problems,
 )
-from promotion_bot.core.digests import sha256_file
 from promotion_bot.core.errors import ConfigError, GitError, InputError, RejectedError
 from promotion_bot.core.formats.change_request_yaml import render_change_request
 from promotion_bot.core.formats.documents import load_change_request

@@ -18,6 +18,7 @@ from promotion_bot.adapters.clock import utc_now
 from promotion_bot.adapters.github import Connection, GitHubClient, PullReader
 from promotion_bot.adapters.github_facts import GitHubFacts, LazyFacts
 from promotion_bot.adapters.github_settings import GitHubSettings
+from promotion_bot.adapters.key_files import signing_identity
 from promotion_bot.adapters.ledger import (
     GitRepo,
     HistoryTree,
@@ -26,6 +27,7 @@ from promotion_bot.adapters.ledger import (
     read_tags,
     write_tag,
 )
+from promotion_bot.adapters.offline_facts import OfflineFacts
 from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
 from promotion_bot.core.dsse import parse_envelope, sign
 from promotion_bot.core.errors import ConfigError
@@ -33,9 +35,9 @@ from promotion_bot.core.formats.documents import POLICY_PATH, load_change_reques
 from promotion_bot.core.git_facts import Change, TagRecord
 from promotion_bot.core.globs import match_any
 from promotion_bot.core.history import History, HistoryCommit
-from promotion_bot.core.keys import SigningIdentity, signing_identity
+from promotion_bot.core.keys import SigningIdentity
 from promotion_bot.core.merge_decision import MergedAsHead, MergeQuestion, decide
-from promotion_bot.core.merge_facts import MergeFacts, MergeFactsSource, OfflineFacts
+from promotion_bot.core.merge_facts import MergeFacts, MergeFactsSource
 from promotion_bot.core.models import ChangeRequest, Policy
 from promotion_bot.core.policy import governed_paths
 from promotion_bot.core.records import (

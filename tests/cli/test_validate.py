@@ -257,7 +257,7 @@ def test_a_superseded_artifact_hash_is_history_not_an_error(
 ) -> None:
     ruleset = repo / RULESET
     ruleset.write_text(ruleset.read_text().replace('"refund"', '"refund", "chargeback"'))
-    from promotion_bot.core.digests import sha256_file
+    from promotion_bot.adapters.files import sha256_file
 
     (repo / CR_PATH).write_text(replace(VALID_CR, RULESET_SHA, sha256_file(ruleset)))
     code, output = run(repo, capsys=capsys)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from promotion_bot.adapters.files import sha256_file
 from promotion_bot.cli.main import main
-from promotion_bot.core.digests import sha256_file
 from tests.conftest import git
 
 RULESET = "configs/routing_tables/routing_rules_v1.1.0.json"

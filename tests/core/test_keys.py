@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
+from promotion_bot.adapters.key_files import load_trusted_keys_file, signing_identity
 from promotion_bot.cli.main import main
 from promotion_bot.core.errors import ConfigError
 from promotion_bot.core.formats.documents import load_policy
@@ -27,9 +28,7 @@ from promotion_bot.core.keys import (
     keyid_of,
     load_private_key,
     load_public_key,
-    load_trusted_keys_file,
     policy_entry,
-    signing_identity,
 )
 
 UTC = dt.UTC

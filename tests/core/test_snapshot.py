@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
+from promotion_bot.adapters.files import load_snapshot
 from promotion_bot.core.errors import ConfigError
 from promotion_bot.core.formats.schemas import load_schema
 from promotion_bot.core.snapshot import (
     GitIdentity,
     PullCommit,
     User,
-    load_snapshot,
     parse_snapshot,
     snapshot_to_json,
 )

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from promotion_bot.adapters.files import sha256_file
 from promotion_bot.cli.main import main
-from promotion_bot.core.digests import sha256_file
 from tests.conftest import EXAMPLE, git
 from tests.github_fixtures import webhook_payload
 from tests.github_server import FakeGitHub

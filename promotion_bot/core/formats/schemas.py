@@ -3,6 +3,9 @@
 The schemas are the single source of truth for the file formats: they validate, they document
 (`description`), they carry the hint a person needs when a value is refused (`x-hint`), and
 their `default`s are what the code uses when a key is left out.
+
+Reading them is the core's one file access, and it reads static package data only (the
+schemas shipped inside the wheel, or the checkout's schemas/), never user input.
 """
 
 from __future__ import annotations

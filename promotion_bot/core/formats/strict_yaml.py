@@ -19,7 +19,6 @@ import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -153,23 +152,6 @@ def _located(path: str, mark: Any, message: str, hint: str | None = None) -> Inp
     column = mark.column + 1 if mark is not None else None
     problem = Problem(file=path, line=line, column=column, message=message, hint=hint)
     return InputError(problem.render(), [problem])
-
-
-def load_yaml_file(
-    path: Path, *, display_path: str | None = None, max_bytes: int = MAX_YAML_BYTES
-) -> YamlDocument:
-    """Read and strictly load one YAML file; every failure is an `InputError` with a location."""
-    shown = display_path or str(path)
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(max_bytes + 1)
-    except FileNotFoundError:
-        problem = Problem(file=shown, message="file not found")
-        raise InputError(problem.render(), [problem]) from None
-    except OSError as exc:
-        problem = Problem(file=shown, message=f"cannot read: {exc.strerror}")
-        raise InputError(problem.render(), [problem]) from None
-    return load_yaml_bytes(raw, shown, max_bytes=max_bytes)
 
 
 def load_yaml_bytes(
