@@ -24,7 +24,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 
 from promotion_bot.core.errors import ConfigError, Problem
-from promotion_bot.core.formats.strict_yaml import YamlDocument, format_path
+from promotion_bot.core.formats.locations import LocatedDocument
 
 SCHEMA_NAMES = ("change-request", "policy", "pr-snapshot", "evidence", "promotion-record")
 
@@ -62,7 +62,7 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
     return validator_class(schema, registry=registry, format_checker=validator_class.FORMAT_CHECKER)
 
 
-def validate_document(name: str, document: YamlDocument) -> list[Problem]:
+def validate_document(name: str, document: LocatedDocument) -> list[Problem]:
     """Every schema violation in `document`, located and explained, in file order."""
     problems: list[Problem] = []
     for error in _validator(name).iter_errors(document.data):
@@ -72,7 +72,7 @@ def validate_document(name: str, document: YamlDocument) -> list[Problem]:
 
 def validate_data(name: str, data: Any, display_path: str) -> list[Problem]:
     """Validate data that did not come from YAML (JSON documents); located by field path."""
-    document = YamlDocument(path=display_path, data=data)
+    document = LocatedDocument(path=display_path, data=data)
     problems = []
     for error in _validator(name).iter_errors(data):
         for problem in _explain(error, document):
@@ -97,7 +97,7 @@ def _unique(problems: Iterable[Problem]) -> list[Problem]:
     return result
 
 
-def _explain(error: ValidationError, document: YamlDocument) -> list[Problem]:
+def _explain(error: ValidationError, document: LocatedDocument) -> list[Problem]:
     path = list(error.absolute_path)
     expected: Any = error.validator_value
     schema = error.schema if isinstance(error.schema, Mapping) else {}
@@ -165,7 +165,7 @@ def _explain(error: ValidationError, document: YamlDocument) -> list[Problem]:
 
 
 def _type_message(
-    error: ValidationError, document: YamlDocument, path: Sequence[str | int], hint: str | None
+    error: ValidationError, document: LocatedDocument, path: Sequence[str | int], hint: str | None
 ) -> tuple[str, str | None]:
     expected: Any = error.validator_value
     expected_text = expected if isinstance(expected, str) else " or ".join(expected)
@@ -294,7 +294,6 @@ def field_description(name: str, pointer: Sequence[str]) -> str | None:
 __all__ = [
     "SCHEMA_NAMES",
     "field_description",
-    "format_path",
     "load_schema",
     "schemas_dir",
     "validate_data",

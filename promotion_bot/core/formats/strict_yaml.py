@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -26,11 +24,10 @@ from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from promotion_bot.core.errors import InputError, Problem
+from promotion_bot.core.formats.locations import JsonPath, LocatedDocument, Location
 
 MAX_YAML_BYTES = 1024 * 1024
 MAX_DEPTH = 64
-
-JsonPath = tuple[str | int, ...]
 
 _BIDI_AND_CONTROL = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200e\u200f\ufeff]"
@@ -49,61 +46,8 @@ _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 _UNDERSCORE_NUMBER = re.compile(r"^[-+]?[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?$")
 
 
-@dataclass(frozen=True)
-class Location:
-    """Where a value (or a mapping key) sits in its file; 1-based."""
-
-    line: int
-    column: int
-    source: str | None = None  # the scalar exactly as written, for "quote it" hints
-    plain: bool = False  # written without quotes, so YAML chose its type
-
-
-@dataclass
-class YamlDocument:
-    """A loaded YAML document: the data, and where every value and key came from."""
-
-    path: str
-    data: Any
-    values: dict[JsonPath, Location] = field(default_factory=dict)
-    keys: dict[JsonPath, Location] = field(default_factory=dict)
-
-    def locate(self, path: Sequence[str | int]) -> Location:
-        """The location of the value at `path`, or of its nearest ancestor that exists."""
-        probe: JsonPath = tuple(path)
-        while probe:
-            if probe in self.values:
-                return self.values[probe]
-            probe = probe[:-1]
-        return self.values.get((), Location(1, 1))
-
-    def locate_key(self, path: Sequence[str | int]) -> Location:
-        """Where the key of the entry at `path` is written (falls back to the value)."""
-        return self.keys.get(tuple(path)) or self.locate(path)
-
-    def problem(
-        self, path: Sequence[str | int], message: str, *, hint: str | None = None, key: bool = False
-    ) -> Problem:
-        where = self.locate_key(path) if key else self.locate(path)
-        return Problem(
-            file=self.path,
-            line=where.line,
-            column=where.column,
-            field=format_path(path) or None,
-            message=message,
-            hint=hint,
-        )
-
-
-def format_path(path: Sequence[str | int]) -> str:
-    """`artifacts[0].sha256` style, the way a person would name the field."""
-    text = ""
-    for part in path:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text
+class YamlDocument(LocatedDocument):
+    """A document the strict loader read: the data, and where every value and key came from."""
 
 
 class _StrictLoader(yaml.SafeLoader):
