@@ -1,4 +1,5 @@
-"""The command line: click only. Each command lives in promotion_bot/commands/<name>.py.
+"""The command line: click only. Each command lives in promotion_bot/cli/<name>.py and calls
+one flow in promotion_bot/flows/.
 
 Commands are imported lazily so that `promotion-bot validate` does not pay for PyGithub.
 Expected failures (`PromotionBotError`) print one message (and their located problems) and

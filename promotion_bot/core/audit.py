@@ -1,6 +1,6 @@
 """The audit: main's history + the promotion tags + trusted keys -> timeline and findings. Pure.
 
-Everything is read beforehand (ledger.py, audit_inputs in commands/audit.py); this module
+Everything is read beforehand (adapters/ledger.py, flows/ledger_view.py); this module
 only judges. What it checks, in the words of docs/records.md:
 
 - every commit on main's first-parent history that adds a change request has exactly one
@@ -96,7 +96,7 @@ def _time(value: dt.datetime | None) -> str | None:
 
 
 class TreeSource(Protocol):
-    """Files of main's commits, already fetched (see commands/audit.py)."""
+    """Files of main's commits, already fetched (flows/ledger_view.py prepares them)."""
 
     def blob_id(self, commit: str, path: str) -> str | None: ...
 

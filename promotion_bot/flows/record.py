@@ -1,4 +1,4 @@
-"""`promotion-bot record`: sign a promotion record for every unrecorded merge on main.
+"""The record use case: sign a promotion record for every unrecorded merge on main.
 
 Run on push to main. It walks main's first-parent history, finds every commit after the last
 recorded one that adds change requests (so a cancelled run leaves no gap), re-evaluates the

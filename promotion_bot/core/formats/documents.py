@@ -1,6 +1,6 @@
 """Reading the governed repository's documents into models, collecting every problem.
 
-A document is checked in layers: strict YAML (yamlload), the JSON schema (schemas), then the
+A document is checked in layers: strict YAML (strict_yaml), the JSON schema (schemas), then the
 rules a schema cannot express (cross references, file names). Each layer reports all it finds.
 """
 
