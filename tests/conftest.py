@@ -11,6 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Fuzzing budget (tests/test_fuzz_loaders.py). "ci" is the default: small and derandomised, so
+# the suite stays fast and a failure reproduces; `--hypothesis-profile=deep` is for a long
+# local run that explores new inputs each time.
+FUZZ_EXAMPLES = {"ci": 40, "deep": 4000}
+settings.register_profile(
+    "ci", max_examples=FUZZ_EXAMPLES["ci"], deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(
+    "deep", max_examples=FUZZ_EXAMPLES["deep"], deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("ci")
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "examples" / "governed-repo"

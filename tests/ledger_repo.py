@@ -154,6 +154,7 @@ class GovernedHistory:
         checks_pass: bool = True,
         with_evidence: bool = True,
         merge: bool = True,
+        remove: tuple[str, ...] = (),
     ) -> Merge:
         """A pull request promoting routing rules `version` (a new file, or for a rollback
         the file of `version` that is still on disk), merged to main."""
@@ -180,6 +181,8 @@ class GovernedHistory:
         if rollback_of:
             lines.append(f"rollback_of: {rollback_of}")
         self.write(f"change-requests/{change_id}.yaml", "\n".join(lines) + "\n")
+        for removed in remove:
+            self.git("rm", "-q", removed)
         self.git("add", "-A")
         self.git("commit", "-q", "-m", f"Promote routing rules {version}")
         head = self.rev("HEAD")

@@ -13,14 +13,15 @@ the pull request up by the head SHA.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from promotion_bot.adapters.files import FileReadError, read_regular_file
 from promotion_bot.core.errors import ConfigError
+from promotion_bot.core.formats.bounded_json import JsonError, parse_json
 
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target", "pull_request_review",
                        "pull_request_review_comment")
@@ -64,15 +65,14 @@ def read_event(environ: Mapping[str, str]) -> EventTarget:
 
 def _read_payload(path: Path) -> Mapping[str, Any]:
     try:
-        raw = path.read_bytes()
-    except OSError as error:
-        raise ConfigError(f"cannot read the event payload {path}: {error.strerror}") from None
-    if len(raw) > MAX_EVENT_BYTES:
-        raise ConfigError(f"the event payload {path} is larger than {MAX_EVENT_BYTES} bytes")
+        raw = read_regular_file(path, max_bytes=MAX_EVENT_BYTES)
+    except FileReadError as error:
+        raise ConfigError(f"cannot read the event payload {error.message}") from None
     try:
-        payload = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"the event payload {path} is not JSON: {error}") from None
+        payload = parse_json(raw, max_bytes=MAX_EVENT_BYTES)
+    except JsonError as error:
+        problem = error.problem(str(path))
+        raise ConfigError(f"the event payload is not JSON: {problem.render()}") from None
     if not isinstance(payload, dict):
         raise ConfigError(f"the event payload {path} is not a JSON object")
     return payload

@@ -157,6 +157,12 @@ def _signal_name(number: int) -> str:
         return str(number)
 
 
+def deadline_after(seconds: float) -> Callable[[], bool]:
+    """Whether `seconds` have passed since this call (the timeout of a built-in check)."""
+    end = time.monotonic() + seconds
+    return lambda: time.monotonic() > end
+
+
 def result_of_run(run: CommandRun) -> tuple[str, str]:
     """(result, reason) of a command: only a clean exit 0 passes."""
     if run.ok:
@@ -220,6 +226,7 @@ __all__ = [
     "CommandRun",
     "Progress",
     "check_environment",
+    "deadline_after",
     "output_file",
     "result_of_run",
     "run_command",

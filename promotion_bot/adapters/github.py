@@ -22,6 +22,7 @@ import logging
 import sys
 import time
 import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -37,6 +38,7 @@ from promotion_bot.adapters.github_settings import GitHubSettings
 from promotion_bot.core.approvals import COMMENT_MARKER
 from promotion_bot.core.errors import ConfigError, PromotionBotError
 from promotion_bot.core.git_facts import Change
+from promotion_bot.core.merge_facts import MAX_EVIDENCE_BYTES
 
 DEFAULT_API_URL = "https://api.github.com"
 STATUS_CONTEXT = "promotion/approvals"
@@ -390,20 +392,14 @@ class PullReader:
             return None
         url = str(artifact.archive_download_url)
 
+        what = f"the {name} artifact of {head_sha[:12]}"
+
         def download() -> bytes:
             _, _, chunks = self.client.gh.requester.getStream(url)
-            return b"".join(chunks)
+            return _bounded_download(chunks, MAX_ARTIFACT_BYTES, what)
 
         archive = self.client.call(f"download the {name} artifact", download)
-        try:
-            with zipfile.ZipFile(io.BytesIO(archive)) as content:
-                members = [m for m in content.namelist() if m.endswith(".json")]
-                if len(members) != 1:
-                    raise GitHubError(f"the {name} artifact of {head_sha[:12]} holds "
-                                      f"{len(members)} JSON files, not one")
-                return content.read(members[0]), url
-        except zipfile.BadZipFile:
-            raise GitHubError(f"the {name} artifact of {head_sha[:12]} is not a zip") from None
+        return _single_json_member(archive, MAX_EVIDENCE_BYTES, what), url
 
     def team_members(self, org: str, slug: str) -> list[dict[str, Any]]:
         """Active members of @org/slug, listed once. A team the token cannot see is an error,
@@ -691,3 +687,42 @@ class PullOpener:
             raise GitHubError(f"could not open a pull request from {head_branch} into {base}: "
                               "GitHub accepted the request but it cannot be found")
         return created[-1]
+
+
+# an evidence artifact is one JSON document; a zip bomb or a huge archive is refused while it
+# streams, never unpacked whole in memory
+MAX_ARTIFACT_BYTES = 64 * 1024 * 1024
+
+
+def _bounded_download(chunks: Iterable[bytes], limit: int, what: str) -> bytes:
+    received = bytearray()
+    for chunk in chunks:
+        received += chunk
+        if len(received) > limit:
+            raise GitHubError(f"{what} is larger than {limit} bytes; it was not read")
+    return bytes(received)
+
+
+def _single_json_member(archive: bytes, limit: int, what: str) -> bytes:
+    """The one .json file of a zip, read in chunks up to `limit` bytes (whatever the zip's
+    headers claim); every other shape is a GitHubError."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(archive)) as content:
+            members = [m for m in content.infolist() if m.filename.endswith(".json")]
+            if len(members) != 1:
+                raise GitHubError(f"{what} holds {len(members)} JSON files, not one")
+            member = members[0]
+            if member.file_size > limit:
+                raise GitHubError(f"{what}: {member.filename} unpacks to {member.file_size} "
+                                  f"bytes, more than {limit}")
+            data = bytearray()
+            with content.open(member) as stream:
+                while chunk := stream.read(1024 * 1024):
+                    data += chunk
+                    if len(data) > limit:
+                        raise GitHubError(f"{what}: {member.filename} unpacks to more than "
+                                          f"{limit} bytes")
+            return bytes(data)
+    except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError,
+            ValueError) as error:
+        raise GitHubError(f"{what} is not a readable zip ({error})") from None

@@ -19,12 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promotion_bot.adapters import git
-from promotion_bot.core.dsse import EnvelopeError, parse_envelope
+from promotion_bot.core.dsse import MAX_ENVELOPE_BYTES, EnvelopeError, parse_envelope
 from promotion_bot.core.errors import ConfigError, GitError
 from promotion_bot.core.git_facts import TAG_PREFIX, Change, TagRecord
 from promotion_bot.core.history import History, HistoryCommit, RawChange
 
 _HEX40 = re.compile(rb"^[0-9a-f]{40}$")
+MAX_TAG_BYTES = MAX_ENVELOPE_BYTES + 64 * 1024  # the envelope and the tag's header lines
 
 
 @dataclass(frozen=True)
@@ -47,20 +48,33 @@ def read_tags(repo: GitRepo) -> list[TagRecord]:
     listing = git.run_git(
         repo.root,
         "for-each-ref",
-        "--format=%(objectname) %(objecttype) %(refname)",
+        "--format=%(objectname) %(objecttype) %(objectsize) %(refname)",
         f"refs/tags/{TAG_PREFIX}",
     ).stdout.decode("utf-8", "surrogateescape")
-    refs: list[tuple[str, str, str]] = []
+    refs: list[tuple[str, str, int, str]] = []
     for line in listing.splitlines():
         if not line.strip():
             continue
-        object_id, kind, refname = line.split(" ", 2)
-        refs.append((object_id, kind, refname.removeprefix("refs/tags/")))
-    objects = cat_objects(repo, [oid for oid, kind, _ in refs if kind == "tag"])
+        object_id, kind, size_text, refname = line.split(" ", 3)
+        refs.append((object_id, kind, int(size_text), refname.removeprefix("refs/tags/")))
+    # a tag object larger than any envelope is never read: anyone who can push a tag could
+    # otherwise make every audit and deployment read a gigabyte
+    objects = cat_objects(
+        repo, [oid for oid, kind, size, _ in refs if kind == "tag" and size <= MAX_TAG_BYTES]
+    )
     records: list[TagRecord] = []
-    for object_id, kind, name in refs:
+    for object_id, kind, object_size, name in refs:
         if kind != "tag":
             records.append(TagRecord(name, object_id, False, object_id, kind, None, b""))
+            continue
+        if object_size > MAX_TAG_BYTES:
+            records.append(
+                TagRecord(
+                    name, object_id, True, None, None, None, b"",
+                    unreadable=f"the tag object is {object_size} bytes, larger than any record "
+                    f"({MAX_TAG_BYTES} bytes at most); it was not read",
+                )
+            )
             continue
         found = objects.get(object_id)
         if found is None:

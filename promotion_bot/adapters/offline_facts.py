@@ -8,17 +8,23 @@ it names (`head.sha`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from promotion_bot.adapters.files import is_folder, read_regular_file
 from promotion_bot.core.errors import ConfigError
+from promotion_bot.core.formats.bounded_json import parse_json
 from promotion_bot.core.history import HistoryCommit
 from promotion_bot.core.merge_facts import MAX_EVIDENCE_BYTES, MergeFacts, summarise_evidence
 from promotion_bot.core.records import EvidenceSummary
-from promotion_bot.core.snapshot import PullSnapshot, parse_snapshot_bytes, snapshot_to_json
+from promotion_bot.core.snapshot import (
+    MAX_SNAPSHOT_BYTES,
+    PullSnapshot,
+    parse_snapshot_bytes,
+    snapshot_to_json,
+)
 
 
 @dataclass(frozen=True)
@@ -66,29 +72,21 @@ class OfflineFacts:
 def _files(paths: Sequence[Path], option: str) -> list[Path]:
     found: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        if is_folder(path):
             found.extend(sorted(p for p in path.iterdir() if p.suffix == ".json" and p.is_file()))
-        elif path.is_file():
-            found.append(path)
         else:
-            raise ConfigError(f"{option} {path}: no such file or folder")
+            found.append(path)  # read_regular_file refuses what is missing or not a file
     return found
 
 
 def _load_snapshot(path: Path) -> _Snapshot:
-    raw = path.read_bytes()
+    raw = read_regular_file(path, max_bytes=MAX_SNAPSHOT_BYTES)
     snapshot = parse_snapshot_bytes(raw, str(path))
-    data = json.loads(raw)
+    data = parse_json(raw, max_bytes=MAX_SNAPSHOT_BYTES)  # the same bytes parsed just above
     return _Snapshot(str(path), snapshot, data["pull_request"])
 
 
 def load_evidence(path: Path) -> EvidenceSummary:
     """The evidence document `promotion-bot check` writes, summarised for the record."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_EVIDENCE_BYTES + 1)
-    except OSError as error:
-        raise ConfigError(f"--evidence {path}: cannot read ({error.strerror})") from None
-    if len(raw) > MAX_EVIDENCE_BYTES:
-        raise ConfigError(f"--evidence {path}: larger than {MAX_EVIDENCE_BYTES} bytes")
+    raw = read_regular_file(path, max_bytes=MAX_EVIDENCE_BYTES)
     return summarise_evidence(raw, str(path))

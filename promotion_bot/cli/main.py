@@ -82,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as error:
         error.show()
         return int(ExitCode.USAGE)
+    except OSError as error:
+        # the environment refused a file operation (a name too long for the system, a
+        # permission, a full disk): the command could not judge, so exit 2, never a traceback
+        report_error(PromotionBotError(_os_error_message(error)))
+        return int(ExitCode.USAGE)
     except Exception:
         click.echo("promotion-bot: internal error (this is a bug; the traceback follows)", err=True)
         click.echo(traceback.format_exc(), err=True)
@@ -89,6 +94,14 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(result, int):
         return result
     return int(ExitCode.OK)
+
+
+def _os_error_message(error: OSError) -> str:
+    name = str(error.filename) if error.filename is not None else ""
+    if len(name) > 200:
+        name = f"{name[:120]}…({len(name)} characters)"
+    reason = error.strerror or str(error)
+    return f"{name}: {reason}" if name else f"cannot complete: {reason}"
 
 
 def report_error(error: PromotionBotError) -> None:

@@ -139,16 +139,16 @@ def judge_tag(tag: TagRecord, trusted: Sequence[TrustedKey], history: History) -
     envelope: Envelope | None = None
     if not tag.annotated:
         return bad("MALFORMED_RECORD", f"{tag.name} is a lightweight tag, not a signed record")
+    if tag.unreadable is not None:
+        return bad("MALFORMED_RECORD", f"{tag.name}: {tag.unreadable}")
     if tag.target is None or tag.target_type != "commit":
         return bad("MALFORMED_RECORD", f"{tag.name} does not tag a commit")
     try:
         envelope = parse_envelope(tag.message.strip())
     except EnvelopeError as error:
         return bad("MALFORMED_RECORD", f"{tag.name}: {error}")
-    try:
-        record: PromotionRecord | None = parse_statement(envelope.payload)
-    except RecordError:
-        record = None
+    # the signature first: nothing anyone can push without a key is parsed beyond the
+    # envelope (its payload could be 100,000 nested arrays)
     verified = verify(envelope, [(key, key.public_key) for key in trusted])
     if not verified:
         known = {key.keyid for key in trusted} | {key.fingerprint for key in trusted}
@@ -158,22 +158,18 @@ def judge_tag(tag: TagRecord, trusted: Sequence[TrustedKey], history: History) -
                 "BAD_SIGNATURE",
                 f"{tag.name}: the signature does not verify under key "
                 f"{_short(claimed[0])}: the record was changed after signing",
-                record,
             )
         return bad(
             "UNTRUSTED_KEY",
             f"{tag.name}: signed by a key that is not trusted "
             f"(keyid {', '.join(_short(k) for k in claimed) or 'none'})",
-            record,
         )
     if envelope.payload_type != PAYLOAD_TYPE:
         return bad("MALFORMED_RECORD", f"{tag.name}: payloadType {envelope.payload_type!r}")
-    if record is None:
-        try:
-            parse_statement(envelope.payload)
-        except RecordError as error:
-            return bad("MALFORMED_RECORD", f"{tag.name}: {error}")
-    assert record is not None
+    try:
+        record = parse_statement(envelope.payload)
+    except RecordError as error:
+        return bad("MALFORMED_RECORD", f"{tag.name}: {error}")
     # judged at the later of the record's claim and the merge commit's own time on main: a
     # holder of an expired key cannot backdate a record to before the merge it records
     on_main = history.commit(record.merge_commit)

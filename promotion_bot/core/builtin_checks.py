@@ -20,14 +20,16 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from promotion_bot.core.errors import InputError, format_location
+from promotion_bot.core.formats.bounded_json import JsonError, parse_json
 from promotion_bot.core.formats.strict_yaml import YamlDocument, load_yaml_bytes
 from promotion_bot.core.globs import match_any
 from promotion_bot.core.models import ChangeRequest, PromptRef
 from promotion_bot.core.paths import path_problem
+from promotion_bot.core.patterns import LinearPattern, PatternError, compile_pattern
 
 # The same rules as the change-request schema's model identifier (a test keeps them equal).
 FLOATING_TAG = r"(?i)(^|[:/@-])(latest|stable|current|newest|default|main|master|nightly|preview)$"
@@ -108,6 +110,7 @@ class BuiltinResult:
     findings: tuple[Finding, ...] = ()
     checked: tuple[str, ...] = ()
     details: Mapping[str, Any] = field(default_factory=dict)
+    timed_out: bool = False
 
     def output_text(self) -> str:
         """What the check's log file holds: what was checked, every finding, the verdict."""
@@ -125,6 +128,10 @@ class RecordedPrompt:
     prompt: PromptRef
 
 
+def _never() -> bool:
+    return False
+
+
 @dataclass(frozen=True)
 class BuiltinInput:
     settings: Mapping[str, Any]
@@ -132,6 +139,42 @@ class BuiltinInput:
     governed_paths: tuple[str, ...]  # paths of their change types: the default scope
     files: FileView
     recorded_prompts: tuple[RecordedPrompt, ...] = ()
+    # the check's timeout, as the runner's clock sees it: asked before every file read and
+    # every pattern hit, so a built-in stops like a command check does (a thread cannot be
+    # killed, so the built-in stops itself)
+    expired: Callable[[], bool] = _never
+
+
+class BuiltinTimeout(Exception):
+    """Raised inside a built-in when its time is up; run_builtin turns it into a result."""
+
+
+@dataclass(frozen=True)
+class _DeadlineFiles:
+    """A FileView that stops the built-in once its time is up."""
+
+    files: FileView
+    expired: Callable[[], bool]
+
+    def _check(self) -> None:
+        if self.expired():
+            raise BuiltinTimeout
+
+    def paths(self) -> frozenset[str]:
+        self._check()
+        return self.files.paths()
+
+    def read(self, path: str) -> bytes | None:
+        self._check()
+        return self.files.read(path)
+
+    def sha256(self, path: str) -> str | None:
+        self._check()
+        return self.files.sha256(path)
+
+    def prefetch(self, paths: Sequence[str]) -> None:
+        self._check()
+        self.files.prefetch(paths)
 
 
 def _result(findings: list[Finding], checked: list[str], what: str) -> BuiltinResult:
@@ -189,12 +232,12 @@ def template_policy(given: BuiltinInput) -> BuiltinResult:
     ]
     if not rules:
         return BuiltinResult(False, "no prohibited patterns configured (with.prohibited)")
-    compiled: list[tuple[str, re.Pattern[str], str]] = []
+    compiled: list[tuple[str, LinearPattern, str]] = []
     findings: list[Finding] = []
     for name, pattern, message in rules:
         try:
-            compiled.append((name, re.compile(pattern, re.MULTILINE), message))
-        except re.error as error:
+            compiled.append((name, compile_pattern(pattern, multiline=True), message))
+        except PatternError as error:
             findings.append(
                 Finding(".promotion/policy.yaml", f"pattern of rule {name}: {error}", rule=name)
             )
@@ -209,6 +252,8 @@ def template_policy(given: BuiltinInput) -> BuiltinResult:
             continue
         for name, regex, message in compiled:
             for match in regex.finditer(text):
+                if given.expired():
+                    raise BuiltinTimeout
                 line, column = _line_column(text, match.start())
                 findings.append(
                     Finding(path, f"{message} (found {match.group()!r})", line, column, name)
@@ -223,12 +268,12 @@ def template_policy(given: BuiltinInput) -> BuiltinResult:
 
 def pin_problem(identifier: str) -> str | None:
     """Why a model identifier is not pinned (floating tag, or no version/digest), or None."""
-    if re.search(FLOATING_TAG, identifier):
+    if compile_pattern(FLOATING_TAG).search(identifier):
         return (
             f"{identifier} is a floating tag; pin a version or a digest, e.g. "
             "name:7b-instruct@sha256:<64 hex> or gpt-4o-2024-08-06"
         )
-    if not re.search(PINNED, identifier):
+    if not compile_pattern(PINNED).search(identifier):
         return (
             f"{identifier} names no version or digest; pin it, e.g. provider/model:1.2.3, "
             "model-2024-08-06 or model@sha256:<64 hex>"
@@ -262,7 +307,7 @@ def _config_identifiers(
     document: YamlDocument | None = None
     try:
         if path.endswith(".json"):
-            data = json.loads(text)
+            data = parse_json(raw)
         else:
             document = load_yaml_bytes(raw, path)
             data = document.data
@@ -270,9 +315,9 @@ def _config_identifiers(
         return [], [
             Finding(p.file, p.message, p.line, p.column, "unreadable") for p in error.problems
         ]
-    except json.JSONDecodeError as error:
+    except JsonError as error:
         return [], [
-            Finding(path, f"invalid JSON: {error.msg}", error.lineno, error.colno, "unreadable")
+            Finding(path, f"invalid JSON: {error.message}", error.line, error.column, "unreadable")
         ]
     found = []
     for key_path, value in _walk(data):
@@ -366,7 +411,7 @@ def _recorded(
 def prompt_hashes(given: BuiltinInput) -> BuiltinResult:
     scope = _scope(given.settings, "paths", given.governed_paths)
     marker_text = given.settings.get("version_marker")
-    marker = re.compile(str(marker_text), re.MULTILINE) if marker_text else None
+    marker = compile_pattern(str(marker_text), multiline=True) if marker_text else None
     findings: list[Finding] = []
     checked: list[str] = []
     given.files.prefetch([p.path for cr in given.change_requests for p in cr.prompts])
@@ -392,7 +437,7 @@ def prompt_hashes(given: BuiltinInput) -> BuiltinResult:
 
 
 def _prompt_findings(
-    cr: ChangeRequest, prompt: PromptRef, given: BuiltinInput, marker: re.Pattern[str] | None
+    cr: ChangeRequest, prompt: PromptRef, given: BuiltinInput, marker: LinearPattern | None
 ) -> list[Finding]:
     findings = []
     actual = given.files.sha256(prompt.path)
@@ -432,7 +477,7 @@ def _prompt_findings(
     return findings
 
 
-def _marker_findings(prompt: PromptRef, files: FileView, marker: re.Pattern[str]) -> list[Finding]:
+def _marker_findings(prompt: PromptRef, files: FileView, marker: LinearPattern) -> list[Finding]:
     text, problem = _text(files, prompt.path)
     if problem or text is None:
         return [problem] if problem else []
@@ -541,9 +586,9 @@ def read_metrics(
     if raw is None:
         return {}, [Finding(label, "the evaluation wrote no metrics file", rule="no-metrics")]
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        return {}, [Finding(label, f"not a JSON metrics file: {error}", rule="no-metrics")]
+        data = parse_json(raw)
+    except JsonError as error:
+        return {}, [Finding(label, f"not a JSON metrics file: {error.message}", rule="no-metrics")]
     if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
         data = data["metrics"]
     if not isinstance(data, dict):
@@ -629,11 +674,19 @@ BUILTINS: dict[str, Callable[[BuiltinInput], BuiltinResult]] = {
 COMMAND_BUILTINS = ("no-regression",)
 
 
-def run_builtin(name: str, given: BuiltinInput) -> BuiltinResult:
+def run_builtin(name: str, given: BuiltinInput, timeout: float | None = None) -> BuiltinResult:
+    """Run one built-in; when `given.expired()` turns true it stops and fails as timed out."""
     function = BUILTINS.get(name)
     if function is None:
         return BuiltinResult(False, f"unknown built-in check {name!r}")
-    return function(given)
+    bounded = replace(given, files=_DeadlineFiles(given.files, given.expired))
+    try:
+        return function(bounded)
+    except BuiltinTimeout:
+        limit = f" after {timeout:g} s" if timeout is not None else ""
+        return BuiltinResult(
+            False, f"timed out{limit}; the built-in check was stopped", timed_out=True
+        )
 
 
 __all__ = [
@@ -641,6 +694,7 @@ __all__ = [
     "COMMAND_BUILTINS",
     "BuiltinInput",
     "BuiltinResult",
+    "BuiltinTimeout",
     "FileView",
     "Finding",
     "MemoryFiles",

@@ -18,6 +18,13 @@ import re
 from dataclasses import dataclass
 from functools import cached_property
 
+from promotion_bot.core.patterns import (
+    MAX_PATTERN_CHARS,
+    LinearPattern,
+    PatternError,
+    compile_pattern,
+)
+
 # GitHub's search order for the CODEOWNERS file on a branch.
 CODEOWNERS_LOCATIONS = (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
 MAX_CODEOWNERS_BYTES = 3 * 1024 * 1024  # GitHub ignores larger files
@@ -41,7 +48,7 @@ class Rule:
     owners: tuple[str, ...]
 
     @cached_property
-    def regex(self) -> re.Pattern[str]:
+    def regex(self) -> LinearPattern:
         return pattern_to_regex(self.pattern)
 
     def matches(self, path: str) -> bool:
@@ -158,6 +165,16 @@ def _pattern_problems(line: int, pattern: str) -> list[CodeownersProblem]:
         ]
     if pattern.endswith("\\"):
         return [CodeownersProblem(line, f"pattern {pattern!r} ends with a lone backslash")]
+    if len(pattern) > MAX_PATTERN_CHARS:
+        return [
+            CodeownersProblem(
+                line, f"pattern {pattern[:40]!r}... is longer than {MAX_PATTERN_CHARS} characters"
+            )
+        ]
+    try:
+        pattern_to_regex(pattern)  # compiled once here; a rule that cannot match is an error
+    except PatternError as error:
+        return [CodeownersProblem(line, f"pattern {pattern!r}: {error.message}")]
     return []
 
 
@@ -173,7 +190,7 @@ def _owner_problems(line: int, owners: list[str]) -> list[CodeownersProblem]:
     ]
 
 
-def pattern_to_regex(pattern: str) -> re.Pattern[str]:
+def pattern_to_regex(pattern: str) -> LinearPattern:
     """A gitignore-style CODEOWNERS pattern as a regex searched in a repository path.
 
     - a `/` at the start or in the middle anchors the pattern at the repository root;
@@ -221,7 +238,8 @@ def pattern_to_regex(pattern: str) -> re.Pattern[str]:
     if directory_only:
         out += "/"
     elif children_only:
-        out += r"\Z"
+        out += r"\z"
     else:
-        out += r"(?:\Z|/)"
-    return re.compile(out)
+        out += r"(?:\z|/)"
+    # RE2: matching is linear in the path whatever the pattern (`*a*a*a*a*b` included)
+    return compile_pattern(out, dotall=True)

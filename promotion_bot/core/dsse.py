@@ -28,9 +28,12 @@ from typing import Any, Generic, TypeVar
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from promotion_bot.core.formats.bounded_json import JsonError, parse_json
+
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 MAX_ENVELOPE_BYTES = 16 * 1024 * 1024
 MAX_SIGNATURES = 16
+ENVELOPE_DEPTH = 3  # {"signatures": [{"sig": ...}]}: nothing deeper belongs in an envelope
 
 
 class EnvelopeError(ValueError):
@@ -122,13 +125,10 @@ def parse_envelope(text: str | bytes) -> Envelope:
     if len(raw) > MAX_ENVELOPE_BYTES:
         raise EnvelopeError(f"envelope larger than {MAX_ENVELOPE_BYTES} bytes")
     try:
-        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
-    except UnicodeDecodeError:
-        raise EnvelopeError("envelope is not UTF-8") from None
-    except json.JSONDecodeError as error:
-        raise EnvelopeError(f"envelope is not JSON: {error.msg} at char {error.pos}") from None
-    except ValueError as error:
-        raise EnvelopeError(f"envelope JSON: {error}") from None
+        data = parse_json(raw, max_bytes=MAX_ENVELOPE_BYTES, max_depth=ENVELOPE_DEPTH)
+    except JsonError as error:
+        where = f" (line {error.line}, column {error.column})" if error.line else ""
+        raise EnvelopeError(f"envelope: {error.message}{where}") from None
     if not isinstance(data, dict):
         raise EnvelopeError("envelope is not a JSON object")
     unknown = sorted(set(data) - {"payload", "payloadType", "signatures"})
@@ -168,12 +168,3 @@ def _b64decode(text: str, what: str) -> bytes:
         return base64.b64decode(normalised, validate=True)
     except (binascii.Error, ValueError):
         raise EnvelopeError(f"{what} is not base64") from None
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result

@@ -40,6 +40,7 @@ class TagRecord:
     target_type: str | None
     tagger: str | None
     message: bytes
+    unreadable: str | None = None  # why the tag object was not read (e.g. its size)
 
     @property
     def change_id(self) -> str:

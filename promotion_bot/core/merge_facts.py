@@ -14,13 +14,13 @@ pull request merged that commit (a direct push).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from promotion_bot.core.digests import sha256_bytes
-from promotion_bot.core.errors import ConfigError, Problem
+from promotion_bot.core.errors import ConfigError
+from promotion_bot.core.formats.bounded_json import JsonError, parse_json
 from promotion_bot.core.formats.schemas import validate_data
 from promotion_bot.core.history import HistoryCommit
 from promotion_bot.core.records import CheckSummary, EvidenceSummary
@@ -46,9 +46,9 @@ class MergeFactsSource(Protocol):
 
 def summarise_evidence(raw: bytes, display_path: str) -> EvidenceSummary:
     try:
-        data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        problem = Problem(file=display_path, message=f"not JSON evidence: {error}")
+        data = parse_json(raw, max_bytes=MAX_EVIDENCE_BYTES)
+    except JsonError as error:
+        problem = error.problem(display_path, hint="evidence is what `promotion-bot check` writes")
         raise ConfigError(problem.render(), [problem]) from None
     problems = validate_data("evidence", data, display_path)
     if problems:

@@ -17,6 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from promotion_bot.core.errors import InputError, Problem
+from promotion_bot.core.formats.bounded_json import JsonError, parse_json
 from promotion_bot.core.formats.strict_yaml import load_yaml_bytes
 from promotion_bot.core.globs import match_any
 from promotion_bot.core.models import ChangeRequest, Policy
@@ -262,18 +263,9 @@ def parse_config(raw: bytes, display_path: str) -> Any:
         return load_yaml_bytes(raw, display_path).data
     if suffix == ".json":
         try:
-            return json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
-        except UnicodeDecodeError:
-            problem = Problem(file=display_path, message="not UTF-8")
-        except json.JSONDecodeError as error:
-            problem = Problem(
-                file=display_path,
-                line=error.lineno,
-                column=error.colno,
-                message=f"not valid JSON: {error.msg}",
-            )
-        except ValueError as error:
-            problem = Problem(file=display_path, message=str(error))
+            return parse_json(raw)
+        except JsonError as error:
+            problem = error.problem(display_path)
         raise InputError(problem.render(), [problem])
     problem = Problem(
         file=display_path,
@@ -281,15 +273,6 @@ def parse_config(raw: bytes, display_path: str) -> Any:
         hint="name watched config files *.yaml, *.yml or *.json in the policy",
     )
     raise InputError(problem.render(), [problem])
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate key {key!r}")
-        result[key] = value
-    return result
 
 
 def config_key_changes(

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from promotion_bot import __version__
 from promotion_bot.core.dsse import IN_TOTO_PAYLOAD_TYPE, canonical_json
+from promotion_bot.core.formats.bounded_json import JsonError, parse_json
 from promotion_bot.core.formats.schemas import validate_data
 from promotion_bot.core.git_facts import TAG_PREFIX
 from promotion_bot.core.models import Artifact, ChangeRequest
@@ -276,9 +276,9 @@ class PromotionRecord:
 def parse_statement(payload: bytes) -> PromotionRecord:
     """Parse and validate a statement; RecordError names the first problem."""
     try:
-        data = json.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise RecordError(f"the statement is not JSON ({error})") from None
+        data = parse_json(payload)
+    except JsonError as error:
+        raise RecordError(f"the statement is not JSON ({error.message})") from None
     if not isinstance(data, dict):
         raise RecordError("the statement is not a JSON object")
     if data.get("_type") != STATEMENT_TYPE:
@@ -303,6 +303,13 @@ def parse_statement(payload: bytes) -> PromotionRecord:
         where = f"{first.field}: " if first.field else ""
         raise RecordError(f"the predicate does not match the schema: {where}{first.message}")
     assert isinstance(predicate, dict)
+    try:
+        return _record(payload, subject, predicate)
+    except (ValueError, KeyError, TypeError) as error:  # e.g. a merged_at the schema let through
+        raise RecordError(f"the predicate cannot be read: {error!r}"[:300]) from None
+
+
+def _record(payload: bytes, subject: list[Any], predicate: dict[str, Any]) -> PromotionRecord:
     content = predicate["change_request"]["content"]
     cr = ChangeRequest.from_data(content, predicate["change_request"]["path"])
     subjects = tuple(Artifact(item["name"], item["digest"]["sha256"]) for item in subject)

@@ -19,6 +19,7 @@ from promotion_bot.adapters.check_runner import (
     CheckTask,
     CommandRun,
     Progress,
+    deadline_after,
     output_file,
     result_of_run,
     run_command,
@@ -31,7 +32,7 @@ from promotion_bot.core.builtin_checks import (
     read_metrics,
     run_builtin,
 )
-from promotion_bot.core.check_results import ERROR, FAILED, PASSED, CheckResult
+from promotion_bot.core.check_results import ERROR, FAILED, PASSED, TIMEOUT, CheckResult
 from promotion_bot.core.evidence import output_dict
 from promotion_bot.core.models import CheckSpec
 from promotion_bot.flows.check_branch import Branch, Settings
@@ -167,7 +168,9 @@ def _builtin_check(spec: CheckSpec, required_by: tuple[str, ...], ctx: RunContex
             governed_paths=governed,
             files=ctx.branch.tree,
             recorded_prompts=ctx.branch.recorded_prompts,
+            expired=deadline_after(spec.timeout),
         ),
+        spec.timeout,
     )
     finished = ctx.settings.clock()
     return _builtin_result(
@@ -194,7 +197,7 @@ def _builtin_result(
     return CheckResult(
         name=spec.name,
         kind="builtin",
-        result=PASSED if outcome.passed else FAILED,
+        result=TIMEOUT if outcome.timed_out else PASSED if outcome.passed else FAILED,
         reason=outcome.summary,
         started_at=started,
         duration=max(0.0, duration),

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from promotion_bot.adapters.files import sha256_file
-from promotion_bot.core.errors import ConfigError
+from promotion_bot.adapters.files import is_folder, sha256_file
 
 
 def hash_paths(paths: Sequence[Path]) -> list[tuple[str, str]]:
@@ -15,12 +14,12 @@ def hash_paths(paths: Sequence[Path]) -> list[tuple[str, str]]:
 
 
 def _files(paths: Sequence[Path]) -> list[Path]:
+    """Folders expand to their regular files; anything else is hashed by sha256_file, which
+    refuses what is not a regular file (a FIFO, a device, /proc/self/mem, a missing path)."""
     files: list[Path] = []
     for path in paths:
-        if path.is_dir():
+        if is_folder(path):
             files.extend(sorted(p for p in path.rglob("*") if p.is_file()))
-        elif path.is_file():
-            files.append(path)
         else:
-            raise ConfigError(f"{path}: no such file or folder")
+            files.append(path)
     return files

@@ -9,7 +9,6 @@ judging is promotion_bot.core.audit's.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from promotion_bot.core.audit import AuditReport, Reevaluate, audit
 from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
 from promotion_bot.core.dsse import EnvelopeError, parse_envelope
 from promotion_bot.core.errors import ConfigError, PromotionBotError
+from promotion_bot.core.formats.bounded_json import parse_json
 from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
 from promotion_bot.core.git_facts import Change, TagRecord
 from promotion_bot.core.history import History, HistoryCommit
@@ -99,7 +99,7 @@ def _peek(tag: TagRecord) -> tuple[str, set[str]] | None:
     """The merge commit and the files a record names, read without judging it (planning
     only: judge_tag parses and verifies it properly)."""
     try:
-        data = json.loads(parse_envelope(tag.message.strip()).payload)
+        data = parse_json(parse_envelope(tag.message.strip()).payload)
         predicate = data["predicate"]
         paths = {str(item["name"]) for item in data["subject"]}
         paths.add(str(predicate["change_request"]["path"]))

@@ -1,7 +1,9 @@
 """The deployment gate: is every governed file at a commit covered by a valid record? Fail closed.
 
 Covered means: the newest valid, approved record on the commit's first-parent history that lists
-the file has the same sha256 as the file's bytes at the commit. What is governed and which keys
+the file has the same sha256 as the file's bytes at the commit; no file a record promoted was
+deleted without an approved record; and no record the state rests on is a stale promotion
+(the judgement is promotion_bot.core.deploy_gate). What is governed and which keys
 are trusted come from main's tip (and what is governed also from the commit: their union can
 only make verify stricter), never from the commit alone.
 """
@@ -13,7 +15,8 @@ from pathlib import Path
 
 from promotion_bot.adapters import git
 from promotion_bot.adapters.ledger import read_blobs
-from promotion_bot.core.audit import Uncovered, change_type_paths, coverage, judge_all
+from promotion_bot.core.audit import Uncovered, audit, change_type_paths, judge_all
+from promotion_bot.core.deploy_gate import judge_deployment
 from promotion_bot.core.digests import sha256_bytes
 from promotion_bot.core.errors import ConfigError, RejectedError
 from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
@@ -60,7 +63,11 @@ def verify_commit(
         for path, entry in files.items()
     }
     judged = judge_all(ledger.tags, main_ledger.trusted, ledger.history)
-    return VerifyResult(sha, len(digests), coverage(digests, judged, ledger.history))
+    lineage = audit(sha, ledger.history, ledger.tags, main_ledger.trusted, ledger.tree, None)
+    uncovered = judge_deployment(
+        digests, judged, ledger.history, lambda path: match_any(patterns, path), lineage.findings
+    )
+    return VerifyResult(sha, len(digests), uncovered)
 
 
 def _default_main(root: Path) -> str:

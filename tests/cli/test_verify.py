@@ -127,3 +127,78 @@ def test_without_a_main_branch_verify_asks_for_one(
     code, out = verify(history, capsys)
     assert code == 2
     assert "pass --main BRANCH" in out
+
+
+def test_refuses_a_direct_push_that_deletes_a_governed_artifact(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every remaining file is covered, but the deployed set is not what the records promoted."""
+    history.git("rm", "-q", "configs/routing_tables/routing_rules_v1.1.0.json")
+    history.git("commit", "-qm", "Remove a ruleset on main, no pull request")
+    deleter = history.rev("HEAD")
+    code, out = verify(history, capsys)
+    assert code == 1, out
+    assert out.splitlines()[0] == (
+        "NOT COVERED configs/routing_tables/routing_rules_v1.1.0.json: CR-2026-0005 promoted it, "
+        f"and {deleter[:12]} deleted it without a valid, approved promotion record: the governed "
+        "files differ from what the records promoted"
+    )
+    assert "refused: 1 of 5 governed file(s)" in out
+
+
+def test_a_deletion_that_an_approved_promotion_merged_is_deployable(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The pull request of 1.2.0 removes 1.0.0: approved and recorded, so it is deployable."""
+    history.ruleset(
+        "CR-2026-0006", "1.2.0", "1.1.0",
+        remove=("configs/routing_tables/routing_rules_v1.0.0.json",),
+    )
+    assert run(capsys, *history.record_args())[0] == 0
+    code, out = verify(history, capsys)
+    assert code == 0, out
+    assert out.startswith("ok: all 6 governed file(s)")
+
+
+def test_a_deletion_outside_the_promotions_merge_is_refused(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same deletion fast-forwarded onto main before the next promotion: no record covers
+    the commit that deleted it, even though a later promotion is approved."""
+    history.git("checkout", "-q", "-b", "drop-old", "main")
+    history.git("rm", "-q", "configs/routing_tables/routing_rules_v1.0.0.json")
+    history.git("commit", "-qm", "Drop 1.0.0")
+    history.git("checkout", "-q", "main")
+    history.git("merge", "-q", "--ff-only", "drop-old")
+    history.ruleset("CR-2026-0006", "1.2.0", "1.1.0")
+    assert run(capsys, *history.record_args())[0] == 0
+    code, out = verify(history, capsys)
+    assert code == 1
+    assert "routing_rules_v1.0.0.json: CR-2026-0001 promoted it, and " in out
+
+
+def test_refuses_a_state_that_rests_on_a_stale_promotion(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two pull requests promote routing-rules from 1.1.0; both are approved and recorded."""
+    history.ruleset("CR-2026-0006", "1.2.0", "1.1.0")
+    history.ruleset("CR-2026-0007", "1.3.0", "1.1.0")
+    assert run(capsys, *history.record_args())[0] == 0
+    code, out = verify(history, capsys, "--format", "json")
+    assert code == 1, out
+    [item] = json.loads(out)["uncovered"]
+    assert item["path"] == "configs/routing_tables/routing_rules_v1.3.0.json"
+    assert item["reason"].startswith(
+        "it rests on CR-2026-0007, a stale promotion (CR-2026-0007 moves routing-rules from "
+        "1.1.0, but 1.2.0 was promoted before)"
+    )
+
+
+def test_a_junk_tag_does_not_stop_verify_of_a_covered_commit(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No key is needed to push a tag; no tag may stop a deploy."""
+    history.git("tag", "-a", "-m", '{"payload":"' + "[" * 1000 + '"}', "promotion/junk", "HEAD")
+    code, out = verify(history, capsys)
+    assert code == 0, out
+    assert out.startswith("ok: all 6 governed file(s)")

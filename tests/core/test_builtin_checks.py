@@ -133,6 +133,44 @@ def test_every_prohibited_hit_is_reported_with_file_line_column_and_rule() -> No
     assert result.summary == "3 problems (2 templates checked)"
 
 
+def test_a_backtracking_pattern_from_the_policy_runs_in_linear_time() -> None:
+    """(a+)+$ took minutes with Python's re on 40 a's and a b; RE2 matches in linear time."""
+    rules = {"prohibited": [{"rule": "nested", "pattern": "(a+)+$", "message": "no"}]}
+    text = b"a" * 50_000 + b"b\n"
+    result = run_builtin("template-policy", given(rules, {"t/a.md": text}, governed=("t/**",)))
+    assert result.passed, rendered(result)
+
+
+class Ticks:
+    """A deadline that expires after `allowed` questions (no wall-clock in tests)."""
+
+    def __init__(self, allowed: int) -> None:
+        self.left = allowed
+
+    def __call__(self) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+
+@pytest.mark.parametrize(
+    ("builtin", "settings", "files"),
+    [
+        ("template-policy", RULES, {f"t/{i}.md": b"we guarantee\n" * 50 for i in range(5)}),
+        ("sha256-manifest", {"manifest": "pack/SHA256SUMS"},
+         {"pack/SHA256SUMS": b"".join(f"{sha(b'x')}  f{i}\n".encode() for i in range(20)),
+          **{f"f{i}": b"x" for i in range(20)}}),
+    ],
+)
+def test_a_builtin_stops_when_its_timeout_expires(
+    builtin: str, settings: dict[str, Any], files: dict[str, bytes]
+) -> None:
+    """Built-ins have the command checks' timeout: the check fails as timed out, never hangs."""
+    base = given(settings, files, governed=("t/**",))
+    result = run_builtin(builtin, BuiltinInput(**{**base.__dict__, "expired": Ticks(3)}), 7)
+    assert not result.passed and result.timed_out
+    assert result.summary == "timed out after 7 s; the built-in check was stopped"
+
+
 def test_clean_templates_pass_and_the_log_says_what_was_checked() -> None:
     result = run_builtin("template-policy", given({**RULES, "paths": ["t/**"]}, {"t/a.md": b"ok"}))
     assert result.passed

@@ -72,7 +72,7 @@ def test_round_trip(payload: bytes, payload_type: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("not json", "not JSON"),
+        ("not json", "not valid JSON"),
         ("[]", "not a JSON object"),
         ('{"payload":"","payloadType":"t","signatures":[],"x":1}', "unknown keys: x"),
         ('{"payload":"","payloadType":"t","signatures":[]}', "no signatures"),

@@ -243,7 +243,25 @@ def _policy_references(data: Mapping[str, Any], document: YamlDocument) -> list[
                     ["conditions", index, "name"], f"condition {name!r} is defined twice"
                 )
             )
+    membership = raw.get("membership", {})
+    roster_problem = path_problem(data["membership"]["roster"])
+    if roster_problem:
+        problems.append(
+            document.problem(
+                ["membership", "roster"] if "roster" in membership else ["membership"],
+                f"roster {data['membership']['roster']!r}: {roster_problem}",
+                hint="the roster is a file in this repository, e.g. .promotion/roster.yaml",
+            )
+        )
     for name, check in data["checks"].items():
+        manifest = check.get("with", {}).get("manifest")
+        manifest_problem = path_problem(manifest) if isinstance(manifest, str) else None
+        if manifest_problem:
+            problems.append(
+                document.problem(
+                    ["checks", name, "with", "manifest"], f"manifest: {manifest_problem}"
+                )
+            )
         if isinstance(check.get("run"), str):
             try:
                 shlex.split(check["run"])

@@ -25,6 +25,8 @@ from referencing import Registry, Resource
 
 from promotion_bot.core.errors import ConfigError, Problem
 from promotion_bot.core.formats.locations import LocatedDocument
+from promotion_bot.core.globs import glob_to_regex
+from promotion_bot.core.patterns import PatternError, compile_pattern
 
 SCHEMA_NAMES = ("change-request", "policy", "pr-snapshot", "evidence", "promotion-record")
 
@@ -58,8 +60,45 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
         for other in SCHEMA_NAMES
         if (schemas_dir() / f"{other}.schema.json").is_file()
     )
-    validator_class = jsonschema.validators.validator_for(schema)
-    return validator_class(schema, registry=registry, format_checker=validator_class.FORMAT_CHECKER)
+    base_class = jsonschema.validators.validator_for(schema)
+    # `pattern` with RE2: the schemas' patterns run on pull-request content (a model
+    # identifier of 60 characters made the backtracking `re` take minutes)
+    validator_class = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+        base_class, {"pattern": _linear_pattern}
+    )
+    validator: jsonschema.protocols.Validator = validator_class(
+        schema, registry=registry, format_checker=_format_checker(base_class.FORMAT_CHECKER)
+    )
+    return validator
+
+
+def _format_checker(base: jsonschema.FormatChecker) -> jsonschema.FormatChecker:
+    """The draft's formats, with `regex` meaning what the bot compiles (RE2, multi-line) and
+    `glob` a policy glob: a pattern that cannot work is refused when the document loads."""
+    checker = jsonschema.FormatChecker(formats=())
+    checker.checkers = dict(base.checkers)
+    checker.checks("regex", raises=PatternError)(_is_linear_regex)
+    checker.checks("glob", raises=PatternError)(_is_glob)
+    return checker
+
+
+def _is_linear_regex(instance: object) -> bool:
+    if isinstance(instance, str):
+        compile_pattern(instance, multiline=True)
+    return True
+
+
+def _is_glob(instance: object) -> bool:
+    if isinstance(instance, str):
+        glob_to_regex(instance)
+    return True
+
+
+def _linear_pattern(
+    validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
+) -> Iterable[ValidationError]:
+    if validator.is_type(instance, "string") and not compile_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 def validate_document(name: str, document: LocatedDocument) -> list[Problem]:
@@ -154,9 +193,13 @@ def _explain(error: ValidationError, document: LocatedDocument) -> list[Problem]
             )
         ]
     if keyword == "format":
+        cause = error.cause
+        why = f": {getattr(cause, 'reason', cause)}" if isinstance(cause, PatternError) else ""
         return [
             document.problem(
-                path, f"{_show(error.instance)} is not a valid {error.validator_value}", hint=hint
+                path,
+                f"{_show(error.instance)} is not a valid {error.validator_value}{why}",
+                hint=hint,
             )
         ]
     if keyword == "uniqueItems":

@@ -28,6 +28,7 @@ from promotion_bot.core.formats.locations import JsonPath, LocatedDocument, Loca
 
 MAX_YAML_BYTES = 1024 * 1024
 MAX_DEPTH = 64
+MAX_NUMBER_CHARS = 64  # int() refuses more than 4,300 digits; no governance number needs 65
 
 _BIDI_AND_CONTROL = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u202a-\u202e\u2066-\u2069\u200e\u200f\ufeff]"
@@ -199,6 +200,7 @@ def _construct(node: Node, path: JsonPath, document: YamlDocument, depth: int) -
             for index, item in enumerate(node.value)
         ]
     assert isinstance(node, ScalarNode)
+    _check_unicode(node, document)
     plain = node.style is None
     value = _resolve_plain(node, document) if plain else node.value
     document.values[path] = Location(location.line, location.column, node.value, plain)
@@ -220,6 +222,7 @@ def _construct_mapping(
                 "keys must be plain names",
             )
         key = key_node.value
+        _check_unicode(key_node, document)
         if key_node.style is None and not isinstance(_resolve_plain(key_node, document), str):
             raise _located(
                 document.path,
@@ -250,9 +253,31 @@ def _construct_mapping(
     return result
 
 
+def _check_unicode(node: ScalarNode, document: YamlDocument) -> None:
+    """An escape such as "\\ud800" makes a string that cannot be written out again."""
+    try:
+        node.value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _located(
+            document.path,
+            node.start_mark,
+            "the string holds an unpaired surrogate escape (not valid Unicode)",
+            "write the character itself, or a \\U escape of a real code point",
+        ) from None
+
+
 def _resolve_plain(node: ScalarNode, document: YamlDocument) -> Any:
     """YAML 1.2 core types for unquoted scalars; YAML 1.1-only readings are refused."""
     text: str = node.value
+    if len(text) > MAX_NUMBER_CHARS and (
+        _INT.match(text) or _INT_HEX_OCT.match(text) or _FLOAT.match(text)
+    ):
+        raise _located(
+            document.path,
+            node.start_mark,
+            f"a number of {len(text)} characters (at most {MAX_NUMBER_CHARS})",
+            "quote it if it is text",
+        )
     if _NULL.match(text):
         return None
     if _TRUE.match(text):
