@@ -142,6 +142,41 @@ class GovernedHistory:
         history.write_evidence(merge, checks, passed=True)
         return history
 
+    @classmethod
+    def unadopted(cls, base: Path, *, months: int = 12) -> GovernedHistory:
+        """The example as a repository that lived a year without promotion-bot: no policy, no
+        change requests, `months` monthly commits that edit its artifacts in place."""
+        root = base / "governed"
+        shutil.copytree(
+            EXAMPLE, root, ignore=shutil.ignore_patterns("snapshots", ".promotion", "change-requests")
+        )
+        key = generate_key()
+        key_file = base / "signing-key.pem"
+        key_file.write_bytes(key.private_pem)
+        (base / "snapshots").mkdir()
+        (base / "evidence").mkdir()
+        history = cls(root, key, key_file, base / "snapshots", base / "evidence")
+        history.git("init", "-q", "-b", "main", date="2025-01-01T09:00:00Z")
+        history.git("add", "-A", date="2025-01-01T09:00:00Z")
+        history.git("commit", "-q", "-m", "Import the intake router", date="2025-01-01T09:00:00Z")
+        ack = root / "templates/replies/acknowledgement.md"
+        for month in range(2, months + 1):
+            when = f"2025-{month:02d}-01T09:00:00Z"
+            ack.write_text(ack.read_text() + f"<!-- reviewed 2025-{month:02d} -->\n")
+            history.git("commit", "-qam", f"Reply template review, month {month}", date=when)
+        return history
+
+    def adopt(self, baseline: str, *, approvers: tuple[str, ...] = ("adam",)) -> Merge:
+        """The adoption pull request: the example's policy (trusting this history's key) and
+        .promotion/baseline.yaml, merged with `approvers`' reviews."""
+        text = (EXAMPLE / ".promotion/policy.yaml").read_text()
+        policy = text.rstrip("\n") + "\n\n" + policy_entry(self.key.keyid, self.key.public_pem, None)
+        return self.governance(
+            "Adopt promotion-bot",
+            {".promotion/policy.yaml": policy, ".promotion/baseline.yaml": baseline},
+            approvers=approvers,
+        )
+
     # -- promotions ----------------------------------------------------------------------
     def ruleset(
         self,
@@ -198,6 +233,47 @@ class GovernedHistory:
         if with_evidence:
             self.write_evidence(merged, checks, passed=checks_pass)
         return merged
+
+    def governance(
+        self,
+        title: str,
+        files: dict[str, str | bytes | None],
+        *,
+        approvers: tuple[str, ...] = ("adam",),
+        merge: bool = True,
+    ) -> Merge:
+        """A governance pull request (no change request): write (or, for None, delete) the
+        files, merge it with `approvers`' reviews in the snapshot."""
+        base = self.rev("main")
+        self.number += 1
+        branch = f"governance/{self.number}"
+        self.git("checkout", "-q", "-b", branch, "main")
+        for path, content in files.items():
+            if content is None:
+                (self.root / path).unlink()
+            else:
+                self.write(path, content)
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", title)
+        head = self.rev("HEAD")
+        self.git("checkout", "-q", "main")
+        merged = Merge(f"GOV-{self.number}", "", head, base, self.number)
+        if merge:
+            self.git("merge", "-q", "--no-ff", branch, "-m", f"Merge pull request #{self.number}")
+            merged.sha = self.rev("HEAD")
+            self.merges.append(merged)
+        self.write_snapshot(merged, approvers, title=title)
+        return merged
+
+    def policy_text(self) -> str:
+        return (self.root / ".promotion/policy.yaml").read_text()
+
+    def with_key(self, key: GeneratedKey, extra: str = "") -> str:
+        """The policy with `key` appended to signing.keys (and `extra` lines in its entry)."""
+        entry = policy_entry(key.keyid, key.public_pem, None).split("  keys:\n", 1)[1]
+        if extra:
+            entry = entry.replace("      public_key: |\n", extra + "      public_key: |\n")
+        return self.policy_text().rstrip("\n") + "\n" + entry
 
     def direct_push(self, version: str) -> str:
         """An administrator pushes a ruleset and its change request straight to main."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from promotion_bot.adapters import git
 from promotion_bot.adapters.files import sha256_file
+from promotion_bot.core.baseline import load_baseline
 from promotion_bot.core.errors import Problem
 from promotion_bot.core.formats.documents import (
     POLICY_PATH,
@@ -21,6 +22,7 @@ from promotion_bot.core.formats.documents import (
 )
 from promotion_bot.core.git_facts import GITLINK_MODE, SYMLINK_MODE, TrackedFile
 from promotion_bot.core.globs import match_any
+from promotion_bot.core.governance import BASELINE_PATH
 from promotion_bot.core.models import ChangeRequest, Policy
 from promotion_bot.core.paths import path_problem
 
@@ -286,8 +288,10 @@ def promoted_versions(root: Path, rev: str, directory: str) -> dict[str, str]:
     top = directory if not prefix or directory.startswith(prefix) else f"{prefix}{directory}"
     added = git.added_in_order(root, rev, f":(top){top}")
     specs = [f"{rev}:{path}" for _commit, path in added]  # `git log` names paths from the top
-    blobs = git.read_blobs(root, list(dict.fromkeys(specs)))
-    versions: dict[str, str] = {}
+    baseline_spec = f"{rev}:{prefix}{BASELINE_PATH}"
+    blobs = git.read_blobs(root, list(dict.fromkeys([*specs, baseline_spec])))
+    # the adoption baseline is where every target starts; change requests merged since move it
+    versions: dict[str, str] = baseline_versions(blobs.get(baseline_spec))
     for (_commit, path), spec in zip(added, specs, strict=True):
         blob = blobs.get(spec)
         if blob is None:
@@ -296,6 +300,15 @@ def promoted_versions(root: Path, rev: str, directory: str) -> dict[str, str]:
         if loaded.value is not None:
             versions[loaded.value.target] = loaded.value.proposed_version
     return versions
+
+
+def baseline_versions(raw: bytes | None) -> dict[str, str]:
+    """target -> version of .promotion/baseline.yaml (empty without one, or when it is not
+    valid: `promotion-bot baseline` and `validate` say why)."""
+    if raw is None:
+        return {}
+    declaration, _problems = load_baseline(raw, None)
+    return declaration.versions() if declaration else {}
 
 
 __all__ = [

@@ -6,10 +6,12 @@ from pathlib import Path
 
 import click
 
+from promotion_bot.adapters.clock import utc_now
 from promotion_bot.cli.options import governed_root, repo_option
+from promotion_bot.cli.progress import progress_reporter
 from promotion_bot.core.errors import ExitCode
 from promotion_bot.flows.audit import AuditRequest, audit_ledger
-from promotion_bot.render.audit import RENDERERS
+from promotion_bot.render.audit import RENDERERS, render_html
 
 
 @click.command("audit")
@@ -20,6 +22,13 @@ from promotion_bot.render.audit import RENDERERS
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
     help="Extra trusted public keys (YAML `keys:` list), supplied out of band.",
+)
+@click.option(
+    "--checkpoint",
+    default=None,
+    metavar="RECORD_ID@SHA256",
+    help="The last record the operational audit system holds (its event subject and id): a "
+    "finding when main's history no longer reaches it.",
 )
 @click.option("--since", default=None, help="Only merges from this date on (2026-03-01).")
 @click.option("--target", default=None, help="Only this target (e.g. routing-rules).")
@@ -43,6 +52,7 @@ def audit_command(
     repo: Path | None,
     ref: str,
     trusted_keys: Path | None,
+    checkpoint: str | None,
     since: str | None,
     target: str | None,
     change_id: str | None,
@@ -61,9 +71,14 @@ def audit_command(
 
     Exit codes: 0 no findings, 1 findings, 2 usage or configuration error.
     """
-    request = AuditRequest(governed_root(repo), ref, trusted_keys, since, target, change_id)
+    request = AuditRequest(governed_root(repo), ref, trusted_keys, since, target, change_id,
+                           checkpoint, progress_reporter("audit"))
     report = audit_ledger(request)
-    text = RENDERERS[output_format](report)
+    text = (
+        render_html(report, generated_at=utc_now())
+        if output_format == "html"
+        else RENDERERS[output_format](report)
+    )
     if output is not None:
         output.write_text(text, encoding="utf-8")
         click.echo(

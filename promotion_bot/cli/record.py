@@ -16,6 +16,7 @@ from promotion_bot.cli.options import (
     governed_root,
     repo_option,
 )
+from promotion_bot.cli.progress import progress_reporter
 from promotion_bot.core.errors import ExitCode
 from promotion_bot.flows.record import RecordOutcome, RecordRequest, record
 
@@ -82,7 +83,7 @@ def record_command(
     """
     github = github_settings(repository, api_url, timeout, retries, request_pace)
     request = RecordRequest(governed_root(repo), ref, snapshots, evidence, key_file, remote,
-                            github, dry_run, dict(os.environ))
+                            github, dry_run, dict(os.environ), progress_reporter("record"))
     outcomes = record(request)
     if output_format == "json":
         echo_json({"records": [o.as_data() for o in outcomes]})

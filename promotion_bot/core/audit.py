@@ -33,7 +33,16 @@ from typing import Any, Protocol
 from promotion_bot.core.dsse import Envelope, EnvelopeError, parse_envelope, verify
 from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
 from promotion_bot.core.git_facts import TAG_PREFIX, TagRecord
+from promotion_bot.core.governance import (
+    BASELINE_PATH,
+    GOVERNANCE_TARGET,
+    AnyRecord,
+    GovernanceRecord,
+    governance_patterns,
+    parse_any_statement,
+)
 from promotion_bot.core.history import History, HistoryCommit
+from promotion_bot.core.key_trust import KeyTrust
 from promotion_bot.core.keys import TrustedKey
 from promotion_bot.core.models import ChangeRequest, Policy
 from promotion_bot.core.records import (
@@ -43,7 +52,6 @@ from promotion_bot.core.records import (
     PromotionRecord,
     RecordedDecision,
     RecordError,
-    parse_statement,
 )
 
 # code -> what it means (docs/records.md explains each with what to do)
@@ -66,6 +74,10 @@ FINDINGS: dict[str, str] = {
     "STALE_VERSION": "current_version is not the version promoted before",
     "ROLLBACK_TARGET_UNKNOWN": "rollback_of names no earlier promotion of the same target",
     "ROLLBACK_VERSION_MISMATCH": "a rollback does not restore the rolled-back version",
+    "POLICY_UNREADABLE": "the policy at a merge's base is missing or cannot be read",
+    "UNRECORDED_GOVERNANCE": "governance files changed on main without a valid governance record",
+    "UNTRUSTED_KEY_CHANGE": "signing keys changed without an approved, trusted record",
+    "CHECKPOINT_UNREACHABLE": "main no longer reaches the audit system's last checkpoint",
 }
 
 
@@ -105,7 +117,7 @@ class TreeSource(Protocol):
     def sha256(self, blob_id: str) -> str | None: ...
 
 
-Reevaluate = Callable[[PromotionRecord, HistoryCommit, Policy | None], RecordedDecision]
+Reevaluate = Callable[[AnyRecord, HistoryCommit, Policy | None], RecordedDecision]
 
 
 # --- judging one tag ------------------------------------------------------------------------
@@ -114,7 +126,7 @@ Reevaluate = Callable[[PromotionRecord, HistoryCommit, Policy | None], RecordedD
 @dataclass(frozen=True)
 class JudgedTag:
     tag: TagRecord
-    record: PromotionRecord | None  # parsed, whether or not the signature holds
+    record: AnyRecord | None  # parsed, whether or not the signature holds
     envelope: Envelope | None
     valid: bool  # trusted signature, valid key, readable, named and placed right
     signed_by: TrustedKey | None
@@ -122,7 +134,7 @@ class JudgedTag:
 
 
 def judge_tag(tag: TagRecord, trusted: Sequence[TrustedKey], history: History) -> JudgedTag:
-    def finding(code: str, message: str, record: PromotionRecord | None = None) -> Finding:
+    def finding(code: str, message: str, record: AnyRecord | None = None) -> Finding:
         return Finding(
             code,
             message,
@@ -133,7 +145,7 @@ def judge_tag(tag: TagRecord, trusted: Sequence[TrustedKey], history: History) -
             at=record.merged_at if record else None,
         )
 
-    def bad(code: str, message: str, record: PromotionRecord | None = None) -> JudgedTag:
+    def bad(code: str, message: str, record: AnyRecord | None = None) -> JudgedTag:
         return JudgedTag(tag, record, envelope, False, None, (finding(code, message, record),))
 
     envelope: Envelope | None = None
@@ -167,7 +179,7 @@ def judge_tag(tag: TagRecord, trusted: Sequence[TrustedKey], history: History) -
     if envelope.payload_type != PAYLOAD_TYPE:
         return bad("MALFORMED_RECORD", f"{tag.name}: payloadType {envelope.payload_type!r}")
     try:
-        record = parse_statement(envelope.payload)
+        record: AnyRecord = parse_any_statement(envelope.payload)
     except RecordError as error:
         return bad("MALFORMED_RECORD", f"{tag.name}: {error}")
     # judged at the later of the record's claim and the merge commit's own time on main: a
@@ -249,10 +261,24 @@ class TimelineEntry:
     tag: str | None = None
     signed_by: str | None = None
     findings: list[str] = field(default_factory=list)
+    required_roles: tuple[str, ...] = ()
+    violations: tuple[str, ...] = ()
+    record_kind: str | None = None  # governance | baseline; None for a change request
 
     @property
     def kind(self) -> str:
+        if self.record_kind:
+            return self.record_kind
         return "rollback" if self.rollback_of else "promotion"
+
+    @property
+    def missing(self) -> list[str]:
+        """What a violation lacked, role by role ("administrator: no approval"), then the
+        recorded reasons that are not about a role."""
+        approved = {approval.role for approval in self.approvals}
+        lines = [f"{role}: no approval" for role in self.required_roles if role not in approved]
+        lines.extend(v for v in self.violations if not v.startswith(("approvals:", "role ")))
+        return lines
 
     def as_data(self) -> dict[str, Any]:
         return {
@@ -278,6 +304,8 @@ class TimelineEntry:
             "tag": self.tag,
             "signed_by": self.signed_by,
             "findings": list(self.findings),
+            "required_roles": list(self.required_roles),
+            "violations": list(self.violations),
         }
 
 
@@ -307,6 +335,8 @@ class AuditReport:
                 "records": self.records,
                 "promotions": sum(1 for e in self.entries if e.kind == "promotion"),
                 "rollbacks": sum(1 for e in self.entries if e.kind == "rollback"),
+                "governance": sum(1 for e in self.entries if e.kind == "governance"),
+                "baselines": sum(1 for e in self.entries if e.kind == "baseline"),
                 "findings": len(self.findings),
             },
             "trusted_keys": self.trusted_keys,
@@ -355,15 +385,28 @@ def audit(
     ref: str,
     history: History,
     tags: Sequence[TagRecord],
-    trusted: Sequence[TrustedKey],
+    trusted: Sequence[TrustedKey] | KeyTrust,
     tree: TreeSource,
     reevaluate: Reevaluate | None,
+    progress: Callable[[int, int], None] | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> AuditReport:
-    judged = [judge_tag(tag, trusted, history) for tag in tags]
+    """`progress(done, total)` is told after each commit of the history (for a terminal).
+    `trusted`: the keys trusted through history (key_trust.trust_through_history), or one
+    fixed set. `checkpoint`: the last record the operational audit system holds."""
+    trust = trusted if isinstance(trusted, KeyTrust) else KeyTrust.fixed(trusted)
+    judged = judge_all(tags, trust, history)
     findings: list[Finding] = [f for j in judged for f in j.findings]
+    findings.extend(
+        Finding(item.code, item.message, commit=item.commit, at=item.at) for item in trust.findings
+    )
+    governance_records: dict[str, list[JudgedTag]] = {}
+    for item in judged:
+        if isinstance(item.record, GovernanceRecord):
+            governance_records.setdefault(item.tag.target or "", []).append(item)
     by_change: dict[str, list[JudgedTag]] = {}
     for item in judged:
-        if item.valid and item.record is not None:
+        if item.valid and isinstance(item.record, PromotionRecord):
             by_change.setdefault(item.record.change_id, []).append(item)
     invalid_by_change: dict[str, JudgedTag] = {j.tag.change_id: j for j in judged if not j.valid}
     policies = _Policies(tree)
@@ -373,7 +416,10 @@ def audit(
     promoted: dict[str, str] = {}  # target -> version promoted (any CR merged on main)
     merged_crs: dict[str, ChangeRequest] = {}  # change_id -> CR merged earlier on main
     ungoverned = 0
-    for commit in history.commits:
+    total = len(history.commits)
+    for done, commit in enumerate(history.commits, 1):
+        if progress is not None:
+            progress(done, total)
         policy, policy_missing = policies.at(commit.first_parent)
         if policy_missing and commit.first_parent is not None:
             findings.append(
@@ -387,8 +433,19 @@ def audit(
             )
         cr_dir = policy.change_request_dir if policy else "change-requests"
         added = _added_change_requests(commit, cr_dir, tree, cr_cache)
+        judging = policy or policies.read(commit.sha)  # at adoption: the policy it adds
+        adoption_judged = False
+        if not added and judging is not None and _is_governance(commit, policy, judging):
+            adoption_judged = policy is None
+            outcome = _governance_merge(
+                commit, governance_records.get(commit.sha, []), tree, reevaluate, judging
+            )
+            findings.extend(outcome.findings)
+            entries.extend(outcome.entries)
+            for target in outcome.baseline.targets if outcome.baseline else ():
+                promoted[target.target] = target.version
         if policy is None:
-            ungoverned += 1
+            ungoverned += 0 if adoption_judged else 1
             for cr in added:
                 promoted[cr.target] = cr.proposed_version
                 merged_crs[cr.change_id] = cr
@@ -451,7 +508,7 @@ def audit(
             else:
                 item = here[0]
                 record = item.record
-                assert record is not None
+                assert isinstance(record, PromotionRecord)
                 entry = _recorded_entry(item, record)
                 entry_findings.extend(_check_record(record, cr, commit, policy, tree, reevaluate))
                 entry_findings.extend(_check_chain(record, last_record.get(record.target)))
@@ -464,7 +521,7 @@ def audit(
             entries.append(entry)
     for item in judged:
         record = item.record
-        if not item.valid or record is None:
+        if not item.valid or not isinstance(record, PromotionRecord):
             continue
         on_main = history.commit(record.merge_commit)
         if on_main is None:
@@ -486,6 +543,8 @@ def audit(
                     at=record.merged_at,
                 )
             )
+    if checkpoint is not None:
+        findings.extend(_check_checkpoint(checkpoint, judged, history))
     order = {c.sha: i for i, c in enumerate(history.commits)}
     findings.sort(key=lambda f: (order.get(f.commit or "", len(order)), f.change_id or "", f.code))
     return AuditReport(
@@ -496,8 +555,229 @@ def audit(
         commits=len(history.commits),
         ungoverned_commits=ungoverned,
         records=len(tags),
-        trusted_keys=[f"{key.keyid} ({key.source})" for key in trusted],
+        trusted_keys=trust.describe(),
     )
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The last record the operational audit system holds: its id and digest (the event's
+    subject and id)."""
+
+    record_id: str
+    digest: str
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        record_id, separator, digest = text.partition("@")
+        if not separator or not record_id or len(digest) != 64:
+            raise ValueError("write RECORD_ID@SHA256, e.g. CR-2026-0007@3f1c…(64 hex)")
+        return cls(record_id, digest.lower())
+
+
+def _check_checkpoint(
+    checkpoint: Checkpoint, judged: Sequence[JudgedTag], history: History
+) -> list[Finding]:
+    """Rewinding main past the newest promotion and deleting its tag is invisible from git
+    alone; the audit system's checkpoint is the outside anchor that notices."""
+    for item in judged:
+        record = item.record
+        if (
+            item.valid
+            and record is not None
+            and record.change_id == checkpoint.record_id
+            and record.digest == checkpoint.digest
+            and history.index(record.merge_commit) is not None
+        ):
+            return []
+    return [
+        Finding(
+            "CHECKPOINT_UNREACHABLE",
+            f"the audit system's checkpoint {checkpoint.record_id} ({checkpoint.digest[:12]}…) is "
+            "not a valid record on main's history: main was rewound or the record was deleted "
+            "or changed after it was delivered",
+            change_id=checkpoint.record_id,
+        )
+    ]
+
+
+def _is_governance(commit: HistoryCommit, base: Policy | None, judging: Policy) -> bool:
+    """A merge that must carry a governance (or baseline) record: it changes governance files
+    (by the policy at its base), or it is the adoption and adds the baseline."""
+    if base is None:
+        return bool(commit.touches((BASELINE_PATH,)))
+    return bool(commit.touches(governance_patterns(base)))
+
+
+@dataclass
+class _GovernanceOutcome:
+    findings: list[Finding]
+    entries: list[TimelineEntry]
+    baseline: GovernanceRecord | None = None
+
+
+def _governance_merge(
+    commit: HistoryCommit,
+    candidates: Sequence[JudgedTag],
+    tree: TreeSource,
+    reevaluate: Reevaluate | None,
+    policy: Policy,
+) -> _GovernanceOutcome:
+    def finding(code: str, message: str, record_id: str) -> Finding:
+        return Finding(
+            code, message, change_id=record_id, commit=commit.sha, tag=f"{TAG_PREFIX}{record_id}",
+            at=commit.committed_at,
+        )
+
+    wants_baseline = any(
+        change.path == BASELINE_PATH and change.status in ("A", "C", "R")
+        for change in commit.changes
+    )
+    expected_id = f"{'BASELINE' if wants_baseline else 'GOV'}-{commit.sha[:12]}"
+    valid = [
+        j
+        for j in candidates
+        if j.valid
+        and isinstance(j.record, GovernanceRecord)
+        and j.record.merge_commit == commit.sha
+    ]
+    entry = TimelineEntry(
+        change_id=expected_id, target=GOVERNANCE_TARGET, change_type="governance",
+        title="governance change", from_version=None, to_version="", rollback_of=None,
+        commit=commit.sha, merged_at=commit.committed_at, state="unrecorded",
+        record_kind="baseline" if wants_baseline else "governance",
+    )
+    if not valid:
+        touched = commit.touches(governance_patterns(policy)) or [BASELINE_PATH]
+        broken = [j for j in candidates if not j.valid]
+        if broken:
+            entry.state, entry.tag = "invalid", broken[0].tag.name
+        reason = (
+            f"its tag {broken[0].tag.name} is not a valid record"
+            if broken
+            else f"no tag {TAG_PREFIX}{expected_id}"
+        )
+        found = finding(
+            "UNRECORDED_GOVERNANCE",
+            f"{commit.sha[:12]} changes governance files ("
+            + ", ".join(touched[:5])
+            + (f" and {len(touched) - 5} more" if len(touched) > 5 else "")
+            + f") without a valid governance record: {reason}",
+            expected_id,
+        )
+        entry.findings.append(found.code)
+        return _GovernanceOutcome([found], [entry])
+    item = valid[0]
+    record = item.record
+    assert isinstance(record, GovernanceRecord)
+    found_here = _check_governance_record(record, commit, tree, reevaluate, policy, finding)
+    if wants_baseline != (record.kind == "baseline"):
+        found_here.append(
+            finding(
+                "RECORD_INCONSISTENT",
+                f"{record.change_id}: a {record.kind} record on a merge that "
+                + ("adds" if wants_baseline else "does not add")
+                + f" {BASELINE_PATH}",
+                record.change_id,
+            )
+        )
+    pull = record.pull_request
+    entry = TimelineEntry(
+        change_id=record.change_id, target=GOVERNANCE_TARGET, change_type="governance",
+        title=pull.title if pull else "governance change (no pull request)",
+        from_version=None, to_version="", rollback_of=None, commit=commit.sha,
+        merged_at=record.merged_at, state="violation" if record.is_violation else "recorded",
+        merged_by=record.merged_by, pull_number=pull.number if pull else None,
+        pull_url=pull.url if pull else None, approvals=record.decision.approvals,
+        checks=record.evidence.checks if record.evidence else (),
+        evidence_sha256=record.evidence.sha256 if record.evidence else None,
+        artifacts=tuple((c.path, c.sha256) for c in record.changed if c.sha256),
+        tag=item.tag.name, signed_by=item.signed_by.keyid if item.signed_by else None,
+        findings=[f.code for f in found_here], required_roles=record.decision.required_roles,
+        violations=record.decision.violations, record_kind=record.kind,
+    )
+    if record.kind != "baseline":
+        return _GovernanceOutcome(found_here, [entry])
+    entries = [
+        TimelineEntry(
+            change_id=record.change_id, target=target.target, change_type=target.change_type,
+            title=f"adoption baseline: {target.target} {target.version} is live",
+            from_version=None, to_version=target.version, rollback_of=None, commit=commit.sha,
+            merged_at=record.merged_at, state=entry.state, merged_by=entry.merged_by,
+            pull_number=entry.pull_number, pull_url=entry.pull_url, approvals=entry.approvals,
+            artifacts=tuple((a.path, a.sha256) for a in target.artifacts), tag=entry.tag,
+            signed_by=entry.signed_by, findings=list(entry.findings),
+            required_roles=entry.required_roles, violations=entry.violations,
+            record_kind="baseline",
+        )
+        for target in record.targets
+    ]
+    usable = not record.is_violation and not found_here
+    return _GovernanceOutcome(found_here, entries, record if usable else None)
+
+
+def _check_governance_record(
+    record: GovernanceRecord,
+    commit: HistoryCommit,
+    tree: TreeSource,
+    reevaluate: Reevaluate | None,
+    policy: Policy,
+    finding: Callable[[str, str, str], Finding],
+) -> list[Finding]:
+    found: list[Finding] = []
+    wrong: list[str] = []
+    listed = [(c.path, c.sha256) for c in record.changed if c.sha256]
+    listed += [(a.path, a.sha256) for a in record.artifacts]
+    for path, digest in listed:
+        blob = tree.blob_id(commit.sha, path)
+        actual = tree.sha256(blob) if blob else None
+        if actual != digest:
+            wrong.append(f"{path} is {actual[:12] + '…' if actual else 'missing'}")
+    recorded_paths = {c.path for c in record.changed} | {c.old_path for c in record.changed}
+    unlisted = [c.path for c in commit.changes if c.path not in recorded_paths]
+    if unlisted:
+        wrong.append("changed but not listed: " + ", ".join(unlisted[:5]))
+    if wrong:
+        message = f"{record.change_id}: " + "; ".join(wrong)
+        found.append(finding("ARTIFACT_MISMATCH", message, record.change_id))
+    inconsistent: list[str] = []
+    if record.merge_tree != commit.tree:
+        inconsistent.append(f"tree {record.merge_tree[:12]} is not the commit's {commit.tree[:12]}")
+    if record.merge_parent != commit.first_parent:
+        inconsistent.append("parent is not the commit's first parent")
+    base_policy = tree.blob_id(commit.first_parent or "", POLICY_PATH)
+    judged_by = base_policy or tree.blob_id(commit.sha, POLICY_PATH)  # adoption: its own
+    if record.policy_sha256 != (tree.sha256(judged_by) if judged_by else None):
+        inconsistent.append("the policy digest is not the policy the merge was judged by")
+    if inconsistent:
+        found.append(
+            finding(
+                "RECORD_INCONSISTENT", f"{record.change_id}: " + "; ".join(inconsistent),
+                record.change_id,
+            )
+        )
+    if record.is_violation:
+        found.append(
+            finding(
+                "POLICY_VIOLATION",
+                f"{record.change_id} ({record.kind}) was merged in {commit.sha[:12]} without "
+                "satisfying the policy (recorded): " + "; ".join(record.decision.violations[:3]),
+                record.change_id,
+            )
+        )
+    elif reevaluate is not None:
+        again = reevaluate(record, commit, policy)
+        if not again.approved:
+            found.append(
+                finding(
+                    "POLICY_VIOLATION",
+                    f"{record.change_id}: the record says approved, but re-evaluating its "
+                    "snapshot with the policy it was judged by says: "
+                    + "; ".join(again.violations[:3]),
+                    record.change_id,
+                )
+            )
+    return found
 
 
 def _dir(policy: Policy | None) -> str:
@@ -565,6 +845,8 @@ def _recorded_entry(item: JudgedTag, record: PromotionRecord) -> TimelineEntry:
         artifacts=tuple((a.path, a.sha256) for a in record.artifacts),
         tag=item.tag.name,
         signed_by=item.signed_by.keyid if item.signed_by else None,
+        required_roles=record.decision.required_roles,
+        violations=record.decision.violations,
     )
 
 
@@ -759,6 +1041,8 @@ def current_status(report: AuditReport) -> list[TargetStatus]:
     latest: dict[str, TimelineEntry] = {}
     recorded: dict[str, str] = {}
     for entry in report.entries:
+        if entry.kind == "governance":
+            continue
         latest[entry.target] = entry
         if entry.state == "recorded":
             recorded[entry.target] = entry.to_version
@@ -825,7 +1109,7 @@ def coverage(
     """Deployment gate: each governed file (path -> its sha256 at the commit) must be
     covered by the newest valid, approved record on `history` that lists it, with the same
     sha256. `history` ends at the commit being deployed."""
-    newest: dict[str, tuple[int, PromotionRecord]] = {}
+    newest: dict[str, tuple[int, AnyRecord]] = {}
     for item in judged:
         record = item.record
         if not item.valid or record is None:
@@ -869,6 +1153,12 @@ def coverage(
 
 
 def judge_all(
-    tags: Sequence[TagRecord], trusted: Sequence[TrustedKey], history: History
+    tags: Sequence[TagRecord], trusted: Sequence[TrustedKey] | KeyTrust, history: History
 ) -> list[JudgedTag]:
-    return [judge_tag(tag, trusted, history) for tag in tags]
+    """Each tag judged with the keys trusted at its commit's place on `history` (main's tip
+    for a tag whose commit is not on it)."""
+    trust = trusted if isinstance(trusted, KeyTrust) else KeyTrust.fixed(trusted)
+    return [
+        judge_tag(tag, trust.keys_at(history.index(tag.target) if tag.target else None), history)
+        for tag in tags
+    ]

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from promotion_bot.core.audit import Finding, JudgedTag, Uncovered, coverage
+from promotion_bot.core.governance import AnyRecord, GovernanceRecord
 from promotion_bot.core.history import History, HistoryCommit
-from promotion_bot.core.records import PromotionRecord
 
 STALE_VERSION = "STALE_VERSION"
 
@@ -46,11 +46,14 @@ def judge_deployment(
 
 def _valid_records(
     judged: Sequence[JudgedTag], history: History
-) -> list[tuple[int, PromotionRecord]]:
-    """(position on the history, record) of every valid record whose merge is on it."""
+) -> list[tuple[int, AnyRecord]]:
+    """(position on the history, record) of every valid record whose merge is on it: the
+    promotion records and the adoption baseline (a governance record promotes no artifact)."""
     found = []
     for item in judged:
         if not item.valid or item.record is None:
+            continue
+        if isinstance(item.record, GovernanceRecord) and item.record.kind != "baseline":
             continue
         position = history.index(item.record.merge_commit)
         if position is not None:
@@ -59,9 +62,9 @@ def _valid_records(
 
 
 def _newest_by_path(
-    records: Sequence[tuple[int, PromotionRecord]],
-) -> dict[str, tuple[int, PromotionRecord]]:
-    newest: dict[str, tuple[int, PromotionRecord]] = {}
+    records: Sequence[tuple[int, AnyRecord]],
+) -> dict[str, tuple[int, AnyRecord]]:
+    newest: dict[str, tuple[int, AnyRecord]] = {}
     for position, record in records:  # in history order: a later record replaces an earlier
         for artifact in record.artifacts:
             newest[artifact.path] = (position, record)
@@ -82,8 +85,8 @@ def _last_deletions(history: History) -> dict[str, tuple[int, HistoryCommit]]:
 
 def _deleted_without_record(
     files: Mapping[str, str | None],
-    records: Sequence[tuple[int, PromotionRecord]],
-    newest: Mapping[str, tuple[int, PromotionRecord]],
+    records: Sequence[tuple[int, AnyRecord]],
+    newest: Mapping[str, tuple[int, AnyRecord]],
     history: History,
     governed: Callable[[str], bool],
 ) -> list[Uncovered]:
@@ -118,8 +121,8 @@ def _deleted_without_record(
 
 def _resting_on_stale(
     files: Mapping[str, str | None],
-    records: Sequence[tuple[int, PromotionRecord]],
-    newest: Mapping[str, tuple[int, PromotionRecord]],
+    records: Sequence[tuple[int, AnyRecord]],
+    newest: Mapping[str, tuple[int, AnyRecord]],
     findings: Iterable[Finding],
 ) -> list[Uncovered]:
     stale = {
@@ -139,7 +142,7 @@ def _resting_on_stale(
         relied_on.add(record.change_id)
         if record.change_id in stale:
             refused.append(Uncovered(path, _stale_reason(record, stale[record.change_id])))
-    latest_of_target: dict[str, PromotionRecord] = {}
+    latest_of_target: dict[str, AnyRecord] = {}
     for _, record in records:
         latest_of_target[record.target] = record
     for record in latest_of_target.values():
@@ -149,7 +152,7 @@ def _resting_on_stale(
     return refused
 
 
-def _stale_reason(record: PromotionRecord, message: str) -> str:
+def _stale_reason(record: AnyRecord, message: str) -> str:
     return (
         f"it rests on {record.change_id}, a stale promotion ({message}); roll it back, or "
         f"promote these files again from the version of {record.target} that is current"

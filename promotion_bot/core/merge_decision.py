@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from promotion_bot.core.approvals import Decision, Status, evaluate
+from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
 from promotion_bot.core.declarations import checks_required_by
 from promotion_bot.core.evaluation_inputs import RevisionReader, collect_inputs
 from promotion_bot.core.git_facts import Change
@@ -62,6 +63,24 @@ class MergedAsHead:
 
     def changes(self, base: str, head: str) -> list[Change]:
         return list(self._changes)
+
+
+class AdoptedAtBase:
+    """At adoption main had no policy before the merge, so the merge is judged by the rules it
+    adds: the policy, roster and CODEOWNERS read at the base answer as at the merge commit.
+    Everything else (the changes, the old side of watched files) stays as it was."""
+
+    def __init__(self, inner: RevisionReader, base: str, merge: str) -> None:
+        self.inner = inner
+        self.base = base
+        self.merge = merge
+
+    def read(self, rev: str, path: str) -> bytes | None:
+        rules = path.startswith(".promotion/") or path in CODEOWNERS_LOCATIONS
+        return self.inner.read(self.merge if rev == self.base and rules else rev, path)
+
+    def changes(self, base: str, head: str) -> list[Change]:
+        return self.inner.changes(base, head)
 
 
 def required_checks(policy: Policy, change_requests: Sequence[ChangeRequest]) -> list[str]:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from promotion_bot.core.audit import AuditReport, filter_report
+from promotion_bot.core.audit import AuditReport, Checkpoint, filter_report
 from promotion_bot.core.errors import ConfigError
 from promotion_bot.flows.ledger_view import load_ledger, run_audit
 
@@ -19,13 +20,26 @@ class AuditRequest:
     since: str | None = None
     target: str | None = None
     change_id: str | None = None
+    checkpoint: str | None = None  # RECORD_ID@SHA256: the audit system's last record
+    progress: Callable[[int, int], None] | None = None
 
 
 def audit_ledger(request: AuditRequest) -> AuditReport:
     """The full audit (records re-evaluated), filtered as asked."""
     since = parse_since(request.since)
+    checkpoint = parse_checkpoint(request.checkpoint)
     ledger = load_ledger(request.root, request.ref, request.trusted_keys)
-    return filter_report(run_audit(ledger), since, request.target, request.change_id)
+    report = run_audit(ledger, progress=request.progress, checkpoint=checkpoint)
+    return filter_report(report, since, request.target, request.change_id)
+
+
+def parse_checkpoint(value: str | None) -> Checkpoint | None:
+    if value is None:
+        return None
+    try:
+        return Checkpoint.parse(value)
+    except ValueError as error:
+        raise ConfigError(f"--checkpoint {value!r}: {error}") from None
 
 
 def parse_since(value: str | None) -> dt.datetime | None:

@@ -9,21 +9,28 @@ judging is promotion_bot.core.audit's.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from promotion_bot.adapters.key_files import load_trusted_keys_file
 from promotion_bot.adapters.ledger import GitRepo, HistoryTree, read_history, read_tags
-from promotion_bot.core.audit import AuditReport, Reevaluate, audit
+from promotion_bot.core.audit import AuditReport, Checkpoint, Reevaluate, audit, judge_tag
 from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
 from promotion_bot.core.dsse import EnvelopeError, parse_envelope
 from promotion_bot.core.errors import ConfigError, PromotionBotError
 from promotion_bot.core.formats.bounded_json import parse_json
 from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
 from promotion_bot.core.git_facts import Change, TagRecord
+from promotion_bot.core.governance import AnyRecord
 from promotion_bot.core.history import History, HistoryCommit
-from promotion_bot.core.keys import TrustedKey, trusted_from_policy
-from promotion_bot.core.merge_decision import MergedAsHead, MergeQuestion, decide
+from promotion_bot.core.key_trust import KeyTrust, trust_through_history
+from promotion_bot.core.merge_decision import (
+    AdoptedAtBase,
+    MergedAsHead,
+    MergeQuestion,
+    decide,
+)
 from promotion_bot.core.models import Policy
 from promotion_bot.core.records import PromotionRecord, RecordedDecision
 from promotion_bot.core.snapshot import parse_snapshot
@@ -36,7 +43,7 @@ class Ledger:
     history: History
     tags: list[TagRecord]
     tree: HistoryTree
-    trusted: list[TrustedKey]
+    trusted: KeyTrust
 
 
 def load_ledger(root: Path, ref: str, trusted_keys: Path | None) -> Ledger:
@@ -45,34 +52,52 @@ def load_ledger(root: Path, ref: str, trusted_keys: Path | None) -> Ledger:
     tags = read_tags(repo)
     tree = HistoryTree(repo, history)
     tree.prepare(_plan(history, tags))
-    trusted = trusted_keys_for(tree, history, trusted_keys)
+    trusted = trusted_keys_for(tree, history, tags, trusted_keys)
     return Ledger(repo, ref, history, tags, tree, trusted)
 
 
-def trusted_keys_for(tree: HistoryTree, history: History, extra: Path | None) -> list[TrustedKey]:
-    """The keys in the policy at the tip of main, plus --trusted-keys."""
-    trusted: list[TrustedKey] = []
+def trusted_keys_for(
+    tree: HistoryTree, history: History, tags: list[TagRecord], extra: Path | None
+) -> KeyTrust:
+    """The keys trusted through main's history (core/key_trust.py), plus --trusted-keys."""
     tip = history.tip
     if tip is not None:
         blob = tree.blob_id(tip.sha, POLICY_PATH)
         raw = tree.content(blob) if blob else None
-        if raw is not None:
-            loaded = load_policy(raw, POLICY_PATH)
-            if loaded.value is None:
-                raise ConfigError(
-                    f"the policy at {tip.sha[:12]} cannot be read, so its trusted keys are "
-                    f"unknown; run: promotion-bot validate {POLICY_PATH}",
-                    loaded.problems,
-                )
-            trusted.extend(trusted_from_policy(loaded.value.signing_keys, "policy on main"))
-    if extra is not None:
-        trusted.extend(load_trusted_keys_file(extra))
-    if not trusted:
+        loaded = load_policy(raw, POLICY_PATH) if raw is not None else None
+        if loaded is not None and loaded.value is None:
+            raise ConfigError(
+                f"the policy at {tip.sha[:12]} cannot be read, so its trusted keys are "
+                f"unknown; run: promotion-bot validate {POLICY_PATH}",
+                loaded.problems,
+            )
+    by_commit: dict[str, list[TagRecord]] = {}
+    for tag in tags:
+        by_commit.setdefault(tag.target or "", []).append(tag)
+    policies: dict[str, Policy | None] = {}
+
+    def policy_at(commit: str) -> Policy | None:
+        blob = tree.blob_id(commit, POLICY_PATH)
+        if blob is None:
+            return None
+        if blob not in policies:
+            content = tree.content(blob)
+            policies[blob] = load_policy(content, POLICY_PATH).value if content else None
+        return policies[blob]
+
+    trust = trust_through_history(
+        history,
+        policy_at,
+        lambda commit: by_commit.get(commit, []),
+        lambda tag, keys: judge_tag(tag, keys, history),
+        load_trusted_keys_file(extra) if extra is not None else (),
+    )
+    if not trust.current:
         raise ConfigError(
             "no trusted keys: the policy on main lists no signing.keys and no --trusted-keys "
             "file was given, so no record can be verified"
         )
-    return trusted
+    return trust
 
 
 def _plan(history: History, tags: list[TagRecord]) -> dict[str, set[str]]:
@@ -102,7 +127,10 @@ def _peek(tag: TagRecord) -> tuple[str, set[str]] | None:
         data = parse_json(parse_envelope(tag.message.strip()).payload)
         predicate = data["predicate"]
         paths = {str(item["name"]) for item in data["subject"]}
-        paths.add(str(predicate["change_request"]["path"]))
+        if isinstance(predicate.get("change_request"), dict):
+            paths.add(str(predicate["change_request"]["path"]))
+        for changed in predicate.get("changed", []):
+            paths.add(str(changed["path"]))
         return str(predicate["merge"]["commit"]), paths
     except (EnvelopeError, ValueError, KeyError, TypeError):
         return None
@@ -112,9 +140,7 @@ def reevaluator(tree: HistoryTree) -> Reevaluate:
     """Re-run the decision at merge from a record's embedded snapshot and evidence, with the
     policy, CODEOWNERS and roster of the merge's first parent."""
 
-    def run(
-        record: PromotionRecord, commit: HistoryCommit, policy: Policy | None
-    ) -> RecordedDecision:
+    def run(record: AnyRecord, commit: HistoryCommit, policy: Policy | None) -> RecordedDecision:
         snapshot = None
         if record.snapshot is not None:
             try:
@@ -123,24 +149,34 @@ def reevaluator(tree: HistoryTree) -> Reevaluate:
                 return RecordedDecision(
                     False, (), (), (f"the embedded snapshot cannot be read: {error.message}",), ""
                 )
-        base = commit.first_parent or ""
+        base = commit.first_parent or commit.sha
+        adoption = tree.blob_id(base, POLICY_PATH) is None  # judged by the policy it adds
         question = MergeQuestion(
             base=base,
             merge=commit.sha,
             snapshot=snapshot,
             evidence=record.evidence,
-            change_requests=(record.change_request,),
+            change_requests=(
+                (record.change_request,) if isinstance(record, PromotionRecord) else ()
+            ),
             policy=policy,
             tree_differences=(),  # compared by the recorder; its violations are in the record
         )
         changes = [Change(c.status, c.path, c.old_path) for c in commit.changes]
         head = snapshot.head_sha if snapshot else commit.sha
-        return decide(question, MergedAsHead(tree, head, commit.sha, changes))
+        reader = MergedAsHead(tree, head, commit.sha, changes)
+        return decide(question, AdoptedAtBase(reader, base, commit.sha) if adoption else reader)
 
     return run
 
 
-def run_audit(ledger: Ledger, *, reevaluate: bool = True) -> AuditReport:
+def run_audit(
+    ledger: Ledger,
+    *,
+    reevaluate: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> AuditReport:
     return audit(
         ledger.ref,
         ledger.history,
@@ -148,4 +184,6 @@ def run_audit(ledger: Ledger, *, reevaluate: bool = True) -> AuditReport:
         ledger.trusted,
         ledger.tree,
         reevaluator(ledger.tree) if reevaluate else None,
+        progress,
+        checkpoint,
     )

@@ -9,7 +9,7 @@ marked as a violation, and the command exits 1 so that the workflow run is red.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,7 @@ from promotion_bot.core.errors import ConfigError
 from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
 from promotion_bot.core.git_facts import Change, TagRecord
 from promotion_bot.core.globs import match_any
+from promotion_bot.core.governance import BASELINE_PATH, governance_patterns
 from promotion_bot.core.history import History, HistoryCommit
 from promotion_bot.core.keys import SigningIdentity
 from promotion_bot.core.merge_decision import MergedAsHead, MergeQuestion, decide
@@ -54,6 +55,11 @@ from promotion_bot.core.records import (
     statement_digest,
     tag_name,
 )
+from promotion_bot.flows.record_governance import (
+    adds_baseline,
+    record_governance,
+    record_id_for,
+)
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,7 @@ class RecordRequest:
     github: GitHubSettings
     dry_run: bool
     environ: Mapping[str, str]
+    progress: Callable[[int, int], None] | None = None
 
 
 @dataclass
@@ -96,7 +103,9 @@ def record(request: RecordRequest) -> list[RecordOutcome]:
     identity = signing_identity(request.environ, request.key_file)
     source = facts_source(request.snapshots, request.evidence, request.github, request.environ)
     repo = GitRepo.at(request.root)
-    outcomes = record_merges(repo, request.ref, source, identity, dry_run=request.dry_run)
+    outcomes = record_merges(
+        repo, request.ref, source, identity, dry_run=request.dry_run, progress=request.progress
+    )
     if request.remote and not request.dry_run:
         push_tags(repo, request.remote, [o.tag for o in outcomes if o.written == "created"])
     return outcomes
@@ -130,6 +139,7 @@ def record_merges(
     identity: SigningIdentity,
     *,
     dry_run: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> list[RecordOutcome]:
     history = read_history(repo, ref)
     tags = read_tags(repo)
@@ -138,7 +148,16 @@ def record_merges(
     pending = _pending_merges(history.commits, tree, by_name)
     last = _last_records(tags, history)
     outcomes: list[RecordOutcome] = []
-    for commit, policy, crs in pending:
+    for done, (commit, policy, crs) in enumerate(pending, 1):
+        if progress is not None:
+            progress(done, len(pending))
+        if not crs:
+            governance = _record_governance_merge(
+                repo, tree, commit, policy, source, identity, by_name, dry_run
+            )
+            if governance is not None:
+                outcomes.append(governance)
+            continue
         # recorded already (possibly by a parallel run): ask no one for its facts
         missing = [cr for cr in crs if tag_name(cr.change_id) not in by_name]
         if not missing:
@@ -156,11 +175,16 @@ def record_merges(
 def _pending_merges(
     commits: tuple[HistoryCommit, ...], tree: HistoryTree, tags: dict[str, TagRecord]
 ) -> list[tuple[HistoryCommit, Policy, list[ChangeRequest]]]:
-    """Governed commits adding change requests, after the newest commit that has a record."""
+    """Governed commits adding change requests, and governance merges (no change request;
+    governance files changed, or the adoption baseline added), after the newest commit that
+    has a record."""
     found: list[tuple[HistoryCommit, Policy, list[ChangeRequest]]] = []
     tagged = {tag.target for tag in tags.values()}
     tree.prepare(
-        {c.sha: {POLICY_PATH, *CODEOWNERS_LOCATIONS, *c.added("change-requests")} for c in commits}
+        {
+            c.sha: {POLICY_PATH, BASELINE_PATH, *CODEOWNERS_LOCATIONS, *c.added("change-requests")}
+            for c in commits
+        }
     )
     policies: dict[str, Policy | None] = {}
     last_good: Policy | None = None
@@ -171,14 +195,41 @@ def _pending_merges(
         # policy read at its base, while the last readable one names the change request folder
         policy = policy or last_good
         if policy is None:
+            adopted = _policy_at(tree, commit.sha, policies)
+            if adopted is not None and adds_baseline(commit):  # the adoption, with a baseline
+                found.append((commit, adopted, []))
             continue
         last_good = policy
         crs = _added(tree, commit, policy.change_request_dir)
         if commit.sha in tagged:
             found = [(commit, policy, crs)]  # recorded: catch up only from here on
-        elif crs:
+        elif crs or commit.touches(governance_patterns(policy)) or adds_baseline(commit):
             found.append((commit, policy, crs))
     return found
+
+
+def _record_governance_merge(
+    repo: GitRepo,
+    tree: HistoryTree,
+    commit: HistoryCommit,
+    policy: Policy,
+    source: MergeFactsSource,
+    identity: SigningIdentity,
+    tags: dict[str, TagRecord],
+    dry_run: bool,
+) -> RecordOutcome | None:
+    if tag_name(record_id_for(commit)) in tags:
+        return None
+    if not (commit.touches(governance_patterns(policy)) or adds_baseline(commit)):
+        return None  # the newest recorded commit, kept as the catch-up's starting point
+    adoption = _policy_at(tree, commit.first_parent, {}) is None
+    result = record_governance(
+        repo, tree, commit, policy, source.snapshot_for_merge(commit), identity,
+        lambda head, merge, rules: _compare_head(repo, head, merge, rules),
+        adoption=adoption, dry_run=dry_run,
+    )
+    return RecordOutcome(result.record_id, result.commit, result.tag, result.written,
+                         result.approved, result.summary, result.violations)
 
 
 def _policy_at(

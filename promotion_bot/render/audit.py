@@ -7,13 +7,19 @@ the artifact hashes, the record's state and finding codes; then the findings. Pu
 
 from __future__ import annotations
 
+import base64
 import csv
+import datetime as dt
+import hashlib
 import html
 import io
 import json
+import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlparse
 
+from promotion_bot import __version__
 from promotion_bot.core.audit import FINDINGS, AuditReport, Finding, TimelineEntry
 
 
@@ -216,22 +222,133 @@ h1{font-size:1.5rem;margin:0 0 .25rem}h2{font-size:1.15rem;margin-top:2rem}
 .ok{background:#dafbe1;color:#116329}.bad{background:#ffebe9;color:#a40e26}
 table{border-collapse:collapse;width:100%;margin-top:.5rem}
 th,td{border-bottom:1px solid #d1d9e0;padding:.4rem .5rem;text-align:left;vertical-align:top}
-th{background:#f6f8fa;font-weight:600}
+th{background:#f6f8fa;font-weight:600;position:sticky;top:0}
 code,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:12px}
 .state-recorded{color:#116329}.state-violation,.state-unrecorded,.state-invalid{color:#a40e26;font-weight:600}
 .code{font-family:ui-monospace,monospace;font-weight:600;color:#a40e26;white-space:nowrap}
+.missing{color:#a40e26;margin:.25rem 0 0 1rem;padding:0}
 details summary{cursor:pointer;color:#0969da}
+.filters{display:flex;gap:.75rem;flex-wrap:wrap;align-items:center;margin:.5rem 0;
+padding:.5rem;background:#f6f8fa;border-radius:6px}
+.filters input[type=search]{min-width:18rem;padding:.25rem .4rem}
+tr:target{background:#fff8c5}
+.num{text-align:right}
+"""
+
+# Filters the promotions table in the page itself, offline: a search box over each row's text,
+# the target, the record state, and "with findings only". No external resource is loaded; the
+# page's Content-Security-Policy allows this one script by its hash and nothing else.
+_SCRIPT = """
+(function(){
+var rows=[].slice.call(document.querySelectorAll('#entries tbody tr'));
+var q=document.getElementById('q'),t=document.getElementById('target'),
+s=document.getElementById('state'),f=document.getElementById('flagged'),
+n=document.getElementById('shown');
+function apply(){
+var words=q.value.toLowerCase().split(/\\s+/).filter(Boolean),shown=0;
+rows.forEach(function(r){
+var text=r.getAttribute('data-search'),ok=words.every(function(w){return text.indexOf(w)>=0;});
+ok=ok&&(!t.value||r.getAttribute('data-target')===t.value);
+ok=ok&&(!s.value||r.getAttribute('data-state')===s.value);
+ok=ok&&(!f.checked||r.getAttribute('data-findings')!=='0');
+r.hidden=!ok;if(ok){shown++;}
+});
+n.textContent=shown+' of '+rows.length;
+}
+[q,t,s,f].forEach(function(e){e.addEventListener('input',apply);e.addEventListener('change',apply);});
+apply();
+})();
 """
 
 
-def render_html(report: AuditReport) -> str:
+def _script_hash() -> str:
+    digest = hashlib.sha256(_SCRIPT.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
+
+
+_PULL = re.compile(r"^(https://[^/\s]+/[^/\s]+/[^/\s]+)/pull/\d+$")
+
+
+def repository_url(report: AuditReport) -> str | None:
+    """The repository's web address, from the pull request links the records carry."""
+    for entry in report.entries:
+        found = _PULL.match(entry.pull_url or "")
+        if found:
+            return found.group(1)
+    return None
+
+
+def anchor(change_id: str) -> str:
+    return "entry-" + re.sub(r"[^A-Za-z0-9_.-]", "-", change_id)
+
+
+@dataclass(frozen=True)
+class TargetSummary:
+    target: str
+    change_type: str
+    version: str
+    last_change: str
+    last_merged: str
+    promotions: int
+    rollbacks: int
+    findings: int
+
+
+def target_summaries(report: AuditReport) -> list[TargetSummary]:
+    """Per target: the version main promotes now, its last change, and how many promotions,
+    rollbacks and findings it had (in this report)."""
+    latest: dict[str, TimelineEntry] = {}
+    counts: dict[str, list[int]] = {}
+    for entry in report.entries:
+        latest[entry.target] = entry
+        tally = counts.setdefault(entry.target, [0, 0])
+        tally[0 if entry.kind == "promotion" else 1] += 1
+    found: dict[str, int] = {}
+    for item in report.findings:
+        if item.target:
+            found[item.target] = found.get(item.target, 0) + 1
+    return [
+        TargetSummary(
+            target,
+            entry.change_type,
+            entry.to_version,
+            entry.change_id,
+            _date(entry),
+            counts[target][0],
+            counts[target][1],
+            found.get(target, 0),
+        )
+        for target, entry in sorted(latest.items())
+    ]
+
+
+def render_html(
+    report: AuditReport,
+    generated_at: dt.datetime | None = None,
+    tool_version: str = __version__,
+) -> str:
     e = html.escape
+    repo = repository_url(report)
+
+    def commit_link(sha: str) -> str:
+        short = e(sha[:12])
+        return f'<a class=mono href="{e(repo)}/commit/{e(sha)}">{short}</a>' if repo else (
+            f"<span class=mono>{short}</span>"
+        )
+
     verdict = (
         '<div class="verdict ok">No findings: every merge on main is recorded, signed, '
         "approved and intact.</div>"
         if report.ok
         else f'<div class="verdict bad">{len(report.findings)} finding(s) need an '
         "explanation.</div>"
+    )
+    summaries = "".join(
+        f"<tr><td>{e(t.target)}<br><small>{e(t.change_type)}</small></td><td>{e(t.version)}</td>"
+        f'<td><a href="#{e(anchor(t.last_change))}">{e(t.last_change)}</a><br>'
+        f"<small>{e(t.last_merged)}</small></td><td class=num>{t.promotions}</td>"
+        f"<td class=num>{t.rollbacks}</td><td class=num>{t.findings}</td></tr>"
+        for t in target_summaries(report)
     )
     rows = []
     for entry in report.entries:
@@ -260,12 +377,37 @@ def render_html(report: AuditReport) -> str:
         )
         change = e(entry.change_id)
         if entry.rollback_of:
-            change += f"<br><small>rollback of {e(entry.rollback_of)}</small>"
+            change += (
+                f'<br><small>rollback of <a href="#{e(anchor(entry.rollback_of))}">'
+                f"{e(entry.rollback_of)}</a></small>"
+            )
         state = e(entry.state)
         if entry.findings:
             state += "<br>" + " ".join(f'<span class="code">{e(c)}</span>' for c in entry.findings)
+        if entry.state == "violation" and entry.missing:
+            state += '<ul class="missing">' + "".join(
+                f"<li>{e(line)}</li>" for line in entry.missing
+            ) + "</ul>"
+        search = " ".join(
+            [
+                entry.change_id,
+                entry.title,
+                entry.target,
+                entry.change_type,
+                entry.state,
+                entry.commit,
+                entry.rollback_of or "",
+                *(f"{a.login} {a.role}" for a in entry.approvals),
+                *(c.name for c in entry.checks),
+                *(path for path, _ in entry.artifacts),
+                *entry.findings,
+                f"#{entry.pull_number}" if entry.pull_number else "",
+            ]
+        ).lower()
         rows.append(
-            "<tr>"
+            f'<tr id="{e(anchor(entry.change_id))}" data-target="{e(entry.target)}" '
+            f'data-state="{e(entry.state)}" data-findings="{len(entry.findings)}" '
+            f'data-search="{e(search)}">'
             f"<td>{e(_date(entry))}</td>"
             f"<td>{change}<br><small>{e(entry.title)}</small></td>"
             f"<td>{e(entry.target)}<br><small>{e(entry.change_type)}</small></td>"
@@ -274,13 +416,19 @@ def render_html(report: AuditReport) -> str:
             f"<td>{approvals or '-'}</td>"
             f"<td>{checks or '-'}</td>"
             f"<td><details><summary>{len(entry.artifacts)} file(s)</summary>{artifacts}"
-            f"</details><span class=mono>{e(entry.commit[:12])}</span></td>"
+            f"</details>{commit_link(entry.commit)}</td>"
             f'<td class="state-{e(entry.state)}">{state}</td>'
             "</tr>"
         )
+    ids = {entry.change_id for entry in report.entries}
     findings = "".join(
-        f'<tr><td class="code">{e(f.code)}</td><td>{e(f.message)}</td>'
-        f"<td class=mono>{e((f.commit or '')[:12])}</td></tr>"
+        f'<tr><td class="code">{e(f.code)}</td><td>{e(f.message)}'
+        + (
+            f' <a href="#{e(anchor(f.change_id))}">(row)</a>'
+            if f.change_id and f.change_id in ids
+            else ""
+        )
+        + f"</td><td>{commit_link(f.commit) if f.commit else ''}</td></tr>"
         for f in report.findings
     )
     legend = "".join(
@@ -289,27 +437,57 @@ def render_html(report: AuditReport) -> str:
         if any(f.code == code for f in report.findings)
     )
     keys = "".join(f"<li class=mono>{e(k)}</li>" for k in report.trusted_keys)
+    targets = sorted({x.target for x in report.entries})
+    states = sorted({x.state for x in report.entries})
+    target_options = "".join(f'<option value="{e(t)}">{e(t)}</option>' for t in targets)
+    state_options = "".join(f'<option value="{e(s)}">{e(s)}</option>' for s in states)
+    when = (
+        generated_at.astimezone(dt.UTC).strftime(" %Y-%m-%d %H:%M:%S UTC") if generated_at else ""
+    )
+    policy = (
+        "default-src 'none'; style-src 'unsafe-inline'; "
+        f"script-src '{_script_hash()}'; img-src 'none'; base-uri 'none'; form-action 'none'"
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{policy}">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Promotion audit {e((report.head or "")[:12])}</title>
 <style>{_CSS}</style></head><body>
 <h1>Promotion audit</h1>
 <div class="summary">{e(_summary(report))}</div>
 {verdict}
+<h2>Targets</h2>
+{
+        "<table><thead><tr><th>Target</th><th>Current version</th><th>Last change</th>"
+        "<th class=num>Promotions</th><th class=num>Rollbacks</th><th class=num>Findings</th>"
+        "</tr></thead><tbody>" + summaries + "</tbody></table>"
+        if summaries
+        else "<p>Nothing promoted.</p>"
+    }
 <h2>Findings</h2>
 {
-        "<table><tr><th>Code</th><th>Finding</th><th>Commit</th></tr>" + findings + "</table>"
+        "<table><thead><tr><th>Code</th><th>Finding</th><th>Commit</th></tr></thead><tbody>"
+        + findings + "</tbody></table>"
         if findings
         else "<p>None.</p>"
     }
 <h2>Promotions and rollbacks</h2>
-<table><tr><th>Merged (UTC)</th><th>Change</th><th>Target</th><th>Version</th>
-<th>Pull request</th><th>Approved by</th><th>Checks</th><th>Artifacts</th><th>Record</th></tr>
-{"".join(rows)}</table>
+<div class="filters"><input type="search" id="q" placeholder="Search: change, title, approver, \
+file, commit…" aria-label="Search the promotions">
+<label>Target <select id="target"><option value="">all</option>{target_options}</select></label>
+<label>Record <select id="state"><option value="">all</option>{state_options}</select></label>
+<label><input type="checkbox" id="flagged"> with findings only</label>
+<span id="shown" class="summary"></span></div>
+<table id="entries"><thead><tr><th>Merged (UTC)</th><th>Change</th><th>Target</th>
+<th>Version</th><th>Pull request</th><th>Approved by</th><th>Checks</th><th>Artifacts</th>
+<th>Record</th></tr></thead><tbody>
+{"".join(rows)}</tbody></table>
 {"<h2>What the findings mean</h2><table>" + legend + "</table>" if legend else ""}
 <h2>Trusted keys</h2><ul>{keys}</ul>
-<p class="summary">Generated by promotion-bot audit from git alone; see docs/records.md.</p>
+<p class="summary">Generated{e(when)} by promotion-bot {e(tool_version)} audit, from git \
+alone; see docs/records.md.</p>
+<script>{_SCRIPT}</script>
 </body></html>
 """
 

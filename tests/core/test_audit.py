@@ -119,6 +119,8 @@ def test_full_history_reports_exactly_the_expected_findings(
         "records": 5,
         "promotions": 4,
         "rollbacks": 1,
+        "governance": 0,
+        "baselines": 0,
         "findings": 4,
     }
 
@@ -147,7 +149,9 @@ def test_clean_history_formats(
     page = tmp_path / "audit.html"
     code, _ = run(capsys, "audit", "--repo", root, "--format", "html", "--output", str(page))
     html = page.read_text()
-    assert code == 0 and html.startswith("<!DOCTYPE html>") and "<script" not in html
+    assert code == 0 and html.startswith("<!DOCTYPE html>")
+    assert "<script src" not in html and "Content-Security-Policy" in html  # one file, offline
+    assert re.search(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC by promotion-bot", html)
     assert "No findings" in html and "CR-2026-0007" in html
     code, filtered = run(
         capsys, "audit", "--repo", root, "--change-id", "CR-2026-0006", "--format", "json"
@@ -238,15 +242,20 @@ def test_foreign_key(history: GovernedHistory, capsys: pytest.CaptureFixture[str
 def test_revoked_or_expired_key(
     history: GovernedHistory, capsys: pytest.CaptureFixture[str], change: str, code: str
 ) -> None:
+    """The window or revocation arrives through an approved, recorded governance merge; it then
+    applies to every record the key signed, the governance record's own included."""
     history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
     assert recorded(history, capsys) == 0
-    policy = history.root / ".promotion/policy.yaml"
-    text = policy.read_text()
-    policy.write_text(text.replace("      public_key: |\n", change + "      public_key: |\n"))
-    history.git("commit", "-qam", "Governance: rotate the signing key")
+    text = history.policy_text().replace("      public_key: |\n", change + "      public_key: |\n")
+    merge = history.governance("Governance: retire the signing key", {".promotion/policy.yaml": text})
+    assert recorded(history, capsys) == 0
     exit_code, report = audit_json(capsys, history)
     assert exit_code == 1
-    assert codes(report) == [(code, "CR-2026-0005"), ("UNRECORDED_MERGE", "CR-2026-0005")]
+    gov = f"GOV-{merge.sha[:12]}"
+    assert codes(report) == sorted([
+        (code, "CR-2026-0005"), (code, gov),
+        ("UNRECORDED_GOVERNANCE", gov), ("UNRECORDED_MERGE", "CR-2026-0005"),
+    ])
 
 
 def test_rewritten_main(history: GovernedHistory, capsys: pytest.CaptureFixture[str]) -> None:
@@ -326,10 +335,26 @@ def test_audit_without_trusted_keys_is_a_configuration_error(
     history = GovernedHistory.create(tmp_path)
     policy = history.root / ".promotion/policy.yaml"
     policy.write_text(policy.read_text().split("\nsigning:")[0] + "\n")
-    history.git("commit", "-qam", "Drop the keys")
+    history.git("commit", "-q", "--amend", "-am", "Adopted without keys")
     code, out = run(capsys, "audit", "--repo", str(history.root))
     assert code == 2
     assert "no trusted keys" in out
+
+
+def test_dropping_the_keys_with_a_push_does_not_drop_trust(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history = GovernedHistory.create(tmp_path)
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert recorded(history, capsys) == 0
+    policy = history.root / ".promotion/policy.yaml"
+    policy.write_text(policy.read_text().split("\nsigning:")[0] + "\n")
+    history.git("commit", "-qam", "Drop the keys")  # pushed past the rulesets
+    code, report = audit_json(capsys, history)
+    assert code == 1
+    gov = f"GOV-{history.rev('HEAD')[:12]}"
+    assert codes(report) == [("UNRECORDED_GOVERNANCE", gov), ("UNTRUSTED_KEY_CHANGE", None)]
+    assert report["trusted_keys"][0].startswith(history.key.keyid)
 
 
 def test_a_tag_named_after_another_change_request(
@@ -430,10 +455,10 @@ def test_an_expired_key_cannot_backdate_a_record(
     identity = load_private_key(history.key.private_pem, "test")
     forged = sign(statement_bytes(statement), identity.private_key, identity.keyid)
     replace_tag(history, "CR-2026-0005", merge, forged.to_json())
-    policy = history.root / ".promotion/policy.yaml"
-    policy.write_text(policy.read_text().replace(
-        "      public_key: |\n", '      not_after: "2026-01-01T00:00:00Z"\n      public_key: |\n'))
-    history.git("commit", "-qam", "Governance: the key expired at the end of 2025")
+    text = history.policy_text().replace(
+        "      public_key: |\n", '      not_after: "2026-01-01T00:00:00Z"\n      public_key: |\n')
+    history.governance("Governance: the key expired at the end of 2025", {".promotion/policy.yaml": text})
+    assert recorded(history, capsys) == 0
     code, report = audit_json(capsys, history)
     assert code == 1
     assert ("KEY_EXPIRED", "CR-2026-0005") in codes(report)

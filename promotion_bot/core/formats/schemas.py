@@ -28,7 +28,16 @@ from promotion_bot.core.formats.locations import LocatedDocument
 from promotion_bot.core.globs import glob_to_regex
 from promotion_bot.core.patterns import PatternError, compile_pattern
 
-SCHEMA_NAMES = ("change-request", "policy", "pr-snapshot", "evidence", "promotion-record")
+SCHEMA_NAMES = (
+    "change-request",
+    "policy",
+    "pr-snapshot",
+    "evidence",
+    "promotion-record",
+    "governance-record",
+    "baseline-record",
+    "baseline",
+)
 
 
 def schemas_dir() -> Path:
