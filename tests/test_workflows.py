@@ -69,6 +69,8 @@ PRIVILEGED_ACTIONS = {
 }
 # The promotion-bot command each role's job must run, and the only one it may run.
 BOT_COMMANDS = {"checks": "check", "gate": "gate", "record": "record", "rollback": "rollback"}
+# Other read-only commands a role's job may also run (record delivers the records it wrote).
+ALSO_ALLOWED = {"record": {"export"}}
 # The events each role's workflow is triggered by: reusable (workflow_call) or caller.
 CALLER_TRIGGERS = {
     "ci": {"push", "pull_request"},
@@ -339,7 +341,7 @@ def audit(workflow: dict[str, Any], role: str, *, reusable: bool) -> list[Findin
                             find("privileged-runs-code", f"{at}.run", f"{what}: {line!r}")
         expected_command = BOT_COMMANDS.get(role)
         if expected_command is not None:
-            others = bot_commands - {expected_command, "--version"}
+            others = bot_commands - {expected_command, "--version", *ALSO_ALLOWED.get(role, ())}
             if expected_command not in bot_commands:
                 find("bot-command", where, f"runs no `promotion-bot {expected_command}`")
             if others:

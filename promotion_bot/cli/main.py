@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "status": ("promotion_bot.cli.status", "status"),
     "verify": ("promotion_bot.cli.verify", "verify"),
     "keys": ("promotion_bot.cli.keys", "keys"),
+    "export": ("promotion_bot.cli.export", "export"),
     "baseline": ("promotion_bot.cli.baseline", "baseline"),
     "rollback": ("promotion_bot.cli.rollback", "rollback_command"),
 }
@@ -65,6 +66,7 @@ def cli() -> None:
     Approvers:  approvals                        (why a PR is or is not approved)
     In CI:      gate, record                     (GitHub Actions)
     Auditors:   audit, status, verify            (from git alone)
+    Audit system: export                         (records as CloudEvents)
     Adoption:   baseline                         (the versions live at adoption)
 
     Exit codes: 0 success, 1 rejected / not approved, 2 usage or configuration error,

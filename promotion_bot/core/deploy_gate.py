@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from promotion_bot.core.audit import Finding, JudgedTag, Uncovered, coverage
 from promotion_bot.core.governance import AnyRecord, GovernanceRecord
 from promotion_bot.core.history import History, HistoryCommit
+from promotion_bot.core.records import PromotionRecord
 
 STALE_VERSION = "STALE_VERSION"
 
@@ -146,6 +147,8 @@ def _resting_on_stale(
     for _, record in records:
         latest_of_target[record.target] = record
     for record in latest_of_target.values():
+        if not isinstance(record, PromotionRecord):
+            continue  # STALE_VERSION is about change requests
         if record.change_id in stale and record.change_id not in relied_on:
             reason = _stale_reason(record, stale[record.change_id])
             refused.append(Uncovered(record.change_request_path, reason))

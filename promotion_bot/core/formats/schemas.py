@@ -34,6 +34,7 @@ SCHEMA_NAMES = (
     "pr-snapshot",
     "evidence",
     "promotion-record",
+    "record-event",
     "governance-record",
     "baseline-record",
     "baseline",
