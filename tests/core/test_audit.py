@@ -462,3 +462,13 @@ def test_an_expired_key_cannot_backdate_a_record(
     code, report = audit_json(capsys, history)
     assert code == 1
     assert ("KEY_EXPIRED", "CR-2026-0005") in codes(report)
+
+
+def test_every_finding_code_is_documented() -> None:
+    """docs/records.md's table of finding codes and the audit's codes are the same set."""
+    from promotion_bot.core.audit import FINDINGS
+
+    docs = (Path(__file__).resolve().parents[2] / "docs/records.md").read_text()
+    table = docs.split("## Finding codes", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", table, flags=re.M))
+    assert documented == set(FINDINGS)
