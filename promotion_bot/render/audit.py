@@ -241,13 +241,14 @@ tr:target{background:#fff8c5}
 _SCRIPT = """
 (function(){
 var rows=[].slice.call(document.querySelectorAll('#entries tbody tr'));
+var texts=rows.map(function(r){return r.textContent.toLowerCase();});
 var q=document.getElementById('q'),t=document.getElementById('target'),
 s=document.getElementById('state'),f=document.getElementById('flagged'),
 n=document.getElementById('shown');
 function apply(){
 var words=q.value.toLowerCase().split(/\\s+/).filter(Boolean),shown=0;
-rows.forEach(function(r){
-var text=r.getAttribute('data-search'),ok=words.every(function(w){return text.indexOf(w)>=0;});
+rows.forEach(function(r,i){
+var text=texts[i],ok=words.every(function(w){return text.indexOf(w)>=0;});
 ok=ok&&(!t.value||r.getAttribute('data-target')===t.value);
 ok=ok&&(!s.value||r.getAttribute('data-state')===s.value);
 ok=ok&&(!f.checked||r.getAttribute('data-findings')!=='0');
@@ -388,26 +389,9 @@ def render_html(
             state += '<ul class="missing">' + "".join(
                 f"<li>{e(line)}</li>" for line in entry.missing
             ) + "</ul>"
-        search = " ".join(
-            [
-                entry.change_id,
-                entry.title,
-                entry.target,
-                entry.change_type,
-                entry.state,
-                entry.commit,
-                entry.rollback_of or "",
-                *(f"{a.login} {a.role}" for a in entry.approvals),
-                *(c.name for c in entry.checks),
-                *(path for path, _ in entry.artifacts),
-                *entry.findings,
-                f"#{entry.pull_number}" if entry.pull_number else "",
-            ]
-        ).lower()
         rows.append(
             f'<tr id="{e(anchor(entry.change_id))}" data-target="{e(entry.target)}" '
-            f'data-state="{e(entry.state)}" data-findings="{len(entry.findings)}" '
-            f'data-search="{e(search)}">'
+            f'data-state="{e(entry.state)}" data-findings="{len(entry.findings)}">'
             f"<td>{e(_date(entry))}</td>"
             f"<td>{change}<br><small>{e(entry.title)}</small></td>"
             f"<td>{e(entry.target)}<br><small>{e(entry.change_type)}</small></td>"
