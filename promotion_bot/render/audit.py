@@ -28,6 +28,8 @@ def _date(entry: TimelineEntry) -> str:
 
 
 def _versions(entry: TimelineEntry) -> str:
+    if entry.kind == "governance":
+        return "-"
     return f"{entry.from_version or '-'} -> {entry.to_version}"
 
 
@@ -57,10 +59,15 @@ def _count(number: int, noun: str) -> str:
 def _summary(report: AuditReport) -> str:
     promotions = sum(1 for e in report.entries if e.kind == "promotion")
     rollbacks = sum(1 for e in report.entries if e.kind == "rollback")
+    governance = sum(1 for e in report.entries if e.kind == "governance")
+    baselines = {e.change_id for e in report.entries if e.kind == "baseline"}
+    others = (f"{_count(governance, 'governance change')}, " if governance else "") + (
+        f"{_count(len(baselines), 'baseline')}, " if baselines else ""
+    )
     return (
         f"{_count(report.commits, 'commit')} on {report.ref} ({(report.head or '')[:12]}), "
         f"{_count(report.records, 'record')}, {_count(promotions, 'promotion')}, "
-        f"{_count(rollbacks, 'rollback')}, {_count(len(report.findings), 'finding')}"
+        f"{_count(rollbacks, 'rollback')}, {others}{_count(len(report.findings), 'finding')}"
     )
 
 
@@ -301,9 +308,12 @@ def target_summaries(report: AuditReport) -> list[TargetSummary]:
     latest: dict[str, TimelineEntry] = {}
     counts: dict[str, list[int]] = {}
     for entry in report.entries:
+        if entry.kind == "governance":
+            continue  # governance changes have no version; the summary line counts them
         latest[entry.target] = entry
         tally = counts.setdefault(entry.target, [0, 0])
-        tally[0 if entry.kind == "promotion" else 1] += 1
+        if entry.kind in ("promotion", "rollback"):
+            tally[0 if entry.kind == "promotion" else 1] += 1
     found: dict[str, int] = {}
     for item in report.findings:
         if item.target:

@@ -14,6 +14,7 @@ from promotion_bot.cli.main import main
 from promotion_bot.core.dsse import parse_envelope, sign
 from promotion_bot.core.keys import GeneratedKey, generate_key, load_private_key
 from promotion_bot.core.records import statement_bytes, statement_digest
+from tests.event_receiver import Receiver
 from tests.ledger_repo import GovernedHistory
 
 POLICY = ".promotion/policy.yaml"
@@ -143,6 +144,28 @@ def test_a_year_of_governance_audits_with_exactly_the_expected_findings(
     code, out = run(capsys, "verify", "--repo", str(history.root), "--commit", hotfix, "--main", "main")
     assert code == 1
     assert "NOT COVERED configs/routing_tables/routing_rules_v9.9.9.json" in out
+    # and the operational audit system receives every valid record once, across faults
+    receiver = Receiver(faults=["500", "drop", "ok", "crash"]).start()
+    cursor = history.root.parent / "cursor.json"
+    export = ["export", "--repo", str(history.root), "--cursor", str(cursor),
+              "--timeout", "0.5", "--backoff", "0", "--retries", "3"]
+    assert run(capsys, *export, "--to", receiver.url)[0] == 1  # acknowledged two, then died
+    revived = Receiver(port=receiver.port, events=receiver.events, order=receiver.order,
+                       faults=["503-retry-after", "ok", "500"]).start()
+    try:
+        code, out = run(capsys, *export, "--to", revived.url)
+    finally:
+        revived.stop()
+    assert code == 0, out
+    valid = {
+        name.removeprefix("promotion/"): statement_digest(parse_envelope(
+            history.git("cat-file", "tag", name).split("\n\n", 1)[1]).payload)
+        for name in history.git("tag", "--list", "promotion/*").split()
+        if name != f"promotion/{hotfix_id}"
+    }
+    assert sorted(revived.events) == sorted(valid.values())
+    assert revived.duplicates == 0
+    assert sorted(e["subject"] for e in revived.events.values()) == sorted(valid)
 
 
 def test_a_key_is_trusted_from_the_commit_after_its_approved_rotation(

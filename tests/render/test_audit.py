@@ -82,6 +82,18 @@ def test_per_target_summary_counts_promotions_rollbacks_and_findings() -> None:
                      r"<td class=num>2</td><td class=num>1</td><td class=num>0</td>", html)
 
 
+def test_governance_changes_are_counted_apart_from_targets() -> None:
+    with_governance = report()
+    governance = entry("GOV-0123456789ab", "(governance)", "", roles=("administrator",))
+    governance.record_kind, governance.change_type = "governance", "governance"
+    with_governance.entries.append(governance)
+    assert "(governance)" not in {s.target for s in target_summaries(with_governance)}
+    html = render_html(with_governance, generated_at=WHEN)
+    assert "1 rollback, 1 governance change, 1 finding" in html
+    row = html[html.index('id="entry-GOV-0123456789ab"'):]
+    assert "<td>-</td>" in row[: row.index("</tr>")]  # no version for a governance change
+
+
 def test_findings_link_to_their_rows_and_commits_to_the_repository() -> None:
     page = Page()
     page.feed(render_html(report(), generated_at=WHEN))
