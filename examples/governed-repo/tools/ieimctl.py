@@ -99,15 +99,20 @@ def cmd_simulate(_: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Offline evaluation on the golden corpus; writes metrics for the no-regression check."""
-    _, ruleset = active_ruleset()
+    """Offline evaluation on the golden corpus; writes metrics for the no-regression check.
+
+    What is not promoted yet scores as nothing deployed would: no ruleset routes nothing
+    right, no prompt guards nothing, no model decodes nothing (the base of a first promotion)."""
+    files = ruleset_files() if RULESETS.is_dir() else []
+    ruleset = json.loads(files[-1].read_text()) if files else None
     cases = load_cases()
-    prompt = PROMPT.read_text()
-    correct = sum(route(ruleset, c["text"]) == c["expected_queue"] for c in cases)
+    prompt = PROMPT.read_text() if PROMPT.is_file() else ""
+    routed = {c["id"]: route(ruleset, c["text"]) if ruleset else None for c in cases}
+    correct = sum(routed[c["id"]] == c["expected_queue"] for c in cases)
     sensitive_misroutes = sum(
-        route(ruleset, c["text"]) != c["expected_queue"] for c in cases if c["sensitive"]
+        routed[c["id"]] != c["expected_queue"] for c in cases if c["sensitive"]
     )
-    model = MODEL.read_text()
+    model = MODEL.read_text() if MODEL.is_file() else ""
     metrics = {
         "corpus": "golden/cases.jsonl",
         "cases": len(cases),
