@@ -35,6 +35,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("promotion_bot.cli.export", "export"),
     "baseline": ("promotion_bot.cli.baseline", "baseline"),
     "rollback": ("promotion_bot.cli.rollback", "rollback_command"),
+    "demo": ("promotion_bot.cli.demo", "demo"),
 }
 
 INTERNAL_ERROR = 3
