@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import ipaddress
+import os
+import pickle
 import shutil
 import socket
 import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,8 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("ci")
+
+from promotion_bot.flows.demo import DemoResult, run_demo
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "examples" / "governed-repo"
@@ -77,3 +83,48 @@ def example_repo(tmp_path: Path) -> Iterator[Path]:
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Initial promotions")
     yield root
+
+
+@dataclass
+class DemoRun:
+    """One run of `promotion-bot demo` (the flow), with every line it reported."""
+
+    result: DemoResult
+    lines: list[str]
+
+
+class RecordingListener:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def heading(self, text: str) -> None:
+        self.lines.append(f"== {text}")
+
+    def note(self, text: str) -> None:
+        self.lines.append(f"# {text}")
+
+    def command(self, text: str) -> None:
+        self.lines.append(f"$ {text}")
+
+    def output(self, text: str) -> None:
+        self.lines.append(text)
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """The demo, run once for the whole session: under pytest-xdist the first worker that
+    needs it runs it and the others wait for its result (a lock file in the folder the
+    workers share)."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    saved = shared / "demo-run.pickle"
+    with (shared / "demo-run.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if saved.exists():
+            loaded: DemoRun = pickle.loads(saved.read_bytes())
+            return loaded
+        listener = RecordingListener()
+        result = run_demo(shared / "promotion-bot-demo-tests", listener)
+        run = DemoRun(result, listener.lines)
+        saved.write_bytes(pickle.dumps(run))
+        return run

@@ -115,6 +115,8 @@ def run(argv: Sequence[str], cwd: Path, person: Person, on_line: Callable[[str],
         if process.poll() is None:
             process.kill()
             process.wait()
+        if process.stdout is not None:
+            process.stdout.close()
     if timed_out.is_set():
         lines.append(f"(killed after {timeout:.0f} s)")
         on_line(lines[-1])
