@@ -63,10 +63,12 @@ def cli() -> None:
     """Approval-gated, auditable promotion of governed artifacts through pull requests.
 
     \b
+    Newcomers:  demo                             (the whole lifecycle, offline, in seconds)
     Engineers:  validate, new, hash, check      (before pushing a change request)
     Approvers:  approvals                        (why a PR is or is not approved)
     In CI:      gate, record                     (GitHub Actions)
     Auditors:   audit, status, verify            (from git alone)
+    On call:    rollback                         (a gated revert pull request)
     Audit system: export                         (records as CloudEvents)
     Adoption:   baseline                         (the versions live at adoption)
 
