@@ -84,12 +84,16 @@ def _numbered(pattern: re.Pattern[str], name: str) -> Callable[[str], str]:
 
 
 def regenerate(text: str, result: DemoResult) -> str:
-    """`text` with every sample's body replaced by what the demo printed."""
+    """`text` with every sample that differs from what the demo printed (once normalised)
+    replaced by it; the others stay as they are, so that a regeneration changes only what
+    changed."""
     pieces: list[str] = []
     position = 0
     for sample in samples(text):
+        printed = transcript(result, sample.keys)
+        same = normalise(printed) == normalise(sample.body)
         pieces.append(text[position:sample.start])
-        pieces.append(transcript(result, sample.keys))
+        pieces.append(sample.body if same else printed)
         position = sample.end
     pieces.append(text[position:])
     return "".join(pieces)
