@@ -156,9 +156,9 @@ def run_demo(
     try:
         story.tell()
     except DemoStopped as stopped:
-        story.result.failure = str(stopped)
-    except PromotionBotError as error:  # git or the file system failed under the demo
-        story.result.failure = f"step {story.step}: {error.message}"
+        story.result.failure = f"{story.where} stopped: {stopped}"
+    except PromotionBotError as error:  # git failed under the demo
+        story.result.failure = f"{story.where} stopped: {error.message}"
     story.result.seconds = time.monotonic() - started
     if story.result.ok and not keep:
         _remove_all_but(target, target / REPORT)
@@ -197,7 +197,6 @@ class _Story:
         self.listener = listener
         self.result = DemoResult(folder)
         self.step = 0
-        self.origin = folder / "origin.git"
         self.work = folder / "work"
         self.auditor = folder / "auditor"
         self.github = OfflineGitHub(
@@ -228,7 +227,7 @@ class _Story:
         policy = self.work / ".promotion/policy.yaml"
         if re.search(r"^signing:", policy.read_text(encoding="utf-8"), re.M):
             raise DemoStopped(
-                f"set-up: {self.example}/.promotion/policy.yaml already trusts signing keys; "
+                f"{self.example}/.promotion/policy.yaml already trusts signing keys; "
                 "the demo adds its own key to a policy without any"
             )
         self.note("adam adopts promotion-bot: the policy, CODEOWNERS and the tooling on main, "
@@ -293,7 +292,6 @@ class _Story:
         )
         change_id = _change_id(new.output, "wrote change-requests/")
         self.change_ids["1.1.0"] = change_id
-        self.git(self.work, "add", "-A", person=ERIN, show="git add -A")
         change_request = self.work / f"change-requests/{change_id}.yaml"
         written = change_request.read_text(encoding="utf-8")
         self.note("erin lists her approvers in the change request, by hand")
@@ -422,7 +420,7 @@ class _Story:
                  cwd=self.auditor, expect=Expect(says=("wrote",)))
         report = self.folder / REPORT
         if not report.is_file():
-            raise DemoStopped(f"step 6: `audit --output ../{REPORT}` wrote no {report}")
+            raise DemoStopped(f"`audit --output ../{REPORT}` wrote no {report}")
         self.result.report = report
         self.note(f"the report: {report}")
 
@@ -457,6 +455,10 @@ class _Story:
                  expect=Expect(1, ("NOT COVERED",), "refused: a file is not covered"))
 
     # -- helpers --------------------------------------------------------------------------
+    @property
+    def where(self) -> str:
+        return f"step {self.step}" if self.step else "the set-up"
+
     def heading(self, text: str) -> None:
         self.listener.heading(text)
 
@@ -475,7 +477,7 @@ class _Story:
 
     def commit(self, message: str, person: Person, show: bool = False,
                paths: Sequence[str] = (".",)) -> None:
-        shown = f"git commit -m {shlex.quote(message)}" if show else None
+        shown = f"git add -A && git commit -m {shlex.quote(message)}" if show else None
         self.git(self.work, "add", "-A", "--", *paths, person=person)
         self.git(self.work, "commit", "-q", "-m", message, person=person, show=shown)
 
@@ -514,7 +516,7 @@ class _Story:
             content = path.read_text(encoding="utf-8")
             if "target: routing-rules" in content and "current_version: null" in content:
                 return path.stem
-        raise DemoStopped("step 7: no first promotion of routing-rules in change-requests/")
+        raise DemoStopped("no first promotion of routing-rules in change-requests/")
 
     def bot(self, key: str, person: Person, *args: str, cwd: Path | None = None,
             quiet: bool = False, expect: Expect = Expect()) -> CommandRun:
@@ -539,13 +541,12 @@ class _Story:
         if quiet:
             for line in command_run.console().splitlines()[1:]:
                 self.listener.output(line)
-        where = f"step {self.step}" if self.step else "the set-up"
         meaning = f" ({expect.meaning})" if expect.meaning else ""
         if finished.exit_code != expect.exit_code:
             got = f"exited {finished.exit_code}, expected {expect.exit_code}{meaning}"
         else:
             got = f"did not say {' / '.join(repr(text) for text in missing)}{meaning}"
-        raise DemoStopped(f"{where} stopped: `{shown}` {got}; its output is above")
+        raise DemoStopped(f"`{shown}` {got}; its output is above")
 
 
 def _policy_entry(keys_output: str) -> str:
@@ -553,7 +554,7 @@ def _policy_entry(keys_output: str) -> str:
     lines = keys_output.splitlines()
     starts = [index for index, line in enumerate(lines) if line.startswith("signing:")]
     if not starts:
-        raise DemoStopped("the set-up stopped: `keys generate` printed no `signing:` entry")
+        raise DemoStopped("`keys generate` printed no `signing:` entry")
     return "\n".join(lines[starts[0]:]).rstrip() + "\n"
 
 
@@ -572,7 +573,7 @@ def _rewrite_reviewer(envelope_text: str, login: str) -> str:
     try:
         envelope = parse_envelope(envelope_text.strip())
     except EnvelopeError as error:
-        raise DemoStopped(f"step 7: the record to rewrite is not an envelope: {error}") from None
+        raise DemoStopped(f"the record to rewrite is not an envelope: {error}") from None
     statement = json.loads(envelope.payload)
     approvals = statement["predicate"]["decision"]["approvals"]
     reviewer = next((a for a in approvals if a.get("role") == "reviewer"), approvals[0])
