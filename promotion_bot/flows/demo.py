@@ -1,8 +1,9 @@
 """`promotion-bot demo`: the whole promotion lifecycle on the bundled example, offline.
 
 In a folder of its own it makes a bare git "origin" and clones of it, builds the example's
-history (the adoption commit, the demo signing key trusted through a governed pull request, the
-first promotions), then walks the seven steps of the lifecycle with the people of the example:
+history (the adoption commit, whose policy trusts a signing key made with `keys generate`, and
+the first promotions through a pull request), then walks the seven steps of the lifecycle with
+the people of the example:
 
   1. engineer erin writes a change request with `new`, runs `validate` and `check`
   2. approvers pat and adam review; the gate's decision (`approvals`, as the PR comment reads)
@@ -230,34 +231,24 @@ class _Story:
                 f"{self.example}/.promotion/policy.yaml already trusts signing keys; "
                 "the demo adds its own key to a policy without any"
             )
-        self.note("adam adopts promotion-bot: the policy, CODEOWNERS and the tooling on main, "
-                  "no artifact yet")
-        self.git(self.work, "add", "-A", "--", ".", *(f":!{name}" for name in FIRST_PROMOTIONS),
-                 person=ADAM)
-        self.git(self.work, "commit", "-q", "-m", "Adopt promotion-bot: policy, CODEOWNERS, "
-                 "tooling", person=ADAM)
-        self.git(self.work, "push", "-q", "origin", "main", person=ADAM)
-
-        self.note("adam makes the demo's signing key and trusts it in the policy: a governance "
-                  "change, pull request #1, approved by pat")
+        self.note("adam makes the demo's signing key and adopts promotion-bot: the policy (which "
+                  "trusts the key), CODEOWNERS and the tooling on main, no artifact yet")
         generated = self.bot(
             "keys-generate", ADAM, "keys", "generate", "--out", f"../{KEY_FILE}", quiet=True,
             expect=Expect(says=("add to .promotion/policy.yaml",)),
         )
-        entry = _policy_entry(generated.output)
-        self.git(self.work, "switch", "-q", "-c", "governance/demo-signing-key", person=ADAM)
+        # the first policy on main is the trust anchor: the keys it lists sign from the start
         with policy.open("a", encoding="utf-8") as handle:
-            handle.write("\n" + entry)
-        self.commit("Trust the demo signing key", ADAM, paths=[".promotion/policy.yaml"])
-        first = self.open_pull("governance/demo-signing-key", "Trust the demo signing key", ADAM)
-        self.github.review(first, PAT)
-        self.bot("approvals-governance", CI, "approvals", "--snapshot", self.snapshot(first),
-                 quiet=True, expect=Expect(says=("approved",)))
-        self.github.merge(first, ADAM)
+            handle.write("\n" + _policy_entry(generated.output))
+        self.git(self.work, "add", "-A", "--", ".", *(f":!{name}" for name in FIRST_PROMOTIONS),
+                 person=ADAM)
+        self.git(self.work, "commit", "-q", "-m", "Adopt promotion-bot: policy, CODEOWNERS, "
+                 "tooling, the demo's signing key", person=ADAM)
+        self.git(self.work, "push", "-q", "origin", "main", person=ADAM)
 
         self.note("erin proposes the first promotion of each target (the example's four change "
-                  "requests): pull request #2; its checks pass; rita, adam, sam and priya "
-                  "approve; GitHub merges; CI records")
+                  f"requests): pull request #{self.github.next_number}; its checks pass; rita, "
+                  "adam, sam and priya approve; GitHub merges; CI records")
         self.git(self.work, "switch", "-q", "-c", "promote/first-promotions", "origin/main",
                  person=ERIN)
         self.git(self.work, "add", "-A", person=ERIN)
@@ -266,12 +257,12 @@ class _Story:
         number = self.github.next_number
         self.bot("check-first", CI, *self.check_args(number), quiet=True,
                  expect=Expect(says=("passed:",)))
-        second = self.open_pull("promote/first-promotions", "First promotions", ERIN)
+        first = self.open_pull("promote/first-promotions", "First promotions", ERIN)
         for person in (RITA, ADAM, SAM, PRIYA):
-            self.github.review(second, person)
-        self.bot("approvals-first", CI, "approvals", "--snapshot", self.snapshot(second),
+            self.github.review(first, person)
+        self.bot("approvals-first", CI, "approvals", "--snapshot", self.snapshot(first),
                  quiet=True, expect=Expect(says=("approved",)))
-        self.github.merge(second, ADAM)
+        self.github.merge(first, ADAM)
         self.bot("record-first", CI, *self.record_args(), quiet=True,
                  expect=Expect(says=("created",)))
 

@@ -118,7 +118,7 @@ def lenient_ruleset_policy(example: Path) -> None:
         (broken_update_pack, 0,
          "step 1 stopped: `bash scripts/update_pack.sh` exited 3, expected 0"),
         (lenient_ruleset_policy, 1,
-         "step 2 stopped: `promotion-bot approvals --snapshot ../github/pr-3.json --format "
+         "step 2 stopped: `promotion-bot approvals --snapshot ../github/pr-2.json --format "
          "markdown` exited 0, expected 1 (pending: the administrator has not approved)"),
     ],
     ids=["a-failing-command", "an-unexpected-approval"],
