@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -124,11 +125,10 @@ def lenient_ruleset_policy(example: Path) -> None:
     ids=["a-failing-command", "an-unexpected-approval"],
 )
 def test_a_step_with_another_answer_stops_the_demo_and_keeps_the_folder(
-    tmp_path: Path, change: object, stopped_at: int, message: str
+    tmp_path: Path, change: Callable[[Path], None], stopped_at: int, message: str
 ) -> None:
     example = tmp_path / "example"
     shutil.copytree(EXAMPLE, example)
-    assert callable(change)
     change(example)
     listener = RecordingListener()
     result = run_demo(tmp_path / "demo", listener, example=example)
