@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+from promotion_bot.flows.demo import DemoResult, run_demo
+
 # Fuzzing budget (tests/test_fuzz_loaders.py). "ci" is the default: small and derandomised, so
 # the suite stays fast and a failure reproduces; `--hypothesis-profile=deep` is for a long
 # local run that explores new inputs each time.
@@ -30,8 +32,6 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile("ci")
-
-from promotion_bot.flows.demo import DemoResult, run_demo
 
 PROJECT = Path(__file__).resolve().parent.parent
 EXAMPLE = PROJECT / "examples" / "governed-repo"
