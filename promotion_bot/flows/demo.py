@@ -231,8 +231,9 @@ class _Story:
                 f"{self.example}/.promotion/policy.yaml already trusts signing keys; "
                 "the demo adds its own key to a policy without any"
             )
-        self.note("adam makes the demo's signing key and adopts promotion-bot: the policy (which "
-                  "trusts the key), CODEOWNERS and the tooling on main, no artifact yet")
+        self.note("adam makes the demo's signing key and adopts promotion-bot: the first policy "
+                  "on main, which trusts the key (a later key change needs a record signed by a "
+                  "key trusted before it), CODEOWNERS and the tooling, no artifact yet")
         generated = self.bot(
             "keys-generate", ADAM, "keys", "generate", "--out", f"../{KEY_FILE}", quiet=True,
             expect=Expect(says=("add to .promotion/policy.yaml",)),
