@@ -715,6 +715,7 @@ R = "/repos/{owner}/{repo}"
 INSTALLATION_PERMISSIONS = {"contents": "write", "pull_requests": "write", "issues": "write",
                             "statuses": "write", "actions": "read", "members": "read"}
 STORAGE_PREFIX = "/_storage/artifacts/"  # not GitHub's API: the blob store downloads redirect to
+GRAPHQL_PATH = "/graphql"  # GitHub's GraphQL endpoint (api.github.com/graphql)
 TEAM = "/organizations/{org_id}/team/{team_id}"
 ROUTES: tuple[Route, ...] = (
     *(make_route(method, template, handler) for method, template, handler in [
@@ -1252,6 +1253,9 @@ class FakeGitHub:
     def _dispatch(self, request: Request, record: RecordedRequest) -> Response:
         if request.raw_path.startswith(STORAGE_PREFIX):  # where artifact downloads redirect
             return self._storage(request.raw_path)
+        if request.raw_path == GRAPHQL_PATH and request.method == "POST":
+            with self._lock:
+                return self._graphql(request)
         for route in ROUTES:
             match = route.pattern.fullmatch(request.raw_path)
             if match is None:
@@ -2197,6 +2201,40 @@ class FakeGitHub:
         total = len(runs)
         return self._page(request, [self._j_check_run(found, c) for c in runs],
                           wrap=lambda chunk: {"total_count": total, "check_runs": chunk})
+
+    # ---- GraphQL: the two queries promotion-bot sends ---------------------------------------
+
+    def _graphql(self, request: Request) -> Response:
+        """GitHub's GraphQL endpoint for the queries the bot sends: `viewer { login }` and a
+        pull request's `reviews { totalCount }`. Answers in GraphQL's shape (200 with `data`,
+        or `errors`); any other query is a bug in the test, kept in ``server_errors``."""
+        if request.token is None:
+            return Response(401, {"message": "This endpoint requires you to be authenticated.",
+                                  "documentation_url": "https://docs.github.com/graphql"})
+        query = " ".join(str(request.param("query", "")).split())
+        variables = request.param("variables") or {}
+        if re.fullmatch(r"query \{ viewer \{ login \} \}", query):
+            return Response(200, {"data": {"viewer": {"login": self._caller(request)}}})
+        if re.fullmatch(r"query\(\$owner: String!, \$name: String!, \$number: Int!\) \{ "
+                        r"repository\(owner: \$owner, name: \$name\) \{ pullRequest\(number: "
+                        r"\$number\) \{ reviews \{ totalCount \} \} \} \}", query):
+            repo = self.repos.get(f"{variables.get('owner')}/{variables.get('name')}".lower())
+            if repo is None:
+                return Response(200, {"data": {"repository": None}, "errors": [{
+                    "type": "NOT_FOUND", "path": ["repository"], "locations": [],
+                    "message": "Could not resolve to a Repository with the name "
+                               f"'{variables.get('owner')}/{variables.get('name')}'."}]})
+            pull = repo.pulls.get(variables.get("number"))
+            if pull is None:
+                return Response(200, {"data": {"repository": {"pullRequest": None}}, "errors": [{
+                    "type": "NOT_FOUND", "path": ["repository", "pullRequest"], "locations": [],
+                    "message": "Could not resolve to a PullRequest with the number of "
+                               f"{variables.get('number')}."}]})
+            total = len(pull.reviews)
+            return Response(200, {"data": {"repository": {"pullRequest": {
+                "reviews": {"totalCount": total}}}}})
+        self.server_errors.append(f"POST /graphql: a query the fake does not serve: {query}")
+        return Response(200, {"errors": [{"message": f"unsupported query: {query}"}]})
 
     # ---- handlers: commits, compare, contents ----------------------------------------------
 

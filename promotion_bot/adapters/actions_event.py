@@ -26,7 +26,7 @@ from promotion_bot.core.formats.bounded_json import JsonError, parse_json
 PULL_REQUEST_EVENTS = ("pull_request", "pull_request_target", "pull_request_review",
                        "pull_request_review_comment")
 SUPPORTED_EVENTS = (*PULL_REQUEST_EVENTS, "workflow_run", "merge_group", "push",
-                    "workflow_dispatch")
+                    "workflow_dispatch", "schedule")
 MAX_EVENT_BYTES = 25 * 1024 * 1024
 _MERGE_GROUP_REF = re.compile(r"/pr-(\d+)-[0-9a-f]{7,40}$")
 
@@ -108,6 +108,8 @@ def parse_event(name: str, payload: Mapping[str, Any],
     if name == "push":
         return EventTarget(name, repository, before=_text(payload, "before"),
                            after=_text(payload, "after"), ref=_text(payload, "ref"))
+    if name == "schedule":  # the gate's re-evaluation of every open pull request
+        return EventTarget(name, repository)
     if name == "workflow_dispatch":
         inputs = payload.get("inputs") if isinstance(payload.get("inputs"), dict) else {}
         return EventTarget(name, repository, ref=_text(payload, "ref"), inputs=inputs)

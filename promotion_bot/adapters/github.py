@@ -17,8 +17,10 @@ review requests). Rules it keeps:
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 import logging
+import re
 import sys
 import time
 import zipfile
@@ -46,6 +48,14 @@ MAX_PULL_FILES = 3000
 MAX_PULL_COMMITS = 250  # GET .../pulls/{n}/commits lists at most 250 commits
 MAX_STATUS_DESCRIPTION = 140
 WRITE_ATTEMPTS = 3
+EVALUATING = "promotion-bot is evaluating this commit"
+_SHA = re.compile(r"[0-9a-f]{40}")
+_REVIEW_COUNT_QUERY = (
+    "query($owner: String!, $name: String!, $number: Int!) "
+    "{ repository(owner: $owner, name: $name) "
+    "{ pullRequest(number: $number) { reviews { totalCount } } } }"
+)
+_VIEWER_QUERY = "query { viewer { login } }"
 
 T = TypeVar("T")
 
@@ -153,6 +163,7 @@ class GitHubClient:
         self.repository_name = repository
         self._retries = [0]
         self._requests = 0
+        self._viewer: str | None = None
         self.gh = self._connect(connection, repository)
         self._count_requests(self.gh)
         self.repo = self.gh.get_repo(repository)
@@ -228,9 +239,49 @@ class GitHubClient:
             raise GitHubError(_explain(error, action)) from None
         except (requests.RequestException, OSError) as error:
             raise GitHubError(f"could not {action}: {type(error).__name__}: {error}") from None
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise GitHubError(f"could not {action}: GitHub's answer was malformed ({error})") \
                 from None
+
+    def graphql(self, action: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        """One GraphQL query (a read sent as POST, so retried here on 5xx and transport
+        errors, as reads are); the `data` object, or a GitHubError that says what failed."""
+        attempts = self.connection.retries + 1
+        for attempt in range(attempts):
+            if attempt:
+                self._retries[0] += 1
+                time.sleep(min(max(self.connection.pace, 0.01) * 2.0**attempt, 10.0))
+            try:
+                _, answer = self.gh.requester.graphql_query(query, variables)
+            except GithubException as error:
+                if error.status is not None and error.status >= 500 and attempt + 1 < attempts:
+                    continue
+                raise GitHubError(_explain(error, action)) from None
+            except (requests.RequestException, OSError) as error:
+                if attempt + 1 < attempts:
+                    continue
+                raise GitHubError(f"could not {action}: {type(error).__name__}: {error}") \
+                    from None
+            except ValueError as error:
+                raise GitHubError(f"could not {action}: GitHub's answer was malformed "
+                                  f"({error})") from None
+            data = answer.get("data") if isinstance(answer, dict) else None
+            if not isinstance(data, dict):
+                raise GitHubError(f"could not {action}: GitHub's GraphQL answer has no data")
+            return data
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def viewer_login(self) -> str:
+        """The account this client acts as (a user, or an App's `slug[bot]`): GraphQL's
+        `viewer`, which answers installation tokens too (REST `GET /user` refuses them)."""
+        if self._viewer is None:
+            data = self.graphql("find out which account the bot acts as", _VIEWER_QUERY, {})
+            login = (data.get("viewer") or {}).get("login")
+            if not isinstance(login, str) or not login:
+                raise GitHubError("could not find out which account the bot acts as: GitHub's "
+                                  "answer names no login")
+            self._viewer = login
+        return self._viewer
 
 
 def _check_app_key(pem: str) -> None:
@@ -278,8 +329,22 @@ class PullFacts:
         return str(self.pull["head"]["sha"])
 
 
+@dataclass(frozen=True)
+class OpenPull:
+    """One open pull request as the pull request list gives it: enough to find siblings."""
+
+    number: int
+    head_sha: str
+    base_ref: str
+
+
 class PullReader:
-    """Reads one repository's pull requests, teams and files; caches every answer."""
+    """Reads one repository's pull requests, teams and files; caches every answer.
+
+    What GitHub answers is checked before it is used: a pull request without a head, a file
+    without a name, a list shorter (or longer) than GitHub's own count of it, content that is
+    not base64 are GitHubErrors that say so, never a crash and never a guess.
+    """
 
     def __init__(self, client: GitHubClient) -> None:
         self.client = client
@@ -287,16 +352,25 @@ class PullReader:
         self._teams: dict[str, list[dict[str, Any]]] = {}
         self._pull_files: dict[tuple[str, str], list[Change]] = {}
         self._pulls: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._open_pulls: list[OpenPull] | None = None
+        self._default_branch: str | None = None
 
     def pull_head(self, number: int) -> str:
         """The head SHA of pull request `number` (read once; the status goes there)."""
         return str(self._pull(number)[1]["head"]["sha"])
+
+    def pull_base_ref(self, number: int) -> str:
+        return str(self._pull(number)[1]["base"]["ref"])
 
     def _pull(self, number: int) -> tuple[Any, dict[str, Any]]:
         if number not in self._pulls:
             repo = self.client.repo
             pull = self.client.call(f"read pull request #{number}", lambda: repo.get_pull(number))
             raw = self.client.call(f"read pull request #{number}", lambda: dict(pull.raw_data))
+            problem = _pull_problem(raw, number)
+            if problem:
+                raise GitHubError(f"GitHub's answer for pull request #{number} is malformed: "
+                                  f"{problem}; it cannot be evaluated")
             self._pulls[number] = (pull, raw)
         return self._pulls[number]
 
@@ -306,32 +380,63 @@ class PullReader:
         files = self.client.call(
             f"list the files of #{number}",
             lambda: [dict(f.raw_data) for f in pull.get_files()])
-        expected = raw.get("changed_files")
-        if not isinstance(expected, int) or len(files) < expected:
-            limit = " (GitHub lists at most 3000 files)" if (expected or 0) > MAX_PULL_FILES else ""
+        _check_files(files, f"the files of pull request #{number}")
+        expected = raw["changed_files"]
+        if len(files) != expected:
+            self._check_head_unmoved(number, str(raw["head"]["sha"]))
+            limit = " (GitHub lists at most 3000 files)" if expected > MAX_PULL_FILES else ""
             raise GitHubError(f"pull request #{number} changes {expected} files but GitHub listed "
-                              f"{len(files)}{limit}; it cannot be evaluated: split it")
+                              f"{len(files)}{limit}; it cannot be evaluated"
+                              + (": split it" if limit else ": run the gate again"))
         commits = self.client.call(f"list the commits of #{number}",
                                    lambda: self._commits(f"{pull.url}/commits"))
-        expected_commits = raw.get("commits")
-        if not isinstance(expected_commits, int) or len(commits) < expected_commits:
-            too_many = (expected_commits or 0) > MAX_PULL_COMMITS
+        expected_commits = raw["commits"]
+        shas = [commit["sha"] for commit in commits]
+        if len(commits) != expected_commits or len(set(shas)) != len(shas):
+            self._check_head_unmoved(number, str(raw["head"]["sha"]))
+            too_many = expected_commits > MAX_PULL_COMMITS
             limit = f" (GitHub lists at most {MAX_PULL_COMMITS})" if too_many else ""
             raise GitHubError(f"pull request #{number} has {expected_commits} commit(s) but "
-                              f"GitHub listed {len(commits)}{limit}; who contributed them cannot "
-                              "be checked, so it cannot be evaluated"
-                              + (": split it" if too_many else ""))
+                              f"GitHub listed {len(commits)}"
+                              + (f" ({len(set(shas))} distinct)" if len(set(shas)) != len(shas)
+                                 else "")
+                              + f"{limit}; who contributed them cannot be checked, so it cannot "
+                              "be evaluated" + (": split it" if too_many else ""))
         reviews = self.client.call(
             f"list the reviews of #{number}",
             lambda: [_review_data(review) for review in pull.get_reviews()])
+        self._check_reviews_complete(number, reviews)
         base_ref = raw["base"]["ref"]
         ref = self.client.call(f"read the base branch {base_ref}",
                                lambda: repo.get_git_ref(f"heads/{base_ref}"))
         base_tip = self.client.call(f"read the base branch {base_ref}", lambda: ref.object.sha)
+        if not isinstance(base_tip, str) or not _SHA.fullmatch(base_tip):
+            raise GitHubError(f"GitHub's answer for the base branch {base_ref} names no commit")
         self._check_head_unmoved(number, str(raw["head"]["sha"]))
         facts = PullFacts(raw, files, reviews, base_tip, commits)
         self._pull_files[(base_tip, facts.head_sha)] = _changes_from_files(files)
         return facts
+
+    def _check_reviews_complete(self, number: int, reviews: list[dict[str, Any]]) -> None:
+        """The REST review list gives no total: a page that is lost, comes back empty or
+        shifts under a concurrent review would drop a CHANGES_REQUESTED unnoticed. GraphQL
+        counts the reviews independently; any difference is an error, never a guess."""
+        ids = [review.get("id") for review in reviews]
+        if len(set(map(repr, ids))) != len(ids):
+            raise GitHubError(f"GitHub listed a review of #{number} twice (the list shifted "
+                              "between pages); run the gate again")
+        owner, name = self.client.repository_name.split("/", 1)
+        data = self.client.graphql(f"count the reviews of #{number}", _REVIEW_COUNT_QUERY,
+                                   {"owner": owner, "name": name, "number": number})
+        total = (((data.get("repository") or {}).get("pullRequest") or {}).get("reviews")
+                 or {}).get("totalCount")
+        if not isinstance(total, int) or isinstance(total, bool):
+            raise GitHubError(f"could not count the reviews of #{number}: GitHub's GraphQL "
+                              "answer has no reviews.totalCount")
+        if total != len(reviews):
+            raise GitHubError(f"GitHub counts {total} review(s) of #{number} but listed "
+                              f"{len(reviews)}; the review list is incomplete, so a request "
+                              "for changes could be missing: run the gate again")
 
     def _commits(self, url: str) -> list[dict[str, Any]]:
         """All pages of a pull request's commits (at most 250: three pages), as plain data.
@@ -359,12 +464,43 @@ class PullReader:
             raise GitHubError(f"pull request #{number} moved during the evaluation ({head[:12]} "
                               f"-> {now[:12]}); the push starts its own evaluation")
 
+    def default_branch(self) -> str:
+        if self._default_branch is None:
+            repo = self.client.repo
+            branch = self.client.call("read the repository", lambda: repo.raw_data.get(
+                "default_branch"))
+            if not isinstance(branch, str) or not branch:
+                raise GitHubError("GitHub's answer for the repository names no default branch")
+            self._default_branch = branch
+        return self._default_branch
+
+    def open_pulls(self) -> list[OpenPull]:
+        """Every open pull request of the repository (all pages), read once per run."""
+        if self._open_pulls is None:
+            repo = self.client.repo
+
+            def listing() -> list[OpenPull]:
+                found = []
+                for pull in repo.get_pulls(state="open", sort="created", direction="asc"):
+                    raw = pull.raw_data
+                    problem = _pull_problem(raw, None, full=False)
+                    if problem:
+                        raise GitHubError(f"GitHub's list of open pull requests is malformed: "
+                                          f"{problem}")
+                    found.append(OpenPull(raw["number"], raw["head"]["sha"], raw["base"]["ref"]))
+                return found
+
+            pulls = self.client.call("list the open pull requests", listing)
+            numbers = [pull.number for pull in pulls]
+            if len(set(numbers)) != len(numbers):
+                raise GitHubError("GitHub listed an open pull request twice (the list shifted "
+                                  "between pages); run the gate again")
+            self._open_pulls = pulls
+        return self._open_pulls
+
     def pulls_with_head(self, sha: str) -> list[int]:
         """Open pull requests whose head is `sha` (a workflow_run from a fork names none)."""
-        repo = self.client.repo
-        return self.client.call(
-            f"find the pull request of commit {sha[:12]}",
-            lambda: sorted(p.number for p in repo.get_pulls(state="open") if p.head.sha == sha))
+        return sorted(pull.number for pull in self.open_pulls() if pull.head_sha == sha)
 
     def merged_pulls_of_commit(self, sha: str) -> list[int]:
         """The pull requests merged as commit `sha` (what a push to main records)."""
@@ -408,8 +544,10 @@ class PullReader:
         if key not in self._teams:
             def fetch() -> list[dict[str, Any]]:
                 team = self.client.gh.get_organization(org).get_team_by_slug(slug)
-                return [{"login": m.login, "id": m.id, "type": m.type}
-                        for m in team.get_members()]
+                # GitHub lists active members; a membership state, if an answer carries one,
+                # is kept so that the snapshot can leave out anyone not active
+                return [{key: m.raw_data[key] for key in ("login", "id", "type", "state")
+                         if key in m.raw_data} for m in team.get_members()]
             try:
                 self._teams[key] = self.client.call(f"list the members of @{org}/{slug}", fetch)
             except GitHubError as error:
@@ -428,22 +566,38 @@ class PullReader:
 
     def _fetch_file(self, rev: str, path: str) -> bytes | None:
         repo = self.client.repo
-        try:
-            content = repo.get_contents(path, ref=rev)
-        except GithubException as error:
-            if error.status == 404:
-                return None
-            raise GitHubError(_explain(error, f"read {path} at {rev[:12]}")) from None
-        except (requests.RequestException, OSError) as error:
-            raise GitHubError(f"could not read {path} at {rev[:12]}: {error}") from None
-        if isinstance(content, list):
-            return None  # a folder, not a file
-        raw = content.raw_data
-        if raw.get("encoding") == "base64" and raw.get("content") is not None:
-            return base64.b64decode(raw["content"])
-        blob = self.client.call(f"read {path} at {rev[:12]}",
-                                lambda: repo.get_git_blob(content.sha))
-        return base64.b64decode(blob.content)
+        action = f"read {path} at {rev[:12]}"
+
+        def fetch() -> Any:
+            try:
+                return repo.get_contents(path, ref=rev)
+            except GithubException as error:
+                if error.status == 404:
+                    return None
+                raise
+
+        content = self.client.call(action, fetch)
+        if content is None or isinstance(content, list):
+            return None  # absent, or a folder, not a file
+        raw = self.client.call(action, lambda: dict(content.raw_data))
+        if raw.get("type") != "file":
+            raise GitHubError(f"could not {action}: GitHub says it is a {raw.get('type')!r}, "
+                              "not a file")
+        if raw.get("encoding") == "base64" and isinstance(raw.get("content"), str):
+            data = _base64(raw["content"], action)
+        else:  # larger than 1 MB: the contents API leaves it out, the blobs API has it
+            sha = raw.get("sha")
+            if not isinstance(sha, str) or not _SHA.fullmatch(sha):
+                raise GitHubError(f"could not {action}: GitHub's answer names no blob")
+            blob = self.client.call(action, lambda: dict(repo.get_git_blob(sha).raw_data))
+            if blob.get("encoding") != "base64" or not isinstance(blob.get("content"), str):
+                raise GitHubError(f"could not {action}: the blob is not base64")
+            data = _base64(blob["content"], action)
+        size = raw.get("size")
+        if isinstance(size, int) and size != len(data):
+            raise GitHubError(f"could not {action}: GitHub says {size} bytes but sent "
+                              f"{len(data)}")
+        return data
 
     def changes(self, base: str, head: str) -> list[Change]:
         """The pull request's files when asked for its own range, else the compare API."""
@@ -454,8 +608,8 @@ class PullReader:
                                       lambda: repo.compare(base, head))
         files = self.client.call("read the comparison",
                                  lambda: [dict(f.raw_data) for f in comparison.files])
-        total = self.client.call("read the comparison", lambda: comparison.raw_data.get("files"))
-        if isinstance(total, list) and len(total) >= 300:
+        _check_files(files, f"the comparison {base[:12]}...{head[:12]}")
+        if len(files) >= 300:
             raise GitHubError("the comparison lists 300 files, GitHub's limit; it may be "
                               "truncated and cannot be evaluated")
         changes = _changes_from_files(files)
@@ -465,6 +619,59 @@ class PullReader:
 
 _FILE_STATUS = {"added": "A", "removed": "D", "modified": "M", "renamed": "R", "copied": "C",
                 "changed": "T"}
+
+
+def _pull_problem(raw: Any, number: int | None, *, full: bool = True) -> str | None:
+    """What is missing or wrong in a pull request object from GitHub, or None."""
+    if not isinstance(raw, Mapping):
+        return "it is not an object"
+    if not isinstance(raw.get("number"), int) or (number is not None
+                                                  and raw["number"] != number):
+        return f"its number is {raw.get('number')!r}"
+    for side in ("head", "base"):
+        ref = raw.get(side)
+        if not isinstance(ref, Mapping):
+            return f"#{raw['number']} has no {side}"
+        if not isinstance(ref.get("sha"), str) or not _SHA.fullmatch(ref["sha"]):
+            return f"#{raw['number']} has no {side}.sha"
+        if not isinstance(ref.get("ref"), str) or not ref["ref"]:
+            return f"#{raw['number']} has no {side}.ref"
+    user = raw.get("user")
+    if not isinstance(user, Mapping) or not isinstance(user.get("login"), str):
+        return f"#{raw['number']} has no author (user.login)"
+    if full:
+        for count in ("changed_files", "commits"):
+            value = raw.get(count)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                return f"#{raw['number']} has no {count} count"
+    return None
+
+
+def _check_files(files: list[dict[str, Any]], what: str) -> None:
+    names = []
+    for index, item in enumerate(files):
+        name = item.get("filename")
+        if not isinstance(name, str) or not name:
+            raise GitHubError(f"GitHub's answer for {what} is malformed: entry {index + 1} has "
+                              "no filename; it cannot be evaluated")
+        if not isinstance(item.get("status"), str):
+            raise GitHubError(f"GitHub's answer for {what} is malformed: {name} has no status")
+        previous = item.get("previous_filename")
+        if item["status"] in ("renamed", "copied") and (not isinstance(previous, str)
+                                                        or not previous):
+            raise GitHubError(f"GitHub's answer for {what} is malformed: {name} is "
+                              f"{item['status']} but names no previous_filename")
+        names.append(name)
+    if len(set(names)) != len(names):
+        raise GitHubError(f"GitHub listed a file twice in {what} (the list shifted between "
+                          "pages); run the gate again")
+
+
+def _base64(text: str, action: str) -> bytes:
+    try:
+        return base64.b64decode("".join(text.split()), validate=True)
+    except (binascii.Error, ValueError):
+        raise GitHubError(f"could not {action}: GitHub's content is not base64") from None
 
 
 def _changes_from_files(files: Iterable[Mapping[str, Any]]) -> list[Change]:
@@ -477,7 +684,7 @@ def _changes_from_files(files: Iterable[Mapping[str, Any]]) -> list[Change]:
             raise GitHubError(f"GitHub lists {item.get('filename')} with an unknown status "
                               f"{item.get('status')!r}")
         changes.append(Change(status, str(item["filename"]),
-                                  item.get("previous_filename") if status in ("R", "C") else None))
+                              item.get("previous_filename") if status in ("R", "C") else None))
     return changes
 
 
@@ -524,17 +731,23 @@ class PullWriter:
         self.client = client
         self.sleep = sleep
 
-    def set_status(self, sha: str, state: str, description: str, target_url: str | None) -> None:
-        """Set `promotion/approvals` on `sha` (the evaluated commit, never a refetched head)."""
+    def set_status(self, sha: str, state: str, description: str,
+                   target_url: str | None) -> int | None:
+        """Set `promotion/approvals` on `sha` (the evaluated commit, never a refetched head);
+        the new status's id (GitHub's ids grow: a later status has a larger one)."""
         if state not in ("success", "failure", "error", "pending"):
             raise ValueError(f"unknown commit status state {state!r}")
         text = _short(description)
         commit = self.client.repo.get_commit(sha)
+        written: list[int] = []
 
         def already_there() -> bool:
             for status in commit.get_statuses():
                 if status.context == STATUS_CONTEXT:
-                    return bool(status.state == state and status.description == text)
+                    if status.state == state and status.description == text:
+                        written.append(int(status.id))
+                        return True
+                    return False
             return False
 
         def write() -> None:
@@ -542,18 +755,39 @@ class PullWriter:
                                          "context": STATUS_CONTEXT}
             if target_url:
                 arguments["target_url"] = target_url
-            commit.create_status(**arguments)
+            written.append(int(commit.create_status(**arguments).id))
 
         self._write_once(f"set the status on {sha[:12]}", write, already_there)
+        return written[-1] if written else None
+
+    def written_since(self, sha: str, status_id: int) -> bool:
+        """Whether anyone set `promotion/approvals` on `sha` after the status `status_id`
+        (GitHub lists a commit's statuses newest first)."""
+        commit = self.client.repo.get_commit(sha)
+
+        def newer() -> bool:
+            for status in commit.get_statuses():
+                if int(status.id) <= status_id:
+                    return False
+                if status.context == STATUS_CONTEXT:
+                    return True
+            return False
+
+        return self.client.call(f"read the statuses of {sha[:12]}", newer)
 
     def upsert_comment(self, number: int, body: str) -> tuple[int | None, str]:
-        """One sticky comment per pull request, found by its hidden marker, edited in place."""
+        """One sticky comment per pull request, found by its hidden marker among the comments
+        of the account the bot acts as, and edited in place. A comment by anyone else is never
+        edited, whatever it carries: anyone can paste the marker."""
         issue = self.client.repo.get_issue(number)
-        full = body if COMMENT_MARKER in body else f"{COMMENT_MARKER}\n{body}"
+        full = body if body.startswith(COMMENT_MARKER) else f"{COMMENT_MARKER}\n{body}"
+        me = self.client.viewer_login().casefold()
 
         def find() -> Any:
             for comment in issue.get_comments():
-                if COMMENT_MARKER in (comment.body or ""):
+                author = comment.user.login if comment.user is not None else None
+                if (isinstance(author, str) and author.casefold() == me
+                        and (comment.body or "").startswith(COMMENT_MARKER)):
                     return comment
             return None
 

@@ -16,7 +16,7 @@ from promotion_bot.adapters.github import GitHubClient, PullReader, PullWriter, 
 from promotion_bot.cli.options import echo_json, github_options, github_settings
 from promotion_bot.core.approvals import Status
 from promotion_bot.core.errors import ConfigError, ExitCode
-from promotion_bot.flows.gate import Gate, GateOutcome, pull_numbers
+from promotion_bot.flows.gate import Gate, GateRun, pull_numbers
 from promotion_bot.render.decision import decision_to_json, render
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,7 +29,15 @@ def pull_option(function: F) -> F:
              "job).")(function)
 
 
-def _target(pull_number: int | None, repository: str | None) -> EventTarget:
+def _target(pull_number: int | None, repository: str | None,
+            all_open: bool = False) -> EventTarget:
+    if all_open and pull_number is not None:
+        raise ConfigError("--all-open judges every open pull request; leave out --pr")
+    if all_open and not os.environ.get("GITHUB_EVENT_NAME"):
+        name = repository or os.environ.get("GITHUB_REPOSITORY")
+        if not name:
+            raise ConfigError("--all-open needs --repository OWNER/NAME (or GITHUB_REPOSITORY)")
+        return EventTarget("manual", name)
     if pull_number is not None:
         name = repository or os.environ.get("GITHUB_REPOSITORY")
         if not name:
@@ -51,6 +59,12 @@ def _run_url() -> str | None:
 @click.command("gate")
 @pull_option
 @github_options("Default: GITHUB_REPOSITORY, or the event's repository.")
+@click.option("--all-open", is_flag=True,
+              help="Judge every open pull request into a governed branch (what the scheduled "
+                   "run does; the `schedule` event implies it).")
+@click.option("--governed-branch", "governed_branches", multiple=True, metavar="PATTERN",
+              help="A branch whose pull requests are judged (fnmatch pattern; repeatable). "
+                   "Default: the repository's default branch.")
 @click.option("--dry-run", is_flag=True,
               help="Evaluate and print; write nothing to GitHub (exit code = the decision).")
 @click.option("--save-snapshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -58,8 +72,8 @@ def _run_url() -> str | None:
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]),
               default="text", show_default=True)
 def gate(pull_number: int | None, repository: str | None, api_url: str | None, timeout: int,
-         retries: int, request_pace: float, dry_run: bool, save_snapshot: Path | None,
-         output_format: str) -> int:
+         retries: int, request_pace: float, all_open: bool, governed_branches: tuple[str, ...],
+         dry_run: bool, save_snapshot: Path | None, output_format: str) -> int:
     """Evaluate a pull request's approvals on GitHub and set the `promotion/approvals` status.
 
     Builds the PR snapshot from the API (the pull request, all its files and reviews, the
@@ -67,6 +81,9 @@ def gate(pull_number: int | None, repository: str | None, api_url: str | None, t
     commit (never from the pull request), evaluates, and then, on the evaluated head commit:
     sets the commit status `promotion/approvals`, writes or updates one sticky comment, and
     (policy switch) requests reviews from the owners of missing roles.
+
+    A status belongs to a commit: a head is green only if every open pull request with that
+    head into a governed branch is approved (docs/status-model.md).
 
     \b
     Credentials come from the environment, never from the command line:
@@ -79,29 +96,42 @@ def gate(pull_number: int | None, repository: str | None, api_url: str | None, t
     which); 1 with --dry-run when pending or blocked; 2 error (the status says why, if it
     could be written).
     """
-    target = _target(pull_number, repository)
+    target = _target(pull_number, repository, all_open)
     settings = github_settings(repository, api_url, timeout, retries, request_pace)
     client = client_for(target.repository, settings, os.environ)
     reader = PullReader(client)
     writer = None if dry_run else PullWriter(client)
-    runner = Gate(reader, writer, target.repository, utc_now, _run_url())
-    numbers = pull_numbers(target, reader)
-    outcomes: list[GateOutcome] = []
-    for number in numbers:
-        group = target.event_name == "merge_group"
-        outcomes.append(runner.run(number, merge_group_head=target.head_sha if group else None,
-                                   merge_group_base=target.base_sha if group else None))
-    if save_snapshot is not None and outcomes and outcomes[0].snapshot is not None:
-        save_snapshot.write_text(json.dumps(outcomes[0].snapshot, indent=2) + "\n")
-    _report(outcomes, client, output_format, dry_run)
-    return _exit_code(outcomes, dry_run)
+    runner = Gate(reader, writer, target.repository, utc_now, _run_url(), governed_branches)
+    if all_open or target.event_name == "schedule":
+        run = runner.run_all_open()
+    elif target.event_name == "merge_group":
+        [number] = pull_numbers(target, reader)[:1]
+        if target.head_sha is None:
+            raise ConfigError("the merge_group event names no head commit")
+        run = runner.run_merge_group(number, target.head_sha, target.base_sha)
+    else:
+        event_head = target.head_sha if target.event_name != "manual" else None
+        run = runner.run_event(pull_numbers(target, reader), event_head=event_head)
+    judged = [o for o in run.pulls if o.snapshot is not None]
+    if save_snapshot is not None and judged:
+        save_snapshot.write_text(json.dumps(judged[0].snapshot, indent=2) + "\n")
+    _report(run, client, output_format, dry_run)
+    return _exit_code(run, dry_run)
 
 
-def _report(outcomes: list[GateOutcome], client: GitHubClient, output_format: str,
-            dry_run: bool) -> None:
+def _report(run: GateRun, client: GitHubClient, output_format: str, dry_run: bool) -> None:
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    for outcome in outcomes:
-        assert outcome.decision is not None
+    verb = "would set" if dry_run else "set"
+    heads = {head.sha: head for head in run.heads}
+    for outcome in run.pulls:
+        head = heads.get(outcome.status_sha)
+        if outcome.decision is None:
+            if output_format == "json":
+                echo_json({"pull_request": outcome.pull_number, "head_sha": outcome.head_sha,
+                           "base_ref": outcome.base_ref, "skipped": outcome.skipped})
+            elif output_format == "text":
+                click.echo(f"#{outcome.pull_number} into {outcome.base_ref}: {outcome.skipped}")
+            continue
         if summary_file:
             with open(summary_file, "a", encoding="utf-8") as handle:
                 handle.write(outcome.comment + "\n")
@@ -109,8 +139,11 @@ def _report(outcomes: list[GateOutcome], client: GitHubClient, output_format: st
             echo_json({
                 "pull_request": outcome.pull_number,
                 "head_sha": outcome.head_sha,
-                "status": {"sha": outcome.status_sha, "state": outcome.state,
-                           "description": outcome.description, "written": not dry_run},
+                "base_ref": outcome.base_ref,
+                "status": {"sha": outcome.status_sha,
+                           "state": head.state if head else outcome.state,
+                           "description": head.description if head else outcome.description,
+                           "written": bool(head and head.written)},
                 "review_requests": outcome.review_requests,
                 "api": {"requests": client.requests_made, "retries": client.retries_made},
                 "decision": decision_to_json(outcome.decision),
@@ -119,17 +152,20 @@ def _report(outcomes: list[GateOutcome], client: GitHubClient, output_format: st
             click.echo(outcome.comment, nl=False)
         else:
             click.echo(render(outcome.decision, "text"), nl=False)
-            verb = "would set" if dry_run else "set"
-            click.echo(f"{verb} {outcome.state} on {outcome.status_sha[:12]}: "
-                       f"{outcome.description}")
     if output_format == "text":
+        for head in run.heads:
+            done = verb if head.written or dry_run else "did not set"
+            click.echo(f"{done} {head.state} on {head.sha[:12]}: {head.description}"
+                       + (f" ({head.note})" if head.note else ""))
         click.echo(f"GitHub API: {client.requests_made} requests, {client.retries_made} retries")
+    for error in run.errors:
+        click.echo(f"error: {error}", err=True)
 
 
-def _exit_code(outcomes: list[GateOutcome], dry_run: bool) -> int:
-    if any(o.state == "error" for o in outcomes):
+def _exit_code(run: GateRun, dry_run: bool) -> int:
+    if run.errors or any(o.state == "error" for o in run.pulls):
         return int(ExitCode.USAGE)
-    if dry_run and any(o.decision and o.decision.status != Status.APPROVED for o in outcomes):
+    if dry_run and any(o.decision and o.decision.status != Status.APPROVED for o in run.pulls):
         return int(ExitCode.REJECTED)
     return int(ExitCode.OK)
 

@@ -29,6 +29,8 @@ from enum import StrEnum
 from types import MappingProxyType
 
 from promotion_bot.core.codeowners import Codeowners, same_owner
+from promotion_bot.core.declarations import FileChange as DeclaredChange
+from promotion_bot.core.declarations import immutability_problems
 from promotion_bot.core.errors import Problem
 from promotion_bot.core.models import ChangeRequest, Policy
 from promotion_bot.core.policy import (
@@ -43,11 +45,17 @@ from promotion_bot.core.policy import (
 )
 from promotion_bot.core.snapshot import PullSnapshot, Review, TeamMembership, User
 
-_LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
 WEB_FLOW = "web-flow"  # GitHub's committer of commits made on github.com (merges, edits)
 MAX_COMMITS = 250  # GitHub lists at most 250 commits of a pull request
 _CO_AUTHOR = re.compile(r"^[ \t]*co-authored-by:[ \t]*(\S.*?)[ \t]*$", re.IGNORECASE | re.MULTILINE)
 _NOTE_LIMIT = 5
+# GitHub's no-reply e-mail: ID+login@users.noreply.github.com (or login@..., the older form;
+# GitHub Enterprise Server: users.noreply.<host>)
+_NOREPLY = re.compile(
+    r"(?:(\d+)\+)?([A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\[bot\])?)"
+    r"@users\.noreply\.[A-Za-z0-9.-]+",
+    re.IGNORECASE,
+)
 
 # the first line of the gate's sticky pull request comment: how the gate finds its own comment
 COMMENT_MARKER = "<!-- promotion-bot:approvals -->"
@@ -156,6 +164,7 @@ class Decision:
     problems: tuple[Problem, ...] = ()
     membership_source: str = "snapshot"
     notes: tuple[str, ...] = ()  # facts the decision could not use, said out loud
+    base_ref: str = ""  # the branch judged for (its policy and CODEOWNERS)
 
 
 def evaluate(inputs: EvaluationInputs) -> Decision:
@@ -174,8 +183,7 @@ def evaluate(inputs: EvaluationInputs) -> Decision:
             config.change.path,
             config.before,
             config.after,
-            watched_keys(policy, config.change.path)
-            or watched_keys(policy, config.change.old_path or config.change.path),
+            watched_keys(policy, config.change.path, config.change.old_path),
             old_path=config.change.old_path,
         )
         key_changes.extend(found)
@@ -186,6 +194,12 @@ def evaluate(inputs: EvaluationInputs) -> Decision:
     )
     problems.extend(requirements.problems)
     problems.extend(coverage_problems(policy, inputs.codeowners, requirements.roles))
+    problems.extend(
+        immutability_problems(
+            [DeclaredChange(c.status, c.path, c.old_path) for c in inputs.changes],
+            policy.change_request_dir,
+        )
+    )
 
     teams = inputs.teams if inputs.teams is not None else snapshot.teams
     members, membership_problems = _role_members(requirements.roles, teams, inputs)
@@ -213,7 +227,7 @@ def evaluate(inputs: EvaluationInputs) -> Decision:
             ignored.append(
                 IgnoredReview(
                     approval.review,
-                    "not a member of any required role's owners"
+                    _not_a_member(login, teams)
                     if requirements.roles
                     else "no role is required",
                 )
@@ -259,6 +273,7 @@ def evaluate(inputs: EvaluationInputs) -> Decision:
         author=base.author,
         base_sha=base.base_sha,
         head_sha=base.head_sha,
+        base_ref=base.base_ref,
         roles=roles,
         change_requests=tuple(sorted(inputs.change_requests, key=lambda c: c.change_id)),
         governed_files=requirements.governed_files,
@@ -282,6 +297,7 @@ def _decision_frame(inputs: EvaluationInputs) -> Decision:
         author=snapshot.author.login,
         base_sha=inputs.base_sha,
         head_sha=inputs.head_sha,
+        base_ref=snapshot.base_ref,
         membership_source=inputs.membership_source,
     )
 
@@ -312,8 +328,8 @@ def _names(requirements: Sequence[RoleRequirement]) -> list[str]:
     return [requirement.role for requirement in requirements]
 
 
-def _ignored_order(item: IgnoredReview) -> tuple[dt.datetime, int]:
-    return (item.review.submitted_at or _LATEST, item.review.review_id)
+def _ignored_order(item: IgnoredReview) -> int:
+    return item.review.review_id
 
 
 # -- snapshot consistency ---------------------------------------------------------------------
@@ -354,6 +370,16 @@ def _snapshot_problems(inputs: EvaluationInputs) -> list[Problem]:
             )
         )
     problems.extend(_commit_list_problems(snapshot, where))
+    problems.extend(
+        Problem(
+            file=where,
+            field="reviews",
+            message=f"review {review.id} is {review.state} but has no submitted_at",
+            hint="GitHub gives every submitted review a time; take a new snapshot",
+        )
+        for review in snapshot.reviews
+        if review.state != "PENDING" and review.submitted_at is None
+    )
     listed = {
         path
         for item in snapshot.files
@@ -432,7 +458,7 @@ class Contributors:
     commit_of: Mapping[str, str]  # casefolded login -> short SHA of their first commit
     logins: tuple[str, ...]  # as GitHub spells them, in order of first commit
     unlinked: tuple[str, ...]  # "Name <email> (abc1234)": no GitHub account linked
-    co_authors: tuple[str, ...]  # "Name <email> (abc1234)": Co-authored-by trailers
+    co_authors: tuple[str, ...]  # "Name <email> (abc1234)": trailers naming no account
 
     def notes(self, *, allowed: bool) -> tuple[str, ...]:
         notes: list[str] = []
@@ -454,8 +480,8 @@ class Contributors:
         if self.co_authors:
             notes.append(
                 "Co-authored-by trailers name "
-                f"{_some(self.co_authors)}; e-mails can be forged, so they are not matched "
-                "to logins and do not exclude anyone"
+                f"{_some(self.co_authors)}; only a GitHub no-reply address names an account "
+                "(and excludes it), other e-mails can be forged and exclude nobody"
             )
         return tuple(notes)
 
@@ -466,31 +492,67 @@ def _some(items: Sequence[str]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
+def noreply_account(email: str) -> tuple[str, int | None] | None:
+    """The account a GitHub no-reply address names (`ID+login@users.noreply.github.com`, or
+    the older `login@users.noreply.github.com`): (login, id or None)."""
+    match = _NOREPLY.fullmatch(email.strip())
+    if match is None:
+        return None
+    return match.group(2), int(match.group(1)) if match.group(1) else None
+
+
+def _trailer_email(trailer: str) -> str:
+    match = re.search(r"<([^<>]*)>", trailer)
+    return match.group(1) if match else trailer
+
+
 def commit_contributors(snapshot: PullSnapshot, bots: Sequence[str] = ()) -> Contributors:
     """The GitHub accounts of the commits' authors and committers (not the pull request's
-    author, not bots, not GitHub's web-flow committer), in commit order. Git names and e-mails
-    are only reported: anyone can write any e-mail into a commit."""
+    author, not bots, not GitHub's web-flow committer), in commit order, and the accounts that
+    GitHub no-reply addresses name (in `Co-authored-by:` trailers, or as the e-mail of a commit
+    GitHub linked to no account). Other names and e-mails are only reported: anyone can write
+    any e-mail into a commit, so an e-mail can only take an approval away, never grant one."""
     commit_of: dict[str, str] = {}
+    ids: dict[int, str] = {}
     logins: list[str] = []
     unlinked: dict[str, str] = {}
     co_authors: dict[str, str] = {}
+
+    def exclude(user: User, why: str) -> None:
+        if user.key in (WEB_FLOW, snapshot.author.key) or is_bot(user, bots):
+            return
+        if user.id is not None:
+            ids.setdefault(user.id, why)
+        if user.key not in commit_of:
+            commit_of[user.key] = why
+            logins.append(user.login)
+
     for commit in snapshot.commits or ():
         short = commit.sha[:7]
         for user, git_identity in (
             (commit.author, commit.author_git),
             (commit.committer, commit.committer_git),
         ):
-            if user is None:
-                if git_identity is not None and str(git_identity):
-                    unlinked.setdefault(str(git_identity), short)
+            if user is not None:
+                exclude(user, short)
                 continue
-            if user.key in (WEB_FLOW, snapshot.author.key) or is_bot(user, bots):
-                continue
-            if user.key not in commit_of:
-                commit_of[user.key] = short
-                logins.append(user.login)
+            named = noreply_account(git_identity.email) if git_identity else None
+            if named is not None:
+                exclude(User(named[0], named[1]), short)
+            elif git_identity is not None and str(git_identity):
+                unlinked.setdefault(str(git_identity), short)
         for trailer in _CO_AUTHOR.findall(commit.message):
-            co_authors.setdefault(" ".join(trailer.split()), short)
+            named = noreply_account(_trailer_email(trailer))
+            if named is not None:
+                exclude(User(named[0], named[1]), f"co-author of {short}")
+            else:
+                co_authors.setdefault(" ".join(trailer.split()), short)
+    # a renamed account keeps its id: the reviewer is the contributor whatever their login now
+    people = [review.user for review in snapshot.reviews if review.user is not None]
+    people += [member for team in snapshot.teams.values() for member in team.members]
+    for person in people:
+        if person.id is not None and person.id in ids and person.key not in commit_of:
+            commit_of[person.key] = ids[person.id]
     return Contributors(
         listed=snapshot.commits is not None or snapshot.commit_count is not None,
         commit_of=MappingProxyType(commit_of),
@@ -594,6 +656,15 @@ def _role_members(
     return members, problems
 
 
+def _not_a_member(login: str, teams: Mapping[str, TeamMembership]) -> str:
+    key = login.casefold()
+    for name, team in sorted(teams.items()):
+        for member, state in team.inactive:
+            if member.key == key:
+                return f"their membership of @{name} is {state}, not active"
+    return "not a member of any required role's owners"
+
+
 def _team(teams: Mapping[str, TeamMembership], owner: str) -> TeamMembership | None:
     wanted = owner.lstrip("@").casefold()
     for name, team in teams.items():
@@ -657,7 +728,10 @@ def interpret_reviews(
     """
     acceptable = earlier_commits or {}
     contributed = contributors or {}
-    ordered = sorted(reviews, key=lambda r: (r.submitted_at or _LATEST, r.id))
+    # GitHub's review ids grow with each review, and one person's reviews cannot interleave
+    # (one pending review at a time): the id orders them. A timestamp can be missing or
+    # equal; a review with no time must never become the latest.
+    ordered = sorted(reviews, key=lambda r: r.id)
     ignored: list[IgnoredReview] = []
     latest: dict[str, Review] = {}
     excluded: set[str] = {author.key, *contributed}
@@ -685,7 +759,7 @@ def interpret_reviews(
 
     approvals: list[Approval] = []
     changes_requested: list[ReviewRef] = []
-    for review in sorted(latest.values(), key=lambda r: (r.submitted_at or _LATEST, r.id)):
+    for review in sorted(latest.values(), key=lambda r: r.id):
         ref = review_ref(review)
         assert review.user is not None
         if review.user.key == author.key:
@@ -756,17 +830,14 @@ def assign_roles(
 ) -> dict[str, tuple[Approval, ...]]:
     """Maximum bipartite matching of approvers to role slots (a role with min_approvals N
     has N slots); each person fills at most one slot. Augmenting paths (Kuhn), visiting slots
-    in the policy's role order and approvers by submission time, so the result is
+    in the policy's role order and approvers by review id (GitHub's order), so the result is
     deterministic. The size is maximum, so a person in two teams lands where needed."""
     slots = [
         requirement.role
         for requirement in requirements
         for _ in range(requirement.min_approvals)
     ]
-    people = sorted(
-        approvals,
-        key=lambda a: (a.review.submitted_at or _LATEST, a.review.review_id),
-    )
+    people = sorted(approvals, key=lambda a: a.review.review_id)
     edges = [
         [
             index

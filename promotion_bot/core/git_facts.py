@@ -28,6 +28,13 @@ class Change:
     path: str
     old_path: str | None = None
 
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every path this change touches: a rename touches where it came from too."""
+        if self.old_path and self.old_path != self.path:
+            return (self.old_path, self.path)
+        return (self.path,)
+
 
 @dataclass(frozen=True)
 class TagRecord:

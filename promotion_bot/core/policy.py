@@ -52,11 +52,20 @@ class KeyChange:
     key: str
     before: str | None
     after: str | None
+    old_file: str | None = None  # a renamed file: where it came from
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """Both sides of a rename: a watch on either one sees the key."""
+        if self.old_file and self.old_file != self.file:
+            return (self.old_file, self.file)
+        return (self.file,)
 
     def describe(self) -> str:
         before = "absent" if self.before is None else self.before
         after = "absent" if self.after is None else self.after
-        return f"{self.file}: {self.key} changed from {before} to {after}"
+        renamed = f" (renamed from {self.old_file})" if self.old_file in self.files[:-1] else ""
+        return f"{self.file}{renamed}: {self.key} changed from {before} to {after}"
 
 
 @dataclass(frozen=True)
@@ -101,7 +110,23 @@ def governed_paths(policy: Policy) -> tuple[str, ...]:
 
 
 def is_governed(policy: Policy, path: str) -> bool:
-    return match_any(governed_paths(policy), path)
+    """Whether a change of `path` needs someone's approval: the policy's governed paths, and
+    the change request directory, which is governed whatever the policy says."""
+    return match_any(governed_paths(policy), path) or in_change_request_dir(policy, path)
+
+
+def in_change_request_dir(policy: Policy, path: str) -> bool:
+    return path.startswith(f"{policy.change_request_dir.rstrip('/')}/")
+
+
+def _adds_change_request(policy: Policy, change: FileChange, path: str) -> bool:
+    """The change brings a new change request file (its type decides its roles)."""
+    return (
+        change.status in ("A", "R", "C")
+        and path == change.path
+        and PurePosixPath(path).suffix in (".yaml", ".yml")
+        and in_change_request_dir(policy, path)
+    )
 
 
 def watched_config_files(policy: Policy, changes: Iterable[FileChange]) -> list[FileChange]:
@@ -119,12 +144,13 @@ def watched_config_files(policy: Policy, changes: Iterable[FileChange]) -> list[
     ]
 
 
-def watched_keys(policy: Policy, path: str) -> tuple[str, ...]:
-    """The key patterns watched in the file at `path` (by any condition)."""
+def watched_keys(policy: Policy, *paths: str | None) -> tuple[str, ...]:
+    """The key patterns watched in the file at any of `paths` (both sides of a rename), by
+    any condition."""
     keys: list[str] = []
     for condition in policy.conditions:
         for watch in condition.config_keys:
-            if match_any(watch.files, path):
+            if any(path and match_any(watch.files, path) for path in paths):
                 keys.extend(watch.keys)
     return tuple(dict.fromkeys(keys))
 
@@ -182,11 +208,28 @@ def required_roles(
                 add(roles, reason)
             if match_any(patterns, path):
                 governed[path] = None
+            if (
+                in_change_request_dir(policy, path)
+                and not _adds_change_request(policy, change, path)
+                and not match_any(policy.governance.paths, path)
+            ):
+                # merged change requests are the promotion history: whatever the policy's
+                # governance paths say, touching that directory is a governance change
+                add(
+                    policy.governance.required_roles,
+                    Reason(
+                        "governance",
+                        f"{path} is in {policy.change_request_dir.rstrip('/')}/, the promotion "
+                        "history (always governed)",
+                        path=path,
+                    ),
+                )
+                governed[path] = None
 
     for key_change in sorted(config_changes, key=lambda k: (k.file, k.key)):
         for condition in policy.conditions:
             for watch in condition.config_keys:
-                if match_any(watch.files, key_change.file) and any(
+                if any(match_any(watch.files, file) for file in key_change.files) and any(
                     key_matches(pattern, key_change.key) for pattern in watch.keys
                 ):
                     add(
@@ -309,7 +352,7 @@ def config_key_changes(
         old = old_values.get(key)
         new = new_values.get(key)
         if old != new:
-            changes.append(KeyChange(path, key, old, new))
+            changes.append(KeyChange(path, key, old, new, old_path))
     return changes, []
 
 

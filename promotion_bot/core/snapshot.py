@@ -123,10 +123,15 @@ class PullCommit:
 
 @dataclass(frozen=True)
 class TeamMembership:
-    """Active members of one team (`org/slug`) when the snapshot was taken."""
+    """Active members of one team (`org/slug`) when the snapshot was taken.
+
+    `inactive`: people the snapshot lists with a membership state other than `active` (an
+    invitation not yet accepted is `pending`); they are not members and never count.
+    """
 
     team: str
     members: tuple[User, ...]
+    inactive: tuple[tuple[User, str], ...] = ()
 
     def has_member(self, login: str) -> bool:
         key = login.casefold()
@@ -173,6 +178,16 @@ def format_time(value: dt.datetime) -> str:
 
 def _user(data: Mapping[str, Any]) -> User:
     return User(login=data["login"], id=data.get("id"), type=data.get("type") or "User")
+
+
+def _membership(name: str, members: list[Mapping[str, Any]]) -> TeamMembership:
+    """Only `active` members count, whatever else the snapshot says; a member without a
+    state is active (GitHub's member list gives active members only)."""
+    active = tuple(_user(m) for m in members if m.get("state", "active") == "active")
+    inactive = tuple(
+        (_user(m), str(m["state"])) for m in members if m.get("state", "active") != "active"
+    )
+    return TeamMembership(name, active, inactive)
 
 
 def _linked_user(data: Mapping[str, Any] | None) -> User | None:
@@ -251,10 +266,7 @@ def parse_snapshot(data: Any, display_path: str = "snapshot.json") -> PullSnapsh
         ),
         reviews=reviews,
         teams=MappingProxyType(
-            {
-                name: TeamMembership(name, tuple(_user(m) for m in team["members"]))
-                for name, team in data["teams"].items()
-            }
+            {name: _membership(name, team["members"]) for name, team in data["teams"].items()}
         ),
         repository=data.get("repository"),
         changed_files=pull.get("changed_files"),
@@ -349,7 +361,10 @@ def snapshot_to_json(snapshot: PullSnapshot) -> dict[str, Any]:
         data["commits"] = [item.as_data() for item in snapshot.commits]
     data["reviews"] = [review.as_data() for review in snapshot.reviews]
     data["teams"] = {
-        name: {"members": [member.as_data() for member in team.members]}
+        name: {
+            "members": [member.as_data() for member in team.members]
+            + [{**member.as_data(), "state": state} for member, state in team.inactive]
+        }
         for name, team in sorted(snapshot.teams.items())
     }
     return data

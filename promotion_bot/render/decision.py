@@ -6,6 +6,7 @@ The JSON keys are documented in docs/approvals.md and kept stable (`format` name
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from promotion_bot.core.approvals import (
@@ -49,6 +50,7 @@ def decision_to_json(decision: Decision) -> dict[str, Any]:
             "number": decision.pull_number,
             "repository": decision.repository,
             "author": decision.author,
+            "base_ref": decision.base_ref or None,
             "base_sha": decision.base_sha,
             "head_sha": decision.head_sha,
         },
@@ -134,8 +136,9 @@ def render_text(decision: Decision) -> str:
         f"Pull request #{decision.pull_number}"
         + (f" in {decision.repository}" if decision.repository else "")
         + f" by {decision.author}",
-        f"  head {decision.head_sha[:12]}   base {decision.base_sha[:12]}   "
-        f"(policy and CODEOWNERS from the base)",
+        f"  head {decision.head_sha[:12]}   base "
+        + (f"{decision.base_ref} " if decision.base_ref else "")
+        + f"{decision.base_sha[:12]}   (policy and CODEOWNERS from the base)",
         "",
         f"Decision: {decision.status.value.upper()}: {decision.summary}",
     ]
@@ -214,7 +217,9 @@ def render_markdown(decision: Decision) -> str:
         f"## Promotion approvals: {_MD_MARK[decision.status]}",
         "",
         f"**{_md(decision.summary[:1].upper() + decision.summary[1:])}.** "
-        f"Head {_code(decision.head_sha[:12])}, base {_code(decision.base_sha[:12])}; "
+        f"Head {_code(decision.head_sha[:12])} into "
+        + (f"{_code(decision.base_ref)} at " if decision.base_ref else "base ")
+        + f"{_code(decision.base_sha[:12])}; "
         "the policy and CODEOWNERS are read from the base branch.",
         "",
     ]
@@ -273,8 +278,8 @@ def render_markdown(decision: Decision) -> str:
     if decision.notes:
         out.append("**Notes**")
         out.append("")
-        # notes quote commit identities and trailers: no '@' may become a mention
-        out.extend("- " + _md(note).replace("@", "@\u200b") for note in decision.notes)
+        # notes quote commit identities and trailers: _md keeps every '@' from pinging
+        out.extend("- " + _md(note) for note in decision.notes)
         out.append("")
     out.append(
         "<sub>Only GitHub reviews on the head commit count; one person fills one role. "
@@ -306,19 +311,34 @@ def _review_md(review: ReviewRef) -> str:
     return f"{_md(review.login or '(deleted user)')} (review {review.review_id}, {when}, {commit})"
 
 
-_MD_SPECIAL = "\\`*_[]<>|~"
+# Markdown's punctuation that can start markup (emphasis, links, images, HTML, entities, math,
+# headings, tables), escaped with a backslash
+_MD_SPECIAL = frozenset("\\`*_[]<>|~&$#!")
+_ZWSP = "\u200b"
+# what GitHub turns into pings, references or links even in plain text: @mentions (and e-mail
+# addresses), #123 and GH-123 references, bare URLs and www. links
+_LIVE_TEXT = re.compile(r"@|#(?=[0-9])|(?i:\bGH-)(?=[0-9])|(?i::)(?=//)|(?i:\bwww)(?=\.)")
 
 
 def _md(text: str) -> str:
-    """Escape text that may come from a pull request (paths, titles, config values)."""
+    """Make text that may come from a pull request inert (titles, paths, config values,
+    logins): no markup, no HTML, no cell break, no mention, no reference, no link. A
+    zero-width space after '@', '#', 'GH-', ':' before '//' and 'www' keeps GitHub from
+    reading them; the text still reads the same."""
     flat = " ".join(text.split())
-    return "".join(f"\\{char}" if char in _MD_SPECIAL else char for char in flat)
+    live = _LIVE_TEXT.sub(lambda match: match.group(0) + _ZWSP, flat)
+    return "".join(f"\\{char}" if char in _MD_SPECIAL else char for char in live)
 
 
 def _code(text: str) -> str:
+    """A code span (inside one, GitHub links and pings nothing): a fence longer than any run
+    of backticks in the text, and '|' escaped so that a table cell cannot end early."""
     flat = " ".join(text.split()).replace("|", "\\|")
-    fence = "``" if "`" in flat else "`"
-    return f"{fence} {flat} {fence}" if fence == "``" else f"`{flat}`"
+    longest = max((len(run) for run in re.findall(r"`+", flat)), default=0)
+    fence = "`" * (longest + 1)
+    if longest:
+        return f"{fence} {flat} {fence}"
+    return f"{fence}{flat}{fence}"
 
 
 def render(decision: Decision, output_format: str) -> str:

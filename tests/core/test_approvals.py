@@ -461,7 +461,48 @@ CONTRIBUTOR_CASES = [
         Status.APPROVED,
         {"reviewer": ["rita"], "administrator": ["adam"]},
         {},
-        id="co-authored-by-is-only-a-note",
+        id="a-co-author-e-mail-that-names-no-account-is-only-a-note",
+    ),
+    pytest.param(
+        [commit(HEAD, message="Rules\n\nCo-authored-by: Rita <4711+rita@users.noreply.github.com>")],
+        [review(1, "rita"), review(2, "adam")],
+        Status.PENDING,
+        {"reviewer": [], "administrator": ["adam"]},
+        {1: "contributed commits to this pull request (co-author of hhhhhhh)"},
+        id="a-co-author-no-reply-address-excludes-that-account",
+    ),
+    pytest.param(
+        [commit(HEAD, message="Rules\n\nco-authored-by:   R <RITA@users.noreply.github.com> ")],
+        [review(1, "rita"), review(2, "adam")],
+        Status.PENDING,
+        {"reviewer": [], "administrator": ["adam"]},
+        {1: "contributed commits to this pull request (co-author of hhhhhhh)"},
+        id="the-older-no-reply-form-and-any-case-exclude-too",
+    ),
+    pytest.param(
+        [commit(HEAD, message="Rules\n\nCo-authored-by: R <4711+old-name@users.noreply.github.com>")],
+        [dataclasses.replace(review(1, "rita"), user=User("rita", 4711)), review(2, "adam")],
+        Status.PENDING,
+        {"reviewer": [], "administrator": ["adam"]},
+        {1: "contributed commits to this pull request (co-author of hhhhhhh)"},
+        id="a-renamed-account-is-excluded-by-its-id",
+    ),
+    pytest.param(
+        [commit(HEAD, author=None, committer=None, email="77+rita@users.noreply.github.com")],
+        [review(1, "rita"), review(2, "adam")],
+        Status.PENDING,
+        {"reviewer": [], "administrator": ["adam"]},
+        {1: "contributed commits to this pull request (hhhhhhh)"},
+        id="an-unlinked-commit-with-a-no-reply-address-excludes-that-account",
+    ),
+    pytest.param(
+        [commit(HEAD, message=f"Rules\n\nCo-authored-by: E <1+{AUTHOR}@users.noreply.github.com>\n"
+                              "Co-authored-by: Pat <2+pat@users.noreply.github.com>")],
+        [review(1, "rita"), review(2, "adam")],
+        Status.APPROVED,
+        {"reviewer": ["rita"], "administrator": ["adam"]},
+        {},
+        id="a-trailer-never-grants-an-approval",
     ),
     pytest.param(
         [commit(HEAD, author=AUTHOR, committer="Rita")],
@@ -513,8 +554,8 @@ def test_notes_name_co_authors_and_unlinked_identities_without_matching_them() -
         "commit authors or committers GitHub links to no account cannot be excluded by login: "
         "Unlinked Person <ghost@example.org> (ccccccc)",
         "Co-authored-by trailers name Rita R <rita@example.org> (hhhhhhh), Mallory <m@x> "
-        "(hhhhhhh); e-mails can be forged, so they are not matched to logins and do not "
-        "exclude anyone",
+        "(hhhhhhh); only a GitHub no-reply address names an account (and excludes it), other "
+        "e-mails can be forged and exclude nobody",
     )
 
 
@@ -655,6 +696,118 @@ def test_external_endpoint_requires_the_security_officer_though_the_cr_says_noth
     with_sam = decide([review(1, "rita"), review(2, "adam"), review(3, "sam")],
                       changes=MODEL_PR, crs=crs, config_files=[config])
     assert with_sam.status is Status.APPROVED
+
+
+RENAMED = "configs/models/classifier.yml"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "after", "security"),
+    [
+        (CLASSIFIER, RENAMED, EXTERNAL, True),  # watched under the old name only
+        ("configs/models/classifier.yml", CLASSIFIER, EXTERNAL, True),  # ... the new name only
+        (CLASSIFIER, RENAMED, BASE_CONFIG, False),  # a rename that changes no watched key
+    ],
+    ids=["rename-out-of-the-watch", "rename-into-the-watch", "rename-without-a-key-change"],
+)
+def test_a_rename_of_a_watched_config_keeps_its_condition(
+    old: str, new: str, after: bytes, security: bool
+) -> None:
+    changes = (FileChange("R", new, old), FileChange("A", CR_PATH))
+    config = ConfigFile(changes[0], BASE_CONFIG, after)
+    decision = decide([review(1, "rita"), review(2, "adam")], changes=changes,
+                      crs=[change_request("model", new)], config_files=[config])
+    assert ("security_officer" in [role.role for role in decision.roles]) is security
+    assert decision.status is (Status.PENDING if security else Status.APPROVED)
+    if security:
+        [reason] = decision.roles[-1].reasons
+        assert reason.message == (
+            f"condition external-llm-egress: {new} (renamed from {old}): endpoint changed from "
+            '"http://127.0.0.1:11434" to "https://api.llm.example.com/v1"')
+
+
+def test_a_review_without_submitted_at_never_becomes_the_latest() -> None:
+    # rita approved (a review GitHub gives no time) and objected later: the objection stands
+    timeless = dataclasses.replace(review(1, "rita"), submitted_at=None)
+    decision = decide([timeless, review(2, "rita", "CHANGES_REQUESTED"), review(3, "adam")])
+    assert decision.status is Status.ERROR
+    assert [p.message for p in decision.problems] == [
+        "review 1 is APPROVED but has no submitted_at"]
+
+
+def test_reviews_are_ordered_by_github_id_not_by_time() -> None:
+    # equal or skewed clocks cannot reorder one person's reviews: the later id is the later one
+    approve = review(1, "rita", minute=50)
+    objection = review(2, "rita", "CHANGES_REQUESTED", minute=10)
+    decision = decide([objection, approve, review(3, "adam")])
+    assert decision.status is Status.BLOCKED
+    assert ignored(decision)[1] == "superseded by review 2"
+
+
+HEX_HEAD, HEX_BASE = "e" * 40, "f" * 40
+PENDING_ADMIN = {
+    "snapshot_version": 1,
+    "pull_request": {"number": 42, "user": {"login": AUTHOR},
+                     "head": {"ref": "cr", "sha": HEX_HEAD},
+                     "base": {"ref": "main", "sha": HEX_BASE}},
+    "files": [{"filename": RULES, "status": "added"}, {"filename": CR_PATH, "status": "added"}],
+    "reviews": [
+        {"id": 1, "user": {"login": "rita"}, "state": "APPROVED", "commit_id": HEX_HEAD,
+         "submitted_at": "2026-03-02T11:00:00Z"},
+        {"id": 2, "user": {"login": "pete"}, "state": "APPROVED", "commit_id": HEX_HEAD,
+         "submitted_at": "2026-03-02T11:01:00Z"},
+    ],
+    "teams": {
+        "example-org/routing-reviewers": {"members": [{"login": "rita"}]},
+        "example-org/promotion-admins": {"members": [{"login": "pete", "state": "pending"},
+                                                     {"login": "adam", "state": "active"}]},
+        "example-org/security-officers": {"members": []},
+        "example-org/privacy-officers": {"members": []},
+    },
+}
+
+
+def test_a_pending_team_member_never_counts() -> None:
+    from promotion_bot.core.snapshot import parse_snapshot, snapshot_to_json
+
+    parsed = parse_snapshot(PENDING_ADMIN)
+    inputs = EvaluationInputs(
+        base_sha=HEX_BASE, head_sha=HEX_HEAD, snapshot=parsed, policy=example_policy(),
+        codeowners=example_codeowners(), change_requests=(change_request(),),
+        changes=RULESET_PR)
+    decision = evaluate(inputs)
+    assert decision.status is Status.PENDING
+    assert ignored(decision)[2] == (
+        "their membership of @example-org/promotion-admins is pending, not active")
+    admin = next(role for role in decision.roles if role.role == "administrator")
+    assert [c.logins for c in admin.candidates] == [("adam",)]
+    # a record embeds the snapshot: the state survives the round trip
+    assert parse_snapshot(snapshot_to_json(parsed)) == parsed
+
+
+MERGED_CR = "change-requests/CR-2026-0001.yaml"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [FileChange("D", MERGED_CR), FileChange("M", MERGED_CR),
+     FileChange("R", "archive/CR-2026-0001.yaml", MERGED_CR)],
+    ids=["deletes", "edits", "renames-away"],
+)
+def test_a_merged_change_request_cannot_be_rewritten(change: FileChange) -> None:
+    # the example policy leaves change-requests/ out of its governance paths
+    assert "change-requests" not in str(example_policy().governance.paths)
+    decision = decide([], changes=(change,), crs=[])
+    assert decision.status is Status.ERROR
+    assert "merged change requests are immutable" in decision.problems[0].message
+    assert [role.role for role in decision.roles] == ["administrator"]
+    assert MERGED_CR in decision.governed_files
+
+
+def test_anything_else_in_the_change_request_directory_needs_the_administrator() -> None:
+    changes = (FileChange("A", "change-requests/README.md"),)
+    assert decide([review(1, "rita")], changes=changes, crs=[]).status is Status.PENDING
+    assert decide([review(1, "adam")], changes=changes, crs=[]).status is Status.APPROVED
 
 
 def test_privacy_template_requires_the_privacy_officer() -> None:

@@ -45,6 +45,14 @@ class World:
     def my_statuses(self) -> list[dict[str, object]]:
         return [s for s in self.fake.statuses if s["context"] == "promotion/approvals"]
 
+    def states(self, sha: str | None = None) -> list[object]:
+        """The states of promotion/approvals on `sha` (default: the head), oldest first."""
+        return [s["state"] for s in self.my_statuses() if s["sha"] == (sha or self.head)]
+
+    def verdict(self, sha: str | None = None) -> dict[str, object]:
+        """The status GitHub shows now on `sha` (default: the head): the latest one."""
+        return [s for s in self.my_statuses() if s["sha"] == (sha or self.head)][-1]
+
 
 def commit_all(repo: Path, message: str) -> str:
     git(repo, "add", "-A")
@@ -96,8 +104,8 @@ def test_approved_sets_success_on_the_head_and_one_sticky_comment(
     world.review("alice")
     code, output = world.gate("--pr", "1", capsys=capsys)
     assert code == 0, output
-    [status] = world.my_statuses()
-    assert (status["sha"], status["state"]) == (world.head, "success")
+    assert world.states() == ["pending", "success"]  # invalidated first, then judged
+    assert world.verdict()["description"] == "#1 into main: All 2 required roles approved"
     [comment] = world.fake.comments
     assert "<!-- promotion-bot:approvals -->" in str(comment["body"])
     assert "CR-2026-0005" in str(comment["body"]) and "1.0.0 → 1.1.0" in str(comment["body"])
@@ -136,8 +144,8 @@ def test_a_push_makes_earlier_approvals_stale(world: World,
     world.fake.update_pull(REPO, 1, head_sha=new_head)
     code, _ = world.gate("--pr", "1", capsys=capsys)
     assert code == 0
-    [status] = world.my_statuses()
-    assert (status["sha"], status["state"]) == (new_head, "pending")
+    assert world.states(new_head) == ["pending", "pending"]
+    assert world.verdict(new_head)["description"] == "#1 into main: Waiting for reviewer, administrator"
 
 
 def test_a_reviewer_who_pushed_a_commit_cannot_approve(
@@ -159,8 +167,7 @@ def test_a_reviewer_who_pushed_a_commit_cannot_approve(
     code, output = world.gate("--pr", "1", "--format", "json", "--save-snapshot", str(saved),
                               capsys=capsys)
     assert code == 0, output
-    [status] = world.my_statuses()
-    assert (status["sha"], status["state"]) == (new_head, "pending")
+    assert world.verdict(new_head)["state"] == "pending"
     decision = json.loads(output)["decision"]
     assert decision["summary"] == "waiting for reviewer"
     assert {"login": "rita", "reason": f"contributed commits to this pull request "
@@ -285,7 +292,7 @@ def test_a_retried_post_writes_once(world: World, capsys: pytest.CaptureFixture[
     world.fake.inject("POST", path, status=500, then_process=True, times=1)
     code, output = world.gate("--pr", "1", capsys=capsys)
     assert code == 0, output
-    assert len(world.my_statuses()) == 1
+    assert world.states() == ["pending", "success"]  # each written once
     assert len(world.fake.comments) == 1
 
 
@@ -299,7 +306,7 @@ def test_the_comment_is_updated_in_place(world: World, capsys: pytest.CaptureFix
     [comment] = world.fake.comments
     assert comment["id"] == first["id"]
     assert comment["body"] != first["body"]
-    assert [s["state"] for s in world.my_statuses()] == ["pending", "success"]
+    assert world.states() == ["pending", "pending", "pending", "success"]
 
 
 def test_the_event_that_started_the_job_names_the_pull_request(
@@ -309,6 +316,7 @@ def test_the_event_that_started_the_job_names_the_pull_request(
     world.review("alice")
     payload = webhook_payload("pull_request_review", "submitted.payload.json")
     payload["pull_request"]["number"] = 1
+    payload["pull_request"]["head"]["sha"] = world.head
     payload["repository"]["full_name"] = REPO
     event = tmp_path / "event.json"
     event.write_text(json.dumps(payload))
@@ -350,9 +358,11 @@ def test_request_count_for_300_files_and_40_reviews(
     report = json.loads(output)
     assert code == 0
     assert report["decision"]["governed_files"] == [RULESET]
-    # pull 1, files 3 pages, reviews 1, branch 1, policy/CODEOWNERS/CR reads, 4 teams x 2,
-    # status + comment list + comment write + review request: never one call per file/review
-    assert report["api"]["requests"] <= 30, report["api"]
+    # pull 1, files 3 pages, commits 1, reviews 1 + their GraphQL count, branch 1, open pulls
+    # 1, repository 1, policy/CODEOWNERS/CR reads, 4 teams x 2, pending + status + the check
+    # that no newer run wrote, identity + comment list + comment write + review request:
+    # never one call per file or review
+    assert report["api"]["requests"] <= 36, report["api"]
     print(f"\nAPI requests for 300 files and 40 reviews: {report['api']['requests']}")
 
 
@@ -362,7 +372,7 @@ def test_a_failed_review_request_does_not_change_the_decision(
     world.fake.inject("POST", rf"/repos/{REPO}/pulls/1/requested_reviewers", status=422, times=5)
     code, output = world.gate("--pr", "1", capsys=capsys)
     assert code == 0, output
-    assert [s["state"] for s in world.my_statuses()] == ["pending"]
+    assert world.states() == ["pending", "pending"]
 
 
 def test_a_push_during_the_evaluation_is_not_approved_with_older_files(
@@ -382,7 +392,7 @@ def test_a_push_during_the_evaluation_is_not_approved_with_older_files(
     timer.join()
     assert code == 2, output
     assert "moved during the evaluation" in output
-    assert "success" not in [s["state"] for s in world.my_statuses()]
+    assert "success" not in world.states() + world.states(pushed)
 
 
 @pytest.mark.parametrize("tamper", [False, True])
@@ -408,8 +418,8 @@ def test_a_merge_group_must_carry_the_approved_governed_files(
     monkeypatch.setenv("GITHUB_EVENT_PATH", str(event))
     code = main(["gate", "--api-url", world.fake.base_url, "--request-pace", "0"])
     output = capsys.readouterr()
-    [status] = world.my_statuses()
-    assert status["sha"] == group_head
+    assert {s["sha"] for s in world.my_statuses()} == {group_head}
+    status = world.verdict(group_head)
     if tamper:
         assert (code, status["state"]) == (2, "error"), output
         assert RULESET in str(status["description"])
