@@ -659,6 +659,8 @@ class Fault:
     times: int = 1
     then_process: bool = False
     query: dict[str, str] | None = None  # also require these query parameters
+    skip: int = 0  # let this many matching requests through untouched first
+    action: Callable[[], None] | None = None  # run when the fault fires (before answering)
 
     def matches(self, method: str, path: str, query: Mapping[str, str]) -> bool:
         if self.method not in ("*", method) or not self.path.fullmatch(path):
@@ -1129,7 +1131,8 @@ class FakeGitHub:
     def inject(self, method: str, path_regex: str, *, status: int | None = None,
                body: bytes | None = None, headers: Mapping[str, str] | None = None,
                delay: float = 0, times: int = 1, then_process: bool = False,
-               query: Mapping[str, str] | None = None) -> Fault:
+               query: Mapping[str, str] | None = None, skip: int = 0,
+               action: Callable[[], None] | None = None) -> Fault:
         """Make the next ``times`` requests matching ``method`` and ``path_regex`` misbehave.
 
         ``path_regex`` must match the whole percent-decoded path (``re.fullmatch``); ``query``
@@ -1140,10 +1143,14 @@ class FakeGitHub:
         * ``then_process=True``: perform the request (the write happens), then answer with the
           fault (status defaults to 500);
         * only ``headers`` and/or ``delay``: perform the request normally, wait ``delay``
-          seconds first, and add/override the response ``headers``.
+          seconds first, and add/override the response ``headers``;
+        * ``skip``: the first ``skip`` matching requests pass untouched (fail the third write);
+        * ``action``: a function run when the fault fires, before the request is answered:
+          another actor's move at an exact point of the run (another evaluation writing a
+          status while this one lists files), with no timing involved.
         """
         fault = Fault(method.upper(), re.compile(path_regex), status, body, dict(headers or {}),
-                      delay, times, then_process, dict(query) if query else None)
+                      delay, times, then_process, dict(query) if query else None, skip, action)
         with self._lock:
             self.faults.append(fault)
         return fault
@@ -1166,6 +1173,9 @@ class FakeGitHub:
         with self._lock:
             for fault in self.faults:
                 if fault.matches(method, path, query):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     fault.times -= 1
                     if fault.times <= 0:
                         self.faults.remove(fault)
@@ -1233,6 +1243,8 @@ class FakeGitHub:
             self.requests.append(record)
 
         fault = self._take_fault(request.method, request.path, query)
+        if fault is not None and fault.action is not None:
+            fault.action()
         if fault and fault.delay and self._stopping.wait(fault.delay):
             handler.close_connection = True  # stopping: never answer
             return

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
 from promotion_bot.adapters.files import sha256_file
 from promotion_bot.cli.main import main
@@ -425,3 +427,280 @@ def test_a_merge_group_must_carry_the_approved_governed_files(
         assert RULESET in str(status["description"])
     else:
         assert (code, status["state"]) == (0, "success"), output
+
+
+# -- attacks on the status (issue 13): a status belongs to a commit, not to a pull request -----
+
+MARKER = "<!-- promotion-bot:approvals -->"
+
+
+def push_to_cr5(world: World, files: dict[str, str | None], message: str = "more",
+                *git_options: str) -> str:
+    """A commit on cr-5 (None deletes a file); pull request #1 moves to it."""
+    git(world.origin, "checkout", "-q", "cr-5")
+    for path, text in files.items():
+        target = world.origin / path
+        if text is None:
+            target.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+    git(world.origin, "add", "-A")
+    git(world.origin, *git_options, "commit", "-q", "-m", message)
+    head = git(world.origin, "rev-parse", "HEAD")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.update_pull(REPO, 1, head_sha=head)
+    world.head = head
+    return head
+
+
+def event_run(world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+              monkeypatch: pytest.MonkeyPatch, event: str, payload: dict[str, object],
+              *args: str) -> tuple[int, str]:
+    path = tmp_path / f"{event}.json"
+    path.write_text(json.dumps(payload))
+    monkeypatch.setenv("GITHUB_EVENT_NAME", event)
+    monkeypatch.setenv("GITHUB_EVENT_PATH", str(path))
+    monkeypatch.setenv("GITHUB_REPOSITORY", REPO)
+    code = main(["gate", "--api-url", world.fake.base_url, "--timeout", "2",
+                 "--request-pace", "0", *args])
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def review_event(world: World, head: str | None = None) -> dict[str, object]:
+    """GitHub's pull_request_review payload for pull request #1 at `head` (default: its head)."""
+    payload = webhook_payload("pull_request_review", "submitted.payload.json")
+    payload["pull_request"]["number"] = 1
+    payload["pull_request"]["head"]["sha"] = head or world.head
+    payload["repository"]["full_name"] = REPO
+    return payload
+
+
+def workflow_run_event(head: str, numbers: list[int]) -> dict[str, object]:
+    payload = webhook_payload("workflow_run", "completed.with-pull-requests.payload.json")
+    template = payload["workflow_run"]["pull_requests"][0]
+    payload["workflow_run"]["pull_requests"] = [{**template, "number": n} for n in numbers]
+    payload["workflow_run"]["head_sha"] = head
+    payload["repository"]["full_name"] = REPO
+    return payload
+
+
+@pytest.fixture
+def two_pulls(world: World) -> World:
+    """Pull request #1: cr-5 into main (the governed ruleset change, then a harmless commit H).
+    Pull request #2: the same head H into `landing`, a branch that already holds the governed
+    change: its own diff is harmless. Only rita approved #1: the administrator is missing."""
+    git(world.origin, "branch", "landing", world.head)
+    governed_change = world.head
+    push_to_cr5(world, {"NOTES.md": "harmless\n"}, "notes")
+    world.fake.add_pull(REPO, 2, user="gh-author", base_ref="landing", base_sha=governed_change,
+                        head_ref="cr-5", head_sha=world.head, title="harmless")
+    world.review("rita")
+    return world
+
+
+@pytest.mark.parametrize("via", ["pr-2-by-hand", "workflow-run-naming-both"])
+def test_a_pull_request_into_an_ungoverned_branch_never_turns_the_shared_head_green(
+        two_pulls: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, via: str) -> None:
+    world = two_pulls
+    if via == "pr-2-by-hand":
+        code, output = world.gate("--pr", "2", capsys=capsys)
+    else:
+        code, output = event_run(world, capsys, tmp_path, monkeypatch, "workflow_run",
+                                 workflow_run_event(world.head, [1, 2]))
+    assert code == 0, output
+    assert "success" not in world.states()
+    assert world.verdict()["state"] == "pending"
+    assert world.verdict()["description"] == "#1 into main: Waiting for administrator"
+    assert "#2 into landing: its base landing is not a governed branch (main): not judged" \
+        in output
+    # #2 is never judged: no comment there; #1's comment names the base it judged
+    assert [c["issue_number"] for c in world.fake.comments] == [1]
+    assert "into `main`" in str(world.fake.comments[0]["body"])
+
+
+def test_a_head_is_green_only_when_every_governed_pull_request_with_it_is_approved(
+        two_pulls: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world = two_pulls
+    both = ("--governed-branch", "main", "--governed-branch", "landing")
+    code, output = world.gate("--pr", "2", *both, capsys=capsys)
+    assert code == 0, output
+    assert world.verdict()["description"] == (
+        "#1 into main: Waiting for administrator; "
+        "#2 into landing: No governed change: no role has to approve")
+    assert world.verdict()["state"] == "pending"
+    world.review("alice")
+    code, output = world.gate("--pr", "2", *both, capsys=capsys)
+    assert code == 0, output
+    assert world.verdict()["state"] == "success"
+
+
+@pytest.mark.parametrize("fault", ["pull-502", "verdict-write-500", "rate-limit-wait",
+                                   "pushed-since-the-event"])
+def test_a_stale_success_is_withdrawn_when_the_rerun_fails(
+        world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
+    world.review("rita")
+    world.review("alice")
+    assert world.gate("--pr", "1", capsys=capsys)[0] == 0
+    assert world.verdict()["state"] == "success"
+    approved = world.head
+    world.review("sam", "CHANGES_REQUESTED")  # the objection the failing re-run must not hide
+    if fault == "pull-502":
+        world.fake.inject("GET", rf"/repos/{REPO}/pulls/1", status=502, times=50)
+    elif fault == "verdict-write-500":  # the pending goes through, the verdict does not
+        world.fake.inject("POST", rf"/repos/{REPO}/statuses/{approved}", status=500, skip=1,
+                          times=50)
+    elif fault == "rate-limit-wait":
+        world.fake.inject_secondary_rate_limit("GET", rf"/repos/{REPO}/pulls/1/reviews",
+                                               retry_after=600, times=50)
+    else:  # the event names the approved head; the pull request has moved on and fails
+        push_to_cr5(world, {"NOTES.md": "pushed after the event\n"})
+        world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files", status=502, times=50)
+    code, output = event_run(world, capsys, tmp_path, monkeypatch, "pull_request_review",
+                             review_event(world, approved), "--retries", "1")
+    assert code == 2, output
+    assert "Traceback" not in output
+    assert world.verdict(approved)["state"] != "success"
+    expected = {"pull-502": "error", "verdict-write-500": "pending", "rate-limit-wait": "error",
+                "pushed-since-the-event": "pending"}[fault]
+    assert world.verdict(approved)["state"] == expected
+    if fault == "pushed-since-the-event":
+        assert world.verdict()["state"] == "error"  # the head it read
+
+
+def pull_json_without(world: World, key: str) -> bytes:
+    data = world.fake.update_pull(REPO, 1)
+    del data[key]
+    return json.dumps(data).encode()
+
+
+@pytest.mark.parametrize(("case", "words"), [
+    ("pull-without-head", "pull request #1 is malformed: #1 has no head"),
+    ("file-without-filename", "entry 1 has no filename"),
+    ("contents-not-json", "could not read .promotion/policy.yaml"),
+    ("content-not-base64", "GitHub's content is not base64"),
+    ("content-shorter-than-its-size", "GitHub says 999 bytes but sent 3"),
+])
+def test_malformed_github_data_is_an_error_status_never_a_crash(
+        world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, case: str, words: str) -> None:
+    world.review("rita")
+    world.review("alice")
+    assert world.gate("--pr", "1", capsys=capsys)[0] == 0
+    assert world.verdict()["state"] == "success"
+    policy = rf"/repos/{REPO}/contents/\.promotion/policy\.yaml"
+    content = {"type": "file", "encoding": "base64", "name": "policy.yaml",
+               "path": ".promotion/policy.yaml", "sha": "a" * 40, "size": 3,
+               "content": "***not base64***"}
+    if case == "pull-without-head":
+        world.fake.inject("GET", rf"/repos/{REPO}/pulls/1", body=pull_json_without(world, "head"),
+                          times=50)
+    elif case == "file-without-filename":
+        world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files",
+                          body=json.dumps([{"status": "modified", "sha": "a" * 40}]).encode(),
+                          times=50)
+    elif case == "contents-not-json":
+        world.fake.inject("GET", policy, body=b"{not json", times=50)
+    elif case == "content-not-base64":
+        world.fake.inject("GET", policy, body=json.dumps(content).encode(), times=50)
+    else:
+        content.update(content="YWJj", size=999)
+        world.fake.inject("GET", policy, body=json.dumps(content).encode(), times=50)
+    code, output = event_run(world, capsys, tmp_path, monkeypatch, "pull_request_review",
+                             review_event(world), "--retries", "0")
+    assert code == 2, output
+    assert "Traceback" not in output
+    assert world.verdict()["state"] == "error"
+    assert words in str(world.verdict()["description"]) + output
+
+
+@pytest.fixture
+def many_reviews(world: World) -> World:
+    """102 reviews: two approvals, 99 comments, and sam's request for changes on page 2."""
+    world.review("rita")
+    world.review("alice")
+    for _ in range(99):
+        world.review("dana", "COMMENTED")
+    world.review("sam", "CHANGES_REQUESTED")
+    return world
+
+
+@pytest.mark.parametrize("fault", ["none", "page-1-without-next-link", "page-2-empty",
+                                   "list-shifted-between-pages"])
+def test_an_incomplete_review_list_is_noticed(
+        many_reviews: World, capsys: pytest.CaptureFixture[str], fault: str) -> None:
+    world = many_reviews
+    reviews = rf"/repos/{REPO}/pulls/1/reviews"
+    if fault == "page-1-without-next-link":
+        first_only = f'<{world.fake.base_url}{reviews}?page=1>; rel="first"'
+        world.fake.inject("GET", reviews, headers={"Link": first_only}, times=50)
+    elif fault == "page-2-empty":
+        world.fake.inject("GET", reviews, query={"page": "2"}, body=b"[]", times=50)
+    elif fault == "list-shifted-between-pages":
+        first_two = requests.get(f"{world.fake.base_url}{reviews}?per_page=2", timeout=5).content
+        world.fake.inject("GET", reviews, query={"page": "2"}, body=first_two, times=50)
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states()
+    if fault == "none":
+        assert (code, world.verdict()["state"]) == (0, "failure"), output
+    else:
+        assert (code, world.verdict()["state"]) == (2, "error"), output
+        assert ("the review list is incomplete" in output
+                or "listed a review of #1 twice" in output)
+
+
+def test_a_newer_evaluation_keeps_an_older_run_from_writing_success(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.review("rita")
+    world.review("alice")
+
+    def another_run_starts() -> None:  # while this run lists the files
+        world.fake.add_status(REPO, world.head, state="pending", context="promotion/approvals",
+                              description="promotion-bot is evaluating this commit")
+
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files", action=another_run_starts)
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 0, output
+    assert world.states() == ["pending", "pending"]  # ours, then the other run's: no success
+    assert "a newer evaluation of this commit started meanwhile" in output
+    assert world.fake.comments == []  # the newer run writes the comment from newer facts
+
+
+def test_the_gate_edits_only_its_own_comment(world: World,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    forged = f"{MARKER}\n## Promotion approvals: ✅ approved\n"
+    world.fake.add_comment(REPO, 1, user="gh-author", body=forged)
+    world.review("rita")
+    for _ in range(2):
+        code, output = world.gate("--pr", "1", capsys=capsys)
+        assert code == 0, output
+    mine, theirs = ([c for c in world.fake.comments if c["user"] == user]
+                    for user in ("github-actions[bot]", "gh-author"))
+    assert [c["body"] for c in theirs] == [forged]  # untouched
+    assert len(mine) == 1 and "Waiting for administrator" in str(mine[0]["body"])
+
+
+def test_author_text_in_the_comment_pings_and_links_nothing(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    request = world.origin / "change-requests/CR-2026-0005.yaml"
+    git(world.origin, "checkout", "-q", "cr-5")
+    hostile = ("@example-org/promotion-admins <img src=x onerror=alert(1)> "
+               "[docs](https://evil.example) | #1 www.evil.example `x`")
+    text = request.read_text().replace("title: Tune the fraud keywords",
+                                       f"title: {json.dumps(hostile)}")
+    git(world.origin, "checkout", "-q", "main")
+    push_to_cr5(world, {"change-requests/CR-2026-0005.yaml": text}, "a hostile title")
+    world.review("rita")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 0, output
+    body = str(world.fake.comments[-1]["body"])
+    assert "@\u200bexample-org/promotion-admins" in body  # the title is there, inert
+    prose = re.sub(r"(?<!\\)(`+)[^`].*?(?<!\\)\1", "", body)  # code spans ping nothing
+    for live in (r"@example-org", r"(?<!\\)<img", r"(?<!\\)\]\(", r"https://evil", r"#1 ",
+                 r"www\.evil"):
+        assert not re.search(live, prose), live
+    [row] = [line for line in body.splitlines() if "CR-2026-0005" in line and "|" in line]
+    assert len(re.findall(r"(?<!\\)\|", row)) == 6  # five cells: no cell escaped its table
