@@ -536,6 +536,11 @@ def test_gate_step_with_the_app_sets_the_status_on_the_evaluated_head(
 
     origin, base, head = make_origin(tmp_path)
     payload = webhook_payload(*fixture)
+    # the event names the commit it is about: the head of the pull request
+    if event == "workflow_run":
+        payload["workflow_run"]["head_sha"] = head
+    else:
+        payload["pull_request"]["head"]["sha"] = head
     repository = payload["repository"]["full_name"]
     number = 2  # the pull request both published payloads name
     app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
@@ -556,7 +561,8 @@ def test_gate_step_with_the_app_sets_the_status_on_the_evaluated_head(
         result = runner.run(workflow_step("promotion-gate.yml", "Evaluate approvals"))
         assert result.returncode == 0, result.stdout + result.stderr
         statuses = [s for s in fake.statuses if s["context"] == "promotion/approvals"]
-        assert [(s["sha"], s["state"]) for s in statuses] == [(head, "success")]
+        assert [(s["sha"], s["state"]) for s in statuses] == [(head, "pending"),
+                                                                (head, "success")]
         assert len(fake.comments) == 1
         assert fake.installation_tokens  # through the App, not a workflow token
         assert fake.server_errors == []

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import itertools
 import logging
 import re
 import sys
@@ -28,6 +29,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import github
 import requests
@@ -543,11 +545,26 @@ class PullReader:
         key = f"{org}/{slug}".lower()
         if key not in self._teams:
             def fetch() -> list[dict[str, Any]]:
-                team = self.client.gh.get_organization(org).get_team_by_slug(slug)
-                # GitHub lists active members; a membership state, if an answer carries one,
-                # is kept so that the snapshot can leave out anyone not active
-                return [{key: m.raw_data[key] for key in ("login", "id", "type", "state")
-                         if key in m.raw_data} for m in team.get_members()]
+                # read through the requester: PyGithub's user objects would each fetch
+                # themselves again when their raw data is read. GitHub lists active members;
+                # a membership state, if an answer carries one, is kept so that the snapshot
+                # leaves out anyone not active
+                url = f"/orgs/{quote(org, safe='')}/teams/{quote(slug, safe='')}/members"
+                members: list[dict[str, Any]] = []
+                for page in itertools.count(1):
+                    _, items = self.client.gh.requester.requestJsonAndCheck(
+                        "GET", url, parameters={"per_page": 100, "page": page})
+                    if not isinstance(items, list):
+                        raise ValueError("the member list is not a list")
+                    for item in items:
+                        if not isinstance(item, Mapping) or not isinstance(item.get("login"),
+                                                                           str):
+                            raise ValueError("a member has no login")
+                        members.append({key: item[key] for key in ("login", "id", "type",
+                                                                   "state") if key in item})
+                    if len(items) < 100:
+                        return members
+                raise AssertionError("unreachable")  # pragma: no cover
             try:
                 self._teams[key] = self.client.call(f"list the members of @{org}/{slug}", fetch)
             except GitHubError as error:

@@ -704,3 +704,132 @@ def test_author_text_in_the_comment_pings_and_links_nothing(
         assert not re.search(live, prose), live
     [row] = [line for line in body.splitlines() if "CR-2026-0005" in line and "|" in line]
     assert len(re.findall(r"(?<!\\)\|", row)) == 6  # five cells: no cell escaped its table
+
+
+# -- attacks on the approval engine (issue 13), end to end over the loopback GitHub ------------
+
+CLASSIFIER = "configs/models/classifier.yaml"
+
+
+def model_change_request(origin: Path, artifact: str) -> str:
+    return ("change_id: CR-2026-0006\nchange_type: model\ntarget: classifier\n"
+            'title: Move the classifier\nproposed_version: "1.1.0"\ncurrent_version: "1.0.0"\n'
+            f"artifacts:\n  - path: {artifact}\n    sha256: {sha256_file(origin / artifact)}\n"
+            "models:\n  - name: classifier\n    identifier: ollama/qwen2.5:7b-instruct@sha256:"
+            f"{'2b' * 32}\nrollback_plan: Revert the pull request.\n")
+
+
+def test_renaming_a_watched_config_does_not_drop_its_condition(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    # classifier.yaml -> classifier.yml with an external endpoint: the watch is on *.yaml
+    git(world.origin, "checkout", "-q", "-b", "cr-6", world.base)
+    renamed = "configs/models/classifier.yml"
+    text = (world.origin / CLASSIFIER).read_text().replace(
+        "endpoint: http://127.0.0.1:11434", "endpoint: https://api.llm.example.com/v1")
+    git(world.origin, "mv", CLASSIFIER, renamed)
+    (world.origin / renamed).write_text(text)
+    (world.origin / "change-requests/CR-2026-0006.yaml").write_text(
+        model_change_request(world.origin, renamed))
+    head = commit_all(world.origin, "rename and move the endpoint")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.update_pull(REPO, 1, head_sha=head, head_ref="cr-6")
+    world.head = head
+    world.review("rita")
+    world.review("alice")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 0, output
+    assert world.verdict()["description"] == "#1 into main: Waiting for security_officer"
+    assert (f"condition external-llm-egress: {renamed} (renamed from {CLASSIFIER}): endpoint "
+            'changed from "http://127.0.0.1:11434" to "https://api.llm.example.com/v1"') in output
+
+
+def test_a_review_without_a_time_cannot_override_a_later_objection(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.review("rita")
+    world.review("alice")
+    world.review("sam", "CHANGES_REQUESTED")
+    world.review("sam")  # a later approval by the same person, which GitHub gives no time
+    world.fake.repos[REPO.lower()].pulls[1].reviews[-1].submitted_at = None
+    world.review("sam", "CHANGES_REQUESTED")  # ... and sam objects again
+    world.fake.repos[REPO.lower()].pulls[1].reviews[-1].submitted_at = None
+    world.fake.repos[REPO.lower()].pulls[1].reviews[-2].submitted_at = "2026-01-01T00:10:00Z"
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states()
+    assert (code, world.verdict()["state"]) == (2, "error"), output
+    assert "is CHANGES_REQUESTED but has no submitted_at" in output
+
+
+def test_a_pending_team_member_is_not_counted_whatever_github_lists(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    # the member list comes back with pete, whose invitation is still pending
+    users = [world.fake.add_user(login) | {"state": state}
+             for login, state in (("alice", "active"), ("pete", "pending"))]
+    world.fake.inject("GET", r"/orgs/example-org/teams/promotion-admins/members",
+                      body=json.dumps(users).encode(), times=5)
+    world.review("rita")
+    world.review("pete")
+    code, output = world.gate("--pr", "1", "--format", "json", capsys=capsys)
+    assert code == 0, output
+    assert world.verdict()["description"] == "#1 into main: Waiting for administrator"
+    decision = json.loads(output)["decision"]
+    assert {"login": "pete", "reason": "their membership of @example-org/promotion-admins is "
+            "pending, not active"} in [{k: i[k] for k in ("login", "reason")}
+                                       for i in decision["ignored_reviews"]]
+
+
+def test_a_co_author_named_by_a_no_reply_address_cannot_approve(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    push_to_cr5(world, {"NOTES.md": "pairing\n"},
+                "pairing\n\nCo-authored-by: Alice <4242+alice@users.noreply.github.com>")
+    world.review("rita")
+    world.review("alice")
+    code, output = world.gate("--pr", "1", "--format", "json", capsys=capsys)
+    assert code == 0, output
+    assert world.verdict()["description"] == "#1 into main: Waiting for administrator"
+    decision = json.loads(output)["decision"]
+    assert {"login": "alice", "reason": "contributed commits to this pull request (co-author "
+            f"of {world.head[:7]})"} in [{k: i[k] for k in ("login", "reason")}
+                                         for i in decision["ignored_reviews"]]
+    admin = next(role for role in decision["roles"] if role["role"] == "administrator")
+    assert admin["candidates"][0]["logins"] == ["dana"]  # not alice, not pete (pending)
+
+
+@pytest.mark.parametrize("edit", ["deleted", "edited"])
+def test_a_merged_change_request_cannot_be_rewritten_through_the_gate(
+        world: World, capsys: pytest.CaptureFixture[str], edit: str) -> None:
+    merged = "change-requests/CR-2026-0001.yaml"
+    policy = (world.origin / ".promotion/policy.yaml").read_text()
+    assert "change-requests" not in policy  # the policy leaves the directory ungoverned
+    text = None if edit == "deleted" else (world.origin / merged).read_text().replace(
+        "title:", "title: Rewritten:")
+    push_to_cr5(world, {merged: text}, "rewrite history")
+    world.review("rita")
+    world.review("alice")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states()
+    assert (code, world.verdict()["state"]) == (2, "error"), output
+    assert f"this branch {'deletes' if edit == 'deleted' else 'modifies'} a merged change " \
+        "request; merged change requests are immutable" in output
+
+
+# -- the schedule: no green outlives the membership it relied on -------------------------------
+
+
+@pytest.mark.parametrize("via", ["--all-open", "schedule-event"])
+def test_the_schedule_withdraws_a_green_when_an_approver_leaves_the_team(
+        two_pulls: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, via: str) -> None:
+    world = two_pulls
+    world.review("alice")
+    assert world.gate("--pr", "1", capsys=capsys)[0] == 0
+    assert world.verdict()["state"] == "success"
+    del world.fake.teams[("example-org", "promotion-admins")].members["alice"]  # alice leaves
+    if via == "--all-open":
+        code, output = world.gate("--all-open", capsys=capsys)
+    else:
+        code, output = event_run(world, capsys, tmp_path, monkeypatch, "schedule",
+                                 {"schedule": "*/30 * * * *"})
+    assert code == 0, output
+    assert world.verdict()["description"] == "#1 into main: Waiting for administrator"
+    assert world.states()[-2:] == ["pending", "pending"]  # invalidated, then judged
+    assert "#2" not in output  # into landing: not governed, not listed

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
+import re
+
+import pytest
 
 from promotion_bot.core.approvals import (
     Approval,
@@ -126,7 +130,7 @@ def test_markdown_lists_problems_first_when_in_error() -> None:
     markdown = render_markdown(decision(Status.ERROR, (problem,)))
     assert "## Promotion approvals: ❌ error" in markdown
     assert ("- `CODEOWNERS:7`: configs/models/x.yaml has no owner for role reviewer "
-            "(add @example-org/routing-reviewers)") in markdown
+            "(add @\u200bexample-org/routing-reviewers)") in markdown  # named, not pinged
 
 
 def test_json_has_the_documented_keys_and_is_serialisable() -> None:
@@ -149,3 +153,43 @@ def test_json_has_the_documented_keys_and_is_serialisable() -> None:
     assert data["change_requests"][0]["artifacts"] == [
         {"path": "configs/models/classifier.yaml", "sha256": "c" * 64}
     ]
+
+
+# What GitHub would turn into a ping, a reference, a link or markup, if it were left live.
+LIVE = {
+    "team mention": r"@example-org/promotion-admins",
+    "user mention": r"@mallory\b",
+    "e-mail link": r"m@evil\.example",
+    "bare URL": r"https?://",
+    "www link": r"www\.evil",
+    "issue reference": r"(?<![\w\\])#\d",
+    "GH reference": r"GH-\d",
+    "HTML tag": r"(?<!\\)<(?:script|img|details)",
+    "entity": r"(?<!\\)&#",
+    "link or image": r"(?<!\\)\]\(",
+    "cell break": r"(?<!\\)\|",
+    "math": r"(?<!\\)\$",
+}
+
+
+@pytest.mark.parametrize("title", [
+    "Route @example-org/promotion-admins and @mallory",
+    "mail m@evil.example or see https://evil.example and http://x and www.evil.example",
+    "fixes #12, GH-34 and other/repo#5",
+    "<script>alert(1)</script> <img src=x> <details open>",
+    "&#64;example-org/promotion-admins &#x40;mallory",
+    "![pixel](https://evil.example/p.png) [docs](https://evil.example)",
+    "a | b | c", "$\\text{approved}$",
+    "line one\n\n## Approved ✅\n@mallory",
+], ids=["mentions", "links", "references", "html", "entities", "images-and-links", "pipes",
+        "math", "newlines"])
+def test_a_hostile_change_request_title_stays_inert(title: str) -> None:
+    hostile = dataclasses.replace(decision(), change_requests=(
+        dataclasses.replace(CR, title=title),))
+    row = next(line for line in render_markdown(hostile).splitlines()
+               if line.startswith("| CR-2026-0005"))
+    cells = re.split(r"(?<!\\)\|", row)
+    title_cell = cells[1]
+    assert len(cells) == 7, row  # five cells and the row's two edges
+    for name, pattern in LIVE.items():
+        assert not re.search(pattern, title_cell), (name, title_cell)
