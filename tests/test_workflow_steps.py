@@ -315,7 +315,7 @@ def test_checks_step_on_a_merge_group(tmp_path: Path) -> None:
     ("push", ("push", "payload.json")),
 ])
 def test_checks_step_runs_only_in_the_untrusted_events(
-        tmp_path: Path, event: str, fixture: tuple[str, str]) -> None:
+        tmp_path: Path, event: str, fixture: tuple[str, str] | None) -> None:
     """The checks run pull request code: called from a privileged event they refuse."""
     payload = webhook_payload(*fixture)
     runner = make_runner(tmp_path, tmp_path, event, payload)
@@ -508,6 +508,9 @@ def test_gate_runs_for_one_pull_request_queue_behind_each_other() -> None:
     fork_run["workflow_run"]["pull_requests"] = []
     assert concurrency_group("promotion-gate.yml", "workflow_run", fork_run).endswith(
         fork_run["workflow_run"]["head_sha"])
+    # The schedule re-judges every open pull request: one queue of its own.
+    scheduled = concurrency_group("promotion-gate.yml", "schedule", {"schedule": "7,37 * * * *"})
+    assert scheduled == "promotion-gate-example-org/intake-schedule"
 
 
 def test_one_recorder_per_repository_whatever_the_push() -> None:
@@ -522,9 +525,10 @@ def test_one_recorder_per_repository_whatever_the_push() -> None:
 @pytest.mark.parametrize("event, fixture", [
     ("pull_request_target", ("pull_request", "synchronize.payload.json")),
     ("workflow_run", ("workflow_run", "completed.with-pull-requests.payload.json")),
+    ("schedule", None),  # every open pull request into main, again
 ])
 def test_gate_step_with_the_app_sets_the_status_on_the_evaluated_head(
-        tmp_path: Path, event: str, fixture: tuple[str, str]) -> None:
+        tmp_path: Path, event: str, fixture: tuple[str, str] | None) -> None:
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.hazmat.primitives.serialization import (
         Encoding,
@@ -535,11 +539,13 @@ def test_gate_step_with_the_app_sets_the_status_on_the_evaluated_head(
     from tests.flows.test_gate import TEAMS, make_origin
 
     origin, base, head = make_origin(tmp_path)
-    payload = webhook_payload(*fixture)
+    # a schedule's event names only its cron; GitHub sets GITHUB_REPOSITORY
+    payload = webhook_payload(*fixture) if fixture else {
+        "schedule": "7,37 * * * *", "repository": {"full_name": "example-org/intake"}}
     # the event names the commit it is about: the head of the pull request
     if event == "workflow_run":
         payload["workflow_run"]["head_sha"] = head
-    else:
+    elif event != "schedule":
         payload["pull_request"]["head"]["sha"] = head
     repository = payload["repository"]["full_name"]
     number = 2  # the pull request both published payloads name
@@ -557,12 +563,15 @@ def test_gate_step_with_the_app_sets_the_status_on_the_evaluated_head(
             tmp_path, tmp_path, event, payload, api_url=fake.base_url,
             secrets={"PROMOTION_BOT_APP_ID": str(fake.app_id),
                      "PROMOTION_BOT_APP_PRIVATE_KEY": app_key})
+        if event == "schedule":
+            del payload["repository"]
         runner.install_bot()
         result = runner.run(workflow_step("promotion-gate.yml", "Evaluate approvals"))
         assert result.returncode == 0, result.stdout + result.stderr
         statuses = [s for s in fake.statuses if s["context"] == "promotion/approvals"]
         assert [(s["sha"], s["state"]) for s in statuses] == [(head, "pending"),
                                                                 (head, "success")]
-        assert len(fake.comments) == 1
+        [comment] = fake.comments
+        assert comment["user"] == "promotion-bot[bot]"  # the App's identity, which it edits
         assert fake.installation_tokens  # through the App, not a workflow token
         assert fake.server_errors == []

@@ -75,7 +75,7 @@ ALSO_ALLOWED = {"record": {"export"}}
 CALLER_TRIGGERS = {
     "ci": {"push", "pull_request"},
     "checks": {"pull_request", "merge_group"},
-    "gate": {"pull_request_target", "workflow_run"},
+    "gate": {"pull_request_target", "workflow_run", "schedule"},
     "record": {"push"},
     "rollback": {"workflow_dispatch"},
     "review-trigger": {"pull_request_review"},
@@ -623,6 +623,20 @@ def test_gate_runs_on_every_pull_request_change() -> None:
     gate_caller = load_workflow(CALL_GATE.read_text(encoding="utf-8"))
     types = set(gate_caller["on"]["pull_request_target"]["types"])
     assert {"opened", "reopened", "synchronize", "edited", "ready_for_review"} <= types
+
+
+def test_the_gate_re_judges_every_open_pull_request_every_30_minutes() -> None:
+    """A green status must not outlive the team membership it relied on: the caller runs the
+    gate on a schedule, and docs/status-model.md promises that interval."""
+    gate_caller = load_workflow(CALL_GATE.read_text(encoding="utf-8"))
+    [entry] = gate_caller["on"]["schedule"]
+    minutes, *every = entry["cron"].split()
+    assert every == ["*", "*", "*", "*"]
+    marks = sorted(int(m) for m in minutes.split(","))
+    gaps = [(b - a) % 60 or 60 for a, b in zip(marks, marks[1:] + marks[:1], strict=True)]
+    assert max(gaps) == 30, entry["cron"]
+    model = (PROJECT / "docs" / "status-model.md").read_text(encoding="utf-8")
+    assert f'cron: "{entry["cron"]}"' in model and "every 30 minutes" in model
 
 
 def test_record_runs_on_every_push_to_main_and_only_there() -> None:
