@@ -262,7 +262,8 @@ def test_more_commits_than_github_lists_is_an_error(
     world.review("rita")
     world.review("alice")
     world.fake.update_pull(REPO, 1, commits=[*(f"{i:040x}" for i in range(1, 260)), world.head])
-    code, output = world.gate("--pr", "1", capsys=capsys)
+    # the fake answers slowly here (260 commits through git): no timeout, no retried page
+    code, output = world.gate("--pr", "1", "--timeout", "30", capsys=capsys)
     assert code == 2, output
     assert ("has 260 commit(s) but GitHub listed 250 (GitHub lists at most 250); who contributed "
             "them cannot be checked, so it cannot be evaluated: split it") in output
