@@ -581,6 +581,24 @@ class ArtifactFile:
     expired: bool = False
 
 
+CHECKS_WORKFLOW = ".github/workflows/promotion-checks.yml"
+
+
+@dataclass
+class WorkflowRun:
+    """An Actions workflow run: which workflow file ran, on which event, for which commit."""
+
+    id: int
+    repo: str
+    path: str  # .github/workflows/<file>.yml of the workflow that ran
+    event: str  # pull_request, push, workflow_dispatch, ...
+    head_sha: str
+    head_branch: str
+    status: str  # queued | in_progress | completed
+    conclusion: str | None
+    created_at: str
+
+
 @dataclass
 class Repo:
     """A repository. Without ``git_dir``: ``refs``, ``commits`` and ``contents`` are plain dicts."""
@@ -759,6 +777,9 @@ ROUTES: tuple[Route, ...] = (
         ("PATCH", R + "/git/refs/{ref}", "update_ref"),
         ("DELETE", R + "/git/refs/{ref}", "delete_ref"),
         ("GET", R + "/actions/artifacts", "list_artifacts"),
+        ("GET", R + "/actions/runs", "list_workflow_runs"),
+        ("GET", R + "/actions/runs/{run_id}", "get_workflow_run"),
+        ("GET", R + "/actions/runs/{run_id}/artifacts", "list_run_artifacts"),
         ("GET", R + "/installation", "get_repo_installation"),
         ("POST", "/app/installations/{installation_id}/access_tokens", "create_installation_token"),
         ("GET", R + "/actions/artifacts/{artifact_id}/{archive_format}", "download_artifact"),
@@ -861,6 +882,7 @@ class FakeGitHub:
         self.server_errors: list[str] = []  # exceptions inside handlers (bugs in the fake)
         self.faults: list[Fault] = []
         self.artifacts: list[ArtifactFile] = []
+        self.workflow_runs: dict[int, WorkflowRun] = {}
         self.app_id, self.installation_id, self.app_slug = 4242, 777, "promotion-bot"
         self.installation_tokens: list[str] = []  # issued by POST .../access_tokens (App auth)
         self._user(token_user)
@@ -1078,19 +1100,40 @@ class FakeGitHub:
         if pull.state == "closed":
             pull.closed_at = pull.closed_at or now
 
+    def add_workflow_run(self, full_name: str, *, head_sha: str, path: str = CHECKS_WORKFLOW,
+                         event: str = "pull_request", head_branch: str = "main",
+                         status: str = "completed", conclusion: str | None = "success",
+                         run_id: int | None = None) -> WorkflowRun:
+        """A run of the workflow file ``path`` on ``event`` for ``head_sha``."""
+        with self._lock:
+            repo = self._repo_by_name(full_name)
+            run = WorkflowRun(run_id or self._next_id("run"), repo.full_name, path, event,
+                              head_sha, head_branch, status,
+                              conclusion if status == "completed" else None, self.now())
+            self.workflow_runs[run.id] = run
+            return run
+
     def add_artifact(self, full_name: str, name: str, *, head_sha: str,
                      files: Mapping[str, bytes], run_id: int | None = None,
-                     head_branch: str = "main", expired: bool = False) -> dict[str, Any]:
+                     head_branch: str = "main", expired: bool = False,
+                     workflow: str = CHECKS_WORKFLOW,
+                     event: str = "pull_request") -> dict[str, Any]:
         """An Actions artifact of a workflow run on ``head_sha``: ``files`` zipped, as
-        actions/upload-artifact stores them. Downloads redirect (302) to a local blob store."""
+        actions/upload-artifact stores them. Downloads redirect (302) to a local blob store.
+        The run (made unless ``run_id`` names one) is of the workflow file ``workflow`` on
+        ``event`` (default: the checks workflow on pull_request) for ``head_sha``."""
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w") as archive:
             for path, data in files.items():
                 archive.writestr(path, data)
         with self._lock:
             repo = self._repo_by_name(full_name)
+            if run_id is None or run_id not in self.workflow_runs:
+                run_id = self.add_workflow_run(full_name, head_sha=head_sha,
+                                               path=workflow, event=event,
+                                               head_branch=head_branch, run_id=run_id).id
             artifact = ArtifactFile(self._next_id("artifact"), repo.full_name, name,
-                                    run_id or self._next_id("run"), head_sha, head_branch,
+                                    run_id, head_sha, head_branch,
                                     buffer.getvalue(), self.now(), expired)
             self.artifacts.append(artifact)
             return self._j_artifact(repo, artifact)
@@ -2176,6 +2219,74 @@ class FakeGitHub:
         return self._page(request, [self._j_artifact(found, a) for a in items],
                           wrap=lambda chunk: {"total_count": total, "artifacts": chunk})
 
+    def _workflow_run(self, repo: Repo, run_id: str) -> WorkflowRun:
+        run = self.workflow_runs.get(int(run_id)) if run_id.isdigit() else None
+        if run is None or run.repo != repo.full_name:
+            raise not_found("https://docs.github.com/rest/actions/workflow-runs#get-a-workflow-run")
+        return run
+
+    def _j_workflow_run(self, repo: Repo, run: WorkflowRun) -> dict[str, Any]:
+        api = self._api(f"/repos/{repo.full_name}/actions/runs/{run.id}")
+        workflow_id = int(fake_sha(repo.full_name, run.path)[:6], 16)
+        info = repo.backend.commit(run.head_sha)
+        head_commit = None
+        if info is not None:
+            head_commit = {"id": info.sha, "tree_id": info.tree, "message": info.message,
+                           "timestamp": info.committer_date,
+                           "author": {"name": info.author_name, "email": info.author_email},
+                           "committer": {"name": info.committer_name,
+                                         "email": info.committer_email}}
+        return {
+            "id": run.id, "name": run.path.rpartition("/")[2].removesuffix(".yml"),
+            "node_id": node_id("WorkflowRun", run.id), "check_suite_id": run.id + 200000,
+            "check_suite_node_id": node_id("CheckSuite", run.id + 200000),
+            "head_branch": run.head_branch, "head_sha": run.head_sha, "path": run.path,
+            "run_number": run.id, "run_attempt": 1, "referenced_workflows": [],
+            "event": run.event, "status": run.status, "conclusion": run.conclusion,
+            "workflow_id": workflow_id, "url": api,
+            "html_url": f"{WEB_URL}/{repo.full_name}/actions/runs/{run.id}",
+            "pull_requests": [], "created_at": run.created_at, "updated_at": run.created_at,
+            "actor": self._j_user(self._user(self.token_user)),
+            "triggering_actor": self._j_user(self._user(self.token_user)),
+            "run_started_at": run.created_at, "jobs_url": f"{api}/jobs", "logs_url": f"{api}/logs",
+            "check_suite_url": self._api(f"/repos/{repo.full_name}/check-suites/"
+                                         f"{run.id + 200000}"),
+            "artifacts_url": f"{api}/artifacts", "cancel_url": f"{api}/cancel",
+            "rerun_url": f"{api}/rerun", "previous_attempt_url": None,
+            "workflow_url": self._api(f"/repos/{repo.full_name}/actions/workflows/"
+                                      f"{workflow_id}"),
+            "head_commit": head_commit, "repository": self._j_repo(repo),
+            "head_repository": self._j_repo(repo), "head_repository_id": repo.id,
+            "display_title": info.message.split("\n")[0] if info else run.path,
+        }
+
+    def _h_list_workflow_runs(self, request: Request, owner: str, repo: str) -> Response:
+        found = self._repo(owner, repo)
+        runs = [r for r in self.workflow_runs.values() if r.repo == found.full_name]
+        for key in ("head_sha", "event", "status"):
+            if key in request.query:
+                runs = [r for r in runs if getattr(r, key) == request.query[key]]
+        runs.sort(key=lambda r: r.id, reverse=True)  # newest first, like GitHub
+        total = len(runs)
+        return self._page(request, [self._j_workflow_run(found, r) for r in runs],
+                          wrap=lambda chunk: {"total_count": total, "workflow_runs": chunk})
+
+    def _h_get_workflow_run(self, request: Request, owner: str, repo: str,
+                            run_id: str) -> Response:
+        found = self._repo(owner, repo)
+        return Response(200, self._j_workflow_run(found, self._workflow_run(found, run_id)))
+
+    def _h_list_run_artifacts(self, request: Request, owner: str, repo: str,
+                              run_id: str) -> Response:
+        found = self._repo(owner, repo)
+        run = self._workflow_run(found, run_id)
+        items = [a for a in self.artifacts if a.repo == found.full_name and a.run_id == run.id
+                 and request.query.get("name", a.name) == a.name]
+        items.sort(key=lambda a: a.id, reverse=True)
+        total = len(items)
+        return self._page(request, [self._j_artifact(found, a) for a in items],
+                          wrap=lambda chunk: {"total_count": total, "artifacts": chunk})
+
     def _h_download_artifact(self, request: Request, owner: str, repo: str, artifact_id: str,
                              archive_format: str) -> Response:
         found = self._repo(owner, repo)
@@ -2217,8 +2328,8 @@ class FakeGitHub:
     # ---- GraphQL: the two queries promotion-bot sends ---------------------------------------
 
     def _graphql(self, request: Request) -> Response:
-        """GitHub's GraphQL endpoint for the queries the bot sends: `viewer { login }` and a
-        pull request's `reviews { totalCount }`. Answers in GraphQL's shape (200 with `data`,
+        """GitHub's GraphQL endpoint for the queries the bot sends: `viewer { login }`, a
+        pull request's `reviews { totalCount }` and a commit's `associatedPullRequests`. Answers in GraphQL's shape (200 with `data`,
         or `errors`); any other query is a bug in the test, kept in ``server_errors``."""
         if request.token is None:
             return Response(401, {"message": "This endpoint requires you to be authenticated.",
@@ -2245,6 +2356,24 @@ class FakeGitHub:
             total = len(pull.reviews)
             return Response(200, {"data": {"repository": {"pullRequest": {
                 "reviews": {"totalCount": total}}}}})
+        if re.fullmatch(r"query\(\$owner: String!, \$name: String!, \$oid: GitObjectID!\) \{ "
+                        r"repository\(owner: \$owner, name: \$name\) \{ object\(oid: \$oid\) "
+                        r"\{ \.\.\. on Commit \{ associatedPullRequests\(first: \d+\) \{ nodes "
+                        r"\{ number merged mergeCommit \{ oid \} \} \} \} \} \} \}", query):
+            repo = self.repos.get(f"{variables.get('owner')}/{variables.get('name')}".lower())
+            oid = str(variables.get("oid"))
+            if repo is None or repo.backend.resolve(oid) != oid:
+                return Response(200, {"data": {"repository": {"object": None}}} if repo else {
+                    "data": {"repository": None}, "errors": [{"type": "NOT_FOUND",
+                                                              "path": ["repository"],
+                                                              "message": "Could not resolve"}]})
+            nodes = [{"number": p.number, "merged": p.merged,
+                      "mergeCommit": {"oid": p.merge_commit_sha} if p.merged else None}
+                     for p in repo.pulls.values()
+                     if oid in (p.head_sha, p.merge_commit_sha)
+                     or oid in {c.sha for c in self._pull_commits(repo, p)}]
+            return Response(200, {"data": {"repository": {"object": {
+                "associatedPullRequests": {"nodes": nodes}}}}})
         self.server_errors.append(f"POST /graphql: a query the fake does not serve: {query}")
         return Response(200, {"errors": [{"message": f"unsupported query: {query}"}]})
 

@@ -185,6 +185,11 @@ def drive_every_route(fake: FakeGitHub, gh: github.Github, origin: dict[str, Any
     _, _, chunks = gh.requester.getStream(artifact.archive_download_url)  # 302 to the blob store
     with zipfile.ZipFile(io.BytesIO(b"".join(chunks))) as archive:
         assert archive.read("promotion-evidence.json") == b'{"result": "passed"}'
+    run = repo.get_workflow_run(artifact.workflow_run.id)
+    assert (run.path, run.event, run.head_sha) == (
+        ".github/workflows/promotion-checks.yml", "pull_request", origin["C"])
+    assert [r.id for r in repo.get_workflow_runs(head_sha=origin["C"])] == [run.id]
+    assert [a.id for a in run.get_artifacts()] == [artifact.id]
 
     app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()

@@ -58,6 +58,11 @@ _REVIEW_COUNT_QUERY = (
     "{ pullRequest(number: $number) { reviews { totalCount } } } }"
 )
 _VIEWER_QUERY = "query { viewer { login } }"
+_MERGED_AS_QUERY = (
+    "query($owner: String!, $name: String!, $oid: GitObjectID!) "
+    "{ repository(owner: $owner, name: $name) { object(oid: $oid) { ... on Commit "
+    "{ associatedPullRequests(first: 20) { nodes { number merged mergeCommit { oid } } } } } } }"
+)
 
 T = TypeVar("T")
 
@@ -332,6 +337,16 @@ class PullFacts:
 
 
 @dataclass(frozen=True)
+class EvidenceLookup:
+    """The evidence of a head's checks: the document and where it came from, or none; and
+    every artifact of that name that was not accepted, with the reason."""
+
+    document: bytes | None
+    url: str | None
+    rejected: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class OpenPull:
     """One open pull request as the pull request list gives it: enough to find siblings."""
 
@@ -505,31 +520,125 @@ class PullReader:
         return sorted(pull.number for pull in self.open_pulls() if pull.head_sha == sha)
 
     def merged_pulls_of_commit(self, sha: str) -> list[int]:
-        """The pull requests merged as commit `sha` (what a push to main records)."""
+        """The pull requests merged as commit `sha` (what a push to main records).
+
+        An empty answer is a claim that becomes permanent (a direct push is recorded as a
+        violation, and tags are immutable), so it is believed only when GraphQL, asked
+        independently, names no merged pull request either; when the two disagree GitHub
+        could not answer, and that is an error (record writes nothing; the next run catches
+        up)."""
         commit = self.client.repo.get_commit(sha)
-        return self.client.call(
+        numbers = self.client.call(
             f"find the pull request merged as {sha[:12]}",
             lambda: sorted(p.number for p in commit.get_pulls()
                            if p.merged_at is not None and p.merge_commit_sha == sha))
+        if numbers:
+            return numbers
+        owner, name = self.client.repository_name.split("/", 1)
+        data = self.client.graphql(f"confirm that no pull request was merged as {sha[:12]}",
+                                   _MERGED_AS_QUERY, {"owner": owner, "name": name, "oid": sha})
+        found = ((data.get("repository") or {}).get("object") or {})
+        nodes = (found.get("associatedPullRequests") or {}).get("nodes")
+        if not found or not isinstance(nodes, list):
+            raise GitHubError(f"could not confirm that no pull request was merged as "
+                              f"{sha[:12]}: GitHub's GraphQL answer does not know the commit")
+        merged = sorted(node["number"] for node in nodes
+                        if isinstance(node, Mapping) and node.get("merged")
+                        and (node.get("mergeCommit") or {}).get("oid") == sha
+                        and isinstance(node.get("number"), int))
+        if merged:
+            raise GitHubError(
+                f"GitHub's answers disagree about {sha[:12]}: the REST API names no pull request "
+                f"merged as it, GraphQL names {', '.join(f'#{n}' for n in merged)}; record again "
+                "when GitHub answers consistently")
+        return []
 
-    def evidence_for_head(self, head_sha: str,
-                          name: str = "promotion-evidence") -> tuple[bytes, str] | None:
-        """The evidence document the checks workflow uploaded for `head_sha` (newest run's
-        artifact), with the artifact's URL; None when no run uploaded one."""
+    def evidence_for_head(self, head_sha: str, name: str, workflow: str,
+                          event: str) -> EvidenceLookup:
+        """The evidence document that a run of the checks workflow (`workflow`, the path of
+        its file, on `event`) uploaded for `head_sha`, newest first. An artifact of the same
+        name from any other workflow, event or commit is not evidence: it is named in
+        `rejected`. None found is confirmed through the workflow runs of `head_sha` before it
+        is believed: a finished checks run whose own artifact list holds the evidence means
+        the first answer was incomplete (an error), a run still in progress means it is too
+        early (an error), no run at all means there is no evidence."""
+        repo = self.client.repo
+        rejected: list[str] = []
+
+        def first_accepted() -> tuple[str, Any] | None:
+            for artifact in repo.get_artifacts(name=name):  # newest first
+                raw = artifact.raw_data
+                run_id = (raw.get("workflow_run") or {}).get("id")
+                if (raw.get("workflow_run") or {}).get("head_sha") != head_sha \
+                        or raw.get("name") != name:
+                    continue
+                if raw.get("expired"):
+                    rejected.append(f"the {name} artifact of run {run_id} has expired")
+                    continue
+                run = self._workflow_run(run_id)
+                if (run.get("path"), run.get("event"), run.get("head_sha")) != (
+                        workflow, event, head_sha):
+                    rejected.append(
+                        f"the {name} artifact of run {run_id} came from {run.get('path')} on "
+                        f"{run.get('event')} for {str(run.get('head_sha'))[:12]}, not from "
+                        f"{workflow} on {event}")
+                    continue
+                return str(raw.get("archive_download_url")), run_id
+            return None
+
+        accepted = self.client.call(f"find the {name} artifact of {head_sha[:12]}",
+                                    first_accepted)
+        if accepted is not None:
+            url, _ = accepted
+            return EvidenceLookup(self._download_json(url, name, head_sha), url,
+                                  tuple(rejected))
+        self._confirm_no_evidence(head_sha, name, workflow, event)
+        return EvidenceLookup(None, None, tuple(rejected))
+
+    def _workflow_run(self, run_id: Any) -> dict[str, Any]:
+        if not isinstance(run_id, int):
+            raise GitHubError("GitHub's answer for an artifact names no workflow run")
+        url = f"{self.client.repo.url}/actions/runs/{run_id}"
+        _, run = self.client.call(
+            f"read workflow run {run_id}",
+            lambda: self.client.gh.requester.requestJsonAndCheck("GET", url))
+        if not isinstance(run, dict):
+            raise GitHubError(f"GitHub's answer for workflow run {run_id} is malformed")
+        return run
+
+    def _confirm_no_evidence(self, head_sha: str, name: str, workflow: str, event: str) -> None:
         repo = self.client.repo
 
-        def newest() -> Any:
-            for artifact in repo.get_artifacts(name=name):  # newest first
-                if artifact.workflow_run is not None and \
-                        artifact.workflow_run.head_sha == head_sha and not artifact.expired:
-                    return artifact
-            return None
+        def runs() -> list[dict[str, Any]]:
+            return [run.raw_data for run in repo.get_workflow_runs(head_sha=head_sha,
+                                                                   event=event)]
 
-        artifact = self.client.call(f"find the {name} artifact of {head_sha[:12]}", newest)
-        if artifact is None:
-            return None
-        url = str(artifact.archive_download_url)
+        for run in self.client.call(f"list the workflow runs of {head_sha[:12]}", runs):
+            if run.get("path") != workflow or run.get("head_sha") != head_sha:
+                continue
+            if run.get("status") != "completed":
+                raise GitHubError(f"the checks of {head_sha[:12]} are still running (run "
+                                  f"{run.get('id')}); record again when they have finished")
+            listed = self._run_artifacts(f"{repo.url}/actions/runs/{run.get('id')}/artifacts",
+                                         name)
+            artifacts = listed.get("artifacts") if isinstance(listed, dict) else None
+            if not isinstance(artifacts, list):
+                raise GitHubError(f"GitHub's artifact list of run {run.get('id')} is malformed")
+            if any(isinstance(a, dict) and a.get("name") == name and not a.get("expired")
+                   for a in artifacts):
+                raise GitHubError(
+                    f"GitHub lists no {name} artifact for {head_sha[:12]}, but run "
+                    f"{run.get('id')} of {workflow} has one: GitHub could not answer "
+                    "consistently; record again")
 
+    def _run_artifacts(self, url: str, name: str) -> Any:
+        _, listed = self.client.call(
+            "list the artifacts of a workflow run",
+            lambda: self.client.gh.requester.requestJsonAndCheck(
+                "GET", url, parameters={"name": name, "per_page": 100}))
+        return listed
+
+    def _download_json(self, url: str, name: str, head_sha: str) -> bytes:
         what = f"the {name} artifact of {head_sha[:12]}"
 
         def download() -> bytes:
@@ -537,7 +646,7 @@ class PullReader:
             return _bounded_download(chunks, MAX_ARTIFACT_BYTES, what)
 
         archive = self.client.call(f"download the {name} artifact", download)
-        return _single_json_member(archive, MAX_EVIDENCE_BYTES, what), url
+        return _single_json_member(archive, MAX_EVIDENCE_BYTES, what)
 
     def team_members(self, org: str, slug: str) -> list[dict[str, Any]]:
         """Active members of @org/slug, listed once. A team the token cannot see is an error,

@@ -18,7 +18,7 @@ from promotion_bot.cli.options import (
 )
 from promotion_bot.cli.progress import progress_reporter
 from promotion_bot.core.errors import ExitCode
-from promotion_bot.flows.record import RecordOutcome, RecordRequest, record
+from promotion_bot.flows.record import CHECKS_WORKFLOW, RecordOutcome, RecordRequest, record
 
 
 @click.command("record")
@@ -45,6 +45,9 @@ from promotion_bot.flows.record import RecordOutcome, RecordRequest, record
     help="Private key PEM (default: $PROMOTION_BOT_SIGNING_KEY).",
 )
 @click.option("--push", "remote", default=None, help="Push the new tags to this remote.")
+@click.option("--checks-workflow", default=CHECKS_WORKFLOW, show_default=True, metavar="PATH",
+              help="The workflow file whose pull_request runs upload the evidence; an artifact "
+                   "from any other workflow is not evidence.")
 @github_options("The GitHub repository (default: GITHUB_REPOSITORY).")
 @click.option("--dry-run", is_flag=True, help="Decide and sign, but write no tag.")
 @format_option()
@@ -55,6 +58,7 @@ def record_command(
     evidence: tuple[Path, ...],
     key_file: Path | None,
     remote: str | None,
+    checks_workflow: str,
     repository: str | None,
     api_url: str | None,
     timeout: int,
@@ -83,7 +87,8 @@ def record_command(
     """
     github = github_settings(repository, api_url, timeout, retries, request_pace)
     request = RecordRequest(governed_root(repo), ref, snapshots, evidence, key_file, remote,
-                            github, dry_run, dict(os.environ), progress_reporter("record"))
+                            github, dry_run, dict(os.environ), progress_reporter("record"),
+                            checks_workflow)
     outcomes = record(request)
     if output_format == "json":
         echo_json({"records": [o.as_data() for o in outcomes]})

@@ -41,6 +41,7 @@ class MergeQuestion:
     tree_differences: tuple[str, ...] | None = (
         None  # governed paths where merge != head; None: unknown
     )
+    evidence_note: str = ""  # artifacts rejected as evidence, and why
 
 
 Decide = Callable[[MergeQuestion, RevisionReader], RecordedDecision]
@@ -181,7 +182,8 @@ def _evidence_problems(question: MergeQuestion, snapshot: PullSnapshot) -> list[
     if evidence is None:
         if not wanted:
             return []
-        return [f"no evidence of the required checks ({', '.join(wanted)})"]
+        note = f": {question.evidence_note}" if question.evidence_note else ""
+        return [f"no evidence of the required checks ({', '.join(wanted)}){note}"]
     problems: list[str] = []
     if evidence.head_sha != snapshot.head_sha:
         problems.append(

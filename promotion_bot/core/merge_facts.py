@@ -36,6 +36,7 @@ class MergeFacts:
     pull: Mapping[str, Any]  # the raw pull_request object (merged_at, merged_by, html_url...)
     evidence: EvidenceSummary | None
     source: str
+    evidence_note: str = ""  # why artifacts that looked like evidence were not accepted
 
 
 class MergeFactsSource(Protocol):

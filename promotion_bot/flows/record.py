@@ -16,7 +16,7 @@ from pathlib import Path
 from promotion_bot.adapters import git
 from promotion_bot.adapters.clock import utc_now
 from promotion_bot.adapters.github import Connection, GitHubClient, PullReader
-from promotion_bot.adapters.github_facts import GitHubFacts, LazyFacts
+from promotion_bot.adapters.github_facts import CHECKS_WORKFLOW, GitHubFacts, LazyFacts
 from promotion_bot.adapters.github_settings import GitHubSettings
 from promotion_bot.adapters.key_files import signing_identity
 from promotion_bot.adapters.ledger import (
@@ -61,6 +61,9 @@ from promotion_bot.flows.record_governance import (
     record_id_for,
 )
 
+__all__ = ["CHECKS_WORKFLOW", "RecordOutcome", "RecordRequest", "facts_source", "record",
+           "record_merges"]
+
 
 @dataclass(frozen=True)
 class RecordRequest:
@@ -74,6 +77,7 @@ class RecordRequest:
     dry_run: bool
     environ: Mapping[str, str]
     progress: Callable[[int, int], None] | None = None
+    checks_workflow: str = CHECKS_WORKFLOW  # the only workflow whose artifacts are evidence
 
 
 @dataclass
@@ -101,7 +105,8 @@ class RecordOutcome:
 def record(request: RecordRequest) -> list[RecordOutcome]:
     """Sign and tag every unrecorded merge (and push the new tags when asked)."""
     identity = signing_identity(request.environ, request.key_file)
-    source = facts_source(request.snapshots, request.evidence, request.github, request.environ)
+    source = facts_source(request.snapshots, request.evidence, request.github, request.environ,
+                          request.checks_workflow)
     repo = GitRepo.at(request.root)
     outcomes = record_merges(
         repo, request.ref, source, identity, dry_run=request.dry_run, progress=request.progress
@@ -112,7 +117,8 @@ def record(request: RecordRequest) -> list[RecordOutcome]:
 
 
 def facts_source(snapshots: Sequence[Path], evidence: Sequence[Path], github: GitHubSettings,
-                 environ: Mapping[str, str]) -> MergeFactsSource:
+                 environ: Mapping[str, str],
+                 checks_workflow: str = CHECKS_WORKFLOW) -> MergeFactsSource:
     """Where the pull request facts come from: snapshot and evidence files when given (tests,
     re-recording by hand), else the GitHub API (in Actions). Never nothing: without facts every
     merge would be signed as a violation, and records are permanent."""
@@ -129,7 +135,7 @@ def facts_source(snapshots: Sequence[Path], evidence: Sequence[Path], github: Gi
             "credentials, or give --snapshot and --evidence files")
     name = repository
     return LazyFacts(lambda: GitHubFacts(PullReader(GitHubClient(connection, name)), name,
-                                         utc_now))
+                                         utc_now, checks_workflow=checks_workflow))
 
 
 def record_merges(
@@ -313,6 +319,7 @@ def _record_one(
         change_requests=tuple(crs),
         policy=policy,
         tree_differences=differences,
+        evidence_note=facts.evidence_note if facts else "",
     )
     changes = [Change(c.status, c.path, c.old_path) for c in commit.changes]
     reader = MergedAsHead(tree, snapshot.head_sha if snapshot else commit.sha, commit.sha, changes)
