@@ -2358,8 +2358,9 @@ class FakeGitHub:
                 "reviews": {"totalCount": total}}}}})
         if re.fullmatch(r"query\(\$owner: String!, \$name: String!, \$oid: GitObjectID!\) \{ "
                         r"repository\(owner: \$owner, name: \$name\) \{ object\(oid: \$oid\) "
-                        r"\{ \.\.\. on Commit \{ associatedPullRequests\(first: \d+\) \{ nodes "
-                        r"\{ number merged mergeCommit \{ oid \} \} \} \} \} \} \}", query):
+                        r"\{ \.\.\. on Commit \{ associatedPullRequests\(first: (\d+)\) \{ totalCount "
+                        r"nodes \{ number merged mergeCommit \{ oid \} \} \} \} \} \} \}",
+                        query):
             repo = self.repos.get(f"{variables.get('owner')}/{variables.get('name')}".lower())
             oid = str(variables.get("oid"))
             if repo is None or repo.backend.resolve(oid) != oid:
@@ -2372,8 +2373,28 @@ class FakeGitHub:
                      for p in repo.pulls.values()
                      if oid in (p.head_sha, p.merge_commit_sha)
                      or oid in {c.sha for c in self._pull_commits(repo, p)}]
+            first = int(re.findall(r"associatedPullRequests\(first: (\d+)\)", query)[0])
             return Response(200, {"data": {"repository": {"object": {
-                "associatedPullRequests": {"nodes": nodes}}}}})
+                "associatedPullRequests": {"totalCount": len(nodes), "nodes": nodes[:first]}}}}})
+        if re.fullmatch(r"query\(\$owner: String!, \$name: String!\) \{ repository\(owner: "
+                        r"\$owner, name: \$name\) \{ pullRequests\(states: OPEN\) \{ "
+                        r"totalCount \} \} \}", query):
+            repo = self.repos.get(f"{variables.get('owner')}/{variables.get('name')}".lower())
+            if repo is None:
+                return Response(200, {"data": {"repository": None}, "errors": [{
+                    "type": "NOT_FOUND", "path": ["repository"], "message": "Could not resolve"}]})
+            total = sum(1 for p in repo.pulls.values() if p.state == "open")
+            return Response(200, {"data": {"repository": {"pullRequests": {"totalCount": total}}}})
+        if re.fullmatch(r"query\(\$org: String!, \$slug: String!\) \{ organization\(login: "
+                        r"\$org\) \{ team\(slug: \$slug\) \{ members\(membership: ALL\) \{ "
+                        r"totalCount \} \} \} \}", query):
+            team = self.teams.get((str(variables.get("org")).lower(),
+                                   str(variables.get("slug")).lower()))
+            if team is None or not team.readable:
+                return Response(200, {"data": {"organization": {"team": None}}})
+            active = sum(1 for state in team.members.values() if state == "active")
+            return Response(200, {"data": {"organization": {"team": {
+                "members": {"totalCount": active}}}}})
         self.server_errors.append(f"POST /graphql: a query the fake does not serve: {query}")
         return Response(200, {"errors": [{"message": f"unsupported query: {query}"}]})
 

@@ -58,10 +58,19 @@ _REVIEW_COUNT_QUERY = (
     "{ pullRequest(number: $number) { reviews { totalCount } } } }"
 )
 _VIEWER_QUERY = "query { viewer { login } }"
+_OPEN_PULLS_QUERY = (
+    "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) "
+    "{ pullRequests(states: OPEN) { totalCount } } }"
+)
+_TEAM_SIZE_QUERY = (
+    "query($org: String!, $slug: String!) { organization(login: $org) "
+    "{ team(slug: $slug) { members(membership: ALL) { totalCount } } } }"
+)
 _MERGED_AS_QUERY = (
     "query($owner: String!, $name: String!, $oid: GitObjectID!) "
     "{ repository(owner: $owner, name: $name) { object(oid: $oid) { ... on Commit "
-    "{ associatedPullRequests(first: 20) { nodes { number merged mergeCommit { oid } } } } } } }"
+    "{ associatedPullRequests(first: 100) { totalCount nodes { number merged mergeCommit "
+    "{ oid } } } } } } }"
 )
 
 T = TypeVar("T")
@@ -512,6 +521,14 @@ class PullReader:
             if len(set(numbers)) != len(numbers):
                 raise GitHubError("GitHub listed an open pull request twice (the list shifted "
                                   "between pages); run the gate again")
+            # a pull request missing from the list would be a sibling nobody judged
+            owner, name = self.client.repository_name.split("/", 1)
+            data = self.client.graphql("count the open pull requests", _OPEN_PULLS_QUERY,
+                                       {"owner": owner, "name": name})
+            total = ((data.get("repository") or {}).get("pullRequests") or {}).get("totalCount")
+            if total != len(pulls):
+                raise GitHubError(f"GitHub counts {total} open pull request(s) but listed "
+                                  f"{len(pulls)}; the list is incomplete: run the gate again")
             self._open_pulls = pulls
         return self._open_pulls
 
@@ -538,10 +555,15 @@ class PullReader:
         data = self.client.graphql(f"confirm that no pull request was merged as {sha[:12]}",
                                    _MERGED_AS_QUERY, {"owner": owner, "name": name, "oid": sha})
         found = ((data.get("repository") or {}).get("object") or {})
-        nodes = (found.get("associatedPullRequests") or {}).get("nodes")
+        associated = found.get("associatedPullRequests") or {}
+        nodes = associated.get("nodes")
         if not found or not isinstance(nodes, list):
             raise GitHubError(f"could not confirm that no pull request was merged as "
                               f"{sha[:12]}: GitHub's GraphQL answer does not know the commit")
+        if associated.get("totalCount") != len(nodes):
+            raise GitHubError(f"could not confirm that no pull request was merged as "
+                              f"{sha[:12]}: GraphQL lists {len(nodes)} of its "
+                              f"{associated.get('totalCount')} pull requests")
         merged = sorted(node["number"] for node in nodes
                         if isinstance(node, Mapping) and node.get("merged")
                         and (node.get("mergeCommit") or {}).get("oid") == sha
@@ -675,13 +697,30 @@ class PullReader:
                         return members
                 raise AssertionError("unreachable")  # pragma: no cover
             try:
-                self._teams[key] = self.client.call(f"list the members of @{org}/{slug}", fetch)
+                members = self.client.call(f"list the members of @{org}/{slug}", fetch)
             except GitHubError as error:
                 raise GitHubError(
                     f"{error.message}. The token cannot read this team: use a GitHub App with "
                     "organisation Members: read, or membership.source: roster in the policy "
                     "(docs/github.md)") from None
+            self._check_team_complete(org, slug, members)
+            self._teams[key] = members
         return self._teams[key]
+
+    def _check_team_complete(self, org: str, slug: str, members: list[dict[str, Any]]) -> None:
+        """A member missing from the list could not approve, but could not block either: a
+        request for changes by them would be ignored. GraphQL counts the members again (with
+        child teams, as the REST list has them); any difference is an error."""
+        data = self.client.graphql(f"count the members of @{org}/{slug}", _TEAM_SIZE_QUERY,
+                                   {"org": org, "slug": slug})
+        team = (data.get("organization") or {}).get("team")
+        total = ((team or {}).get("members") or {}).get("totalCount")
+        active = [m for m in members if m.get("state", "active") == "active"]
+        logins = {str(member["login"]).casefold() for member in members}
+        if total != len(active) or len(logins) != len(members):
+            raise GitHubError(f"GitHub counts {total} member(s) of @{org}/{slug} but listed "
+                              f"{len(active)} active ({len(logins)} distinct); the list is "
+                              "incomplete, so a request for changes could be missed: run again")
 
     def read(self, rev: str, path: str) -> bytes | None:
         """A file at a commit, through the contents API (blobs API for large files)."""

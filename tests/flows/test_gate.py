@@ -380,19 +380,16 @@ def test_a_failed_review_request_does_not_change_the_decision(
 
 def test_a_push_during_the_evaluation_is_not_approved_with_older_files(
         world: World, capsys: pytest.CaptureFixture[str]) -> None:
-    import threading
-
     world.review("rita")
     world.review("alice")
     git(world.origin, "checkout", "-q", "cr-5")
     (world.origin / "templates/privacy/gdpr_access_response.md").write_text("changed\n")
     pushed = commit_all(world.origin, "a privacy template too")
     git(world.origin, "checkout", "-q", "main")
-    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files", delay=0.6)
-    timer = threading.Timer(0.2, lambda: world.fake.update_pull(REPO, 1, head_sha=pushed))
-    timer.start()
+    # the push lands while the gate lists the files of the head it read
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files",
+                      action=lambda: world.fake.update_pull(REPO, 1, head_sha=pushed))
     code, output = world.gate("--pr", "1", capsys=capsys)
-    timer.join()
     assert code == 2, output
     assert "moved during the evaluation" in output
     assert "success" not in world.states() + world.states(pushed)
@@ -764,7 +761,7 @@ def test_a_pending_team_member_is_not_counted_whatever_github_lists(
         world: World, capsys: pytest.CaptureFixture[str]) -> None:
     # the member list comes back with pete, whose invitation is still pending
     users = [world.fake.add_user(login) | {"state": state}
-             for login, state in (("alice", "active"), ("pete", "pending"))]
+             for login, state in (("alice", "active"), ("dana", "active"), ("pete", "pending"))]
     world.fake.inject("GET", r"/orgs/example-org/teams/promotion-admins/members",
                       body=json.dumps(users).encode(), times=5)
     world.review("rita")
@@ -834,3 +831,28 @@ def test_the_schedule_withdraws_a_green_when_an_approver_leaves_the_team(
     assert world.verdict()["description"] == "#1 into main: Waiting for administrator"
     assert world.states()[-2:] == ["pending", "pending"]  # invalidated, then judged
     assert "#2" not in output  # into landing: not governed, not listed
+
+
+@pytest.mark.parametrize("lost", ["a-team-member", "an-open-pull-request"])
+def test_an_incomplete_list_of_members_or_siblings_is_noticed(
+        two_pulls: World, capsys: pytest.CaptureFixture[str], lost: str) -> None:
+    """sam's objection counts only while GitHub lists sam in the reviewers' team; #1 is judged
+    only while GitHub lists it among the open pull requests. A list that loses either would
+    turn the shared head green."""
+    world = two_pulls
+    world.review("alice")
+    world.review("sam", "CHANGES_REQUESTED")
+    both = ("--governed-branch", "main", "--governed-branch", "landing")
+    if lost == "a-team-member":
+        without_sam = [world.fake.add_user(login) for login in ("rita", "dana")]
+        world.fake.inject("GET", r"/orgs/example-org/teams/routing-reviewers/members",
+                          body=json.dumps(without_sam).encode(), times=50)
+    else:
+        listed = requests.get(f"{world.fake.base_url}/repos/{REPO}/pulls", timeout=5).json()
+        world.fake.inject("GET", rf"/repos/{REPO}/pulls",
+                          body=json.dumps([p for p in listed if p["number"] == 2]).encode(),
+                          times=50)
+    code, output = world.gate("--pr", "2", *both, capsys=capsys)
+    assert "success" not in world.states()
+    assert (code, world.verdict()["state"]) == (2, "error"), output
+    assert "the list is incomplete" in output
