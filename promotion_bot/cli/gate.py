@@ -102,16 +102,7 @@ def gate(pull_number: int | None, repository: str | None, api_url: str | None, t
     reader = PullReader(client)
     writer = None if dry_run else PullWriter(client)
     runner = Gate(reader, writer, target.repository, utc_now, _run_url(), governed_branches)
-    if all_open or target.event_name == "schedule":
-        run = runner.run_all_open()
-    elif target.event_name == "merge_group":
-        [number] = pull_numbers(target, reader)[:1]
-        if target.head_sha is None:
-            raise ConfigError("the merge_group event names no head commit")
-        run = runner.run_merge_group(number, target.head_sha, target.base_sha)
-    else:
-        event_head = target.head_sha if target.event_name != "manual" else None
-        run = runner.run_event(pull_numbers(target, reader), event_head=event_head)
+    run = runner.run_target(target, all_open=all_open)
     judged = [o for o in run.pulls if o.snapshot is not None]
     if save_snapshot is not None and judged:
         save_snapshot.write_text(json.dumps(judged[0].snapshot, indent=2) + "\n")

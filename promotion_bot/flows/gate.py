@@ -114,6 +114,25 @@ class Gate:
 
     # -- runs -----------------------------------------------------------------------------
 
+    def run_target(self, target: EventTarget, *, all_open: bool = False) -> GateRun:
+        """What an event asks for: every open pull request (the schedule, `--all-open`), a
+        merge group, or the heads an event names. The head an event names is invalidated
+        before anything is read from GitHub, so not even finding its pull request can leave an
+        older `success` on it."""
+        if all_open or target.event_name == "schedule":
+            return self.run_all_open()
+        if target.event_name == "merge_group":
+            if target.head_sha is None:
+                raise ConfigError("the merge_group event names no head commit")
+            [number] = pull_numbers(target, self.reader)[:1]
+            return self.run_merge_group(number, target.head_sha, target.base_sha)
+        event_head = target.head_sha if target.event_name != "manual" else None
+        if target.needs_pull_lookup:  # a fork's review: the head is all the event names
+            if not event_head:
+                raise ConfigError("the workflow_run event names no head commit")
+            return self.run_event((), event_head=event_head)
+        return self.run_event(pull_numbers(target, self.reader), event_head=event_head)
+
     def run_event(self, numbers: Sequence[int], *, event_head: str | None = None) -> GateRun:
         """Judge what an event is about: its head commit and the current head of every pull
         request it names (a push may have moved one since)."""

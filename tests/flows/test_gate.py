@@ -536,7 +536,7 @@ def test_a_head_is_green_only_when_every_governed_pull_request_with_it_is_approv
 
 
 @pytest.mark.parametrize("fault", ["pull-502", "verdict-write-500", "rate-limit-wait",
-                                   "pushed-since-the-event"])
+                                   "pushed-since-the-event", "fork-review-lookup-502"])
 def test_a_stale_success_is_withdrawn_when_the_rerun_fails(
         world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
@@ -554,16 +554,21 @@ def test_a_stale_success_is_withdrawn_when_the_rerun_fails(
     elif fault == "rate-limit-wait":
         world.fake.inject_secondary_rate_limit("GET", rf"/repos/{REPO}/pulls/1/reviews",
                                                retry_after=600, times=50)
-    else:  # the event names the approved head; the pull request has moved on and fails
-        push_to_cr5(world, {"NOTES.md": "pushed after the event\n"})
+    elif fault == "pushed-since-the-event":  # the event names the approved head; the pull
+        push_to_cr5(world, {"NOTES.md": "pushed after the event\n"})  # request moved on
         world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files", status=502, times=50)
-    code, output = event_run(world, capsys, tmp_path, monkeypatch, "pull_request_review",
-                             review_event(world, approved), "--retries", "1")
+    else:  # a review on a fork: the event names only the head, and finding its pull fails
+        world.fake.inject("GET", rf"/repos/{REPO}/pulls", status=502, times=50)
+    event, payload = "pull_request_review", review_event(world, approved)
+    if fault == "fork-review-lookup-502":
+        event, payload = "workflow_run", workflow_run_event(approved, [])
+    code, output = event_run(world, capsys, tmp_path, monkeypatch, event, payload,
+                             "--retries", "1")
     assert code == 2, output
     assert "Traceback" not in output
     assert world.verdict(approved)["state"] != "success"
     expected = {"pull-502": "error", "verdict-write-500": "pending", "rate-limit-wait": "error",
-                "pushed-since-the-event": "pending"}[fault]
+                "pushed-since-the-event": "pending", "fork-review-lookup-502": "error"}[fault]
     assert world.verdict(approved)["state"] == expected
     if fault == "pushed-since-the-event":
         assert world.verdict()["state"] == "error"  # the head it read
