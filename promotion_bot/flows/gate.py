@@ -145,8 +145,9 @@ class Gate:
                 head = self.reader.pull_head(number)
             except PromotionBotError as error:
                 run.errors.append(f"#{number}: {error.message}")
-                if event_head and event_head in started:
+                if event_head and started.get(event_head) is not None:
                     self._fail(event_head, error.message)
+                    started[event_head] = None  # failed: not judged again in this run
                 continue
             if head not in started:
                 self._invalidate(head, started, run)
