@@ -575,3 +575,48 @@ def test_gate_step_with_the_app_sets_the_status_on_the_evaluated_head(
         assert comment["user"] == "promotion-bot[bot]"  # the App's identity, which it edits
         assert fake.installation_tokens  # through the App, not a workflow token
         assert fake.server_errors == []
+
+
+@pytest.mark.parametrize(("governed", "expected"), [
+    ("", "pending"),  # the default branch only: a pull request into release/1 is not judged
+    ("main release/*", "success"),
+])
+def test_gate_step_judges_the_branches_the_caller_governs(
+        tmp_path: Path, governed: str, expected: str) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import (
+        Encoding,
+        NoEncryption,
+        PrivateFormat,
+    )
+
+    from tests.flows.test_gate import TEAMS, make_origin
+
+    origin, base, head = make_origin(tmp_path)
+    git(origin, "branch", "release/1", base)
+    payload = webhook_payload("pull_request", "synchronize.payload.json")
+    payload["pull_request"]["head"]["sha"] = head
+    payload["pull_request"]["base"]["ref"] = "release/1"
+    repository = payload["repository"]["full_name"]
+    number = payload["pull_request"]["number"]
+    app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
+    with FakeGitHub() as fake:
+        fake.add_repo(repository, git_dir=origin)
+        for slug, members in TEAMS.items():
+            fake.add_team("example-org", slug, members)
+        fake.add_pull(repository, number, user="gh-author", base_ref="release/1", base_sha=base,
+                      head_ref="cr-5", head_sha=head)
+        for login in ("rita", "alice"):
+            fake.add_review(repository, number, user=login, state="APPROVED", commit_id=head)
+        runner = make_runner(
+            tmp_path, tmp_path, "pull_request_target", payload, api_url=fake.base_url,
+            inputs={"governed-branches": governed},
+            secrets={"PROMOTION_BOT_APP_ID": str(fake.app_id),
+                     "PROMOTION_BOT_APP_PRIVATE_KEY": app_key})
+        runner.install_bot()
+        result = runner.run(workflow_step("promotion-gate.yml", "Evaluate approvals"))
+        assert result.returncode == 0, result.stdout + result.stderr
+        statuses = [s for s in fake.statuses if s["context"] == "promotion/approvals"]
+        assert statuses[-1]["state"] == expected, statuses[-1]
+        assert fake.server_errors == []

@@ -63,7 +63,9 @@ def _run_url() -> str | None:
               help="Judge every open pull request into a governed branch (what the scheduled "
                    "run does; the `schedule` event implies it).")
 @click.option("--governed-branch", "governed_branches", multiple=True, metavar="PATTERN",
-              help="A branch whose pull requests are judged (fnmatch pattern; repeatable). "
+              envvar="PROMOTION_BOT_GOVERNED_BRANCHES", show_envvar=True,
+              help="A branch whose ruleset requires the status: its pull requests are judged "
+                   "(fnmatch pattern; repeatable; the variable takes them space-separated). "
                    "Default: the repository's default branch.")
 @click.option("--dry-run", is_flag=True,
               help="Evaluate and print; write nothing to GitHub (exit code = the decision).")
