@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Lints every GitHub Actions workflow of promotion-bot and of the example governed repository with
-# zizmor (offline audits) and actionlint, and fails on any finding.
+# Lints every GitHub Actions workflow of promotion-bot and of the example governed repository, and
+# promotion-bot's composite action (action.yml), with zizmor (offline audits) and the workflows with
+# actionlint; fails on any finding.
 #
 # zizmor comes from the `test` extra (a wheel on PyPI): $ZIZMOR, default .venv/bin/zizmor.
 # actionlint is rhysd/actionlint compiled to WebAssembly, as published in the npm package
@@ -17,8 +18,8 @@ for dir in "${workflows[@]}"; do
   done
 done
 
-echo "+ zizmor --offline ${workflows[*]}"
-"${ZIZMOR:-.venv/bin/zizmor}" --offline "${workflows[@]}"
+echo "+ zizmor --offline ${workflows[*]} action.yml"
+"${ZIZMOR:-.venv/bin/zizmor}" --offline "${workflows[@]}" action.yml
 
 version=2.0.6
 sha256=027c8bba34e5376e29262005584717853836235a641eaf2144956c50aeca83b2

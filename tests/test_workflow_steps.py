@@ -28,7 +28,7 @@ from promotion_bot.adapters.files import sha256_file
 from tests.conftest import EXAMPLE, git
 from tests.github_fixtures import webhook_payload
 from tests.github_server import FakeGitHub
-from tests.test_workflows import REUSABLE_DIR, load_workflow
+from tests.test_workflows import PROJECT, REUSABLE_DIR, load_workflow
 
 SERVER_URL = "https://github.com"
 PIN = "0123456789abcdef0123456789abcdef01234567"
@@ -183,21 +183,64 @@ def stub_python(tmp_path: Path) -> tuple[Path, Path]:
     return stubs, tmp_path / "stub.log"
 
 
-@pytest.mark.parametrize("file", REUSABLE)
-def test_install_step_installs_exactly_the_pinned_commit(tmp_path: Path, file: str) -> None:
+def action_step() -> dict[str, Any]:
+    """The one step of promotion-bot's composite action (action.yml at the project's root)."""
+    action = load_workflow((PROJECT / "action.yml").read_text(encoding="utf-8"))
+    assert action["runs"]["using"] == "composite"
+    (step,) = action["runs"]["steps"]
+    return step  # type: ignore[no-any-return]
+
+
+def test_action_installs_exactly_its_own_files(tmp_path: Path) -> None:
+    """The composite action installs the files the runner fetched for it (GITHUB_ACTION_PATH:
+    the pinned commit), nothing named or resolved elsewhere."""
     stubs, log = stub_python(tmp_path)
-    runner = make_runner(tmp_path, tmp_path, "push", webhook_payload("push", "payload.json"),
-                         inputs={"bot-repository": "OWNER/promotion-bot", "bot-ref": PIN})
-    result = runner.run(workflow_step(file, "Install promotion-bot"), extra_path=stubs,
-                        extra_env={"STUB_LOG": str(log)})
+    source = tmp_path / "_actions" / "OWNER" / "promotion-bot" / PIN
+    source.mkdir(parents=True)
+    (source / "pyproject.toml").write_text('[project]\nname = "promotion-bot"\n')
+    runner = make_runner(tmp_path, tmp_path, "push", webhook_payload("push", "payload.json"))
+    outputs = tmp_path / "github-output"
+    result = runner.run(action_step(), extra_path=stubs,
+                        extra_env={"STUB_LOG": str(log), "GITHUB_ACTION_PATH": str(source),
+                                   "GITHUB_OUTPUT": str(outputs)})
     assert result.returncode == 0, result.stderr
     venv = runner.temp / "promotion-bot"
     assert log.read_text().splitlines() == [
         f"python -m venv {venv}",
-        "python -m pip install --quiet --disable-pip-version-check "
-        f"promotion-bot @ git+{SERVER_URL}/OWNER/promotion-bot@{PIN}",
+        f"python -m pip install --quiet --disable-pip-version-check {source}",
         "promotion-bot --version",
     ]
+    assert outputs.read_text() == f"bin={venv}/bin\n"
+
+
+def test_action_refuses_a_folder_that_is_not_promotion_bot(tmp_path: Path) -> None:
+    stubs, log = stub_python(tmp_path)
+    runner = make_runner(tmp_path, tmp_path, "push", webhook_payload("push", "payload.json"))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.run(action_step(), extra_path=stubs,
+                        extra_env={"STUB_LOG": str(log), "GITHUB_ACTION_PATH": str(empty),
+                                   "GITHUB_OUTPUT": str(tmp_path / "out")})
+    assert result.returncode == 2
+    assert "::error::" in result.stdout and "pyproject.toml" in result.stdout
+    assert not log.exists()
+
+
+@pytest.mark.parametrize("file", REUSABLE)
+def test_each_reusable_workflow_installs_the_bot_through_its_action_at_bot_ref(file: str) -> None:
+    fetch = workflow_step(file, "Fetch promotion-bot")
+    assert fetch["with"]["repository"] == "${{ inputs.bot-repository }}"
+    assert fetch["with"]["ref"] == "${{ inputs.bot-ref }}"
+    install = workflow_step(file, "Install promotion-bot")
+    assert install["uses"] == "./" + fetch["with"]["path"]
+
+
+@pytest.mark.parametrize("file", REUSABLE)
+def test_pin_check_accepts_a_full_commit_sha(tmp_path: Path, file: str) -> None:
+    runner = make_runner(tmp_path, tmp_path, "push", webhook_payload("push", "payload.json"),
+                         inputs={"bot-repository": "OWNER/promotion-bot", "bot-ref": PIN})
+    result = runner.run(workflow_step(file, "Refuse anything but a pinned"))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("file", REUSABLE)
@@ -211,16 +254,15 @@ def test_install_step_installs_exactly_the_pinned_commit(tmp_path: Path, file: s
     ("OWNER/promotion-bot x", PIN),
     ("../../evil", PIN),
 ])
-def test_install_step_refuses_anything_but_a_commit(
+def test_pin_check_refuses_anything_but_a_commit(
         tmp_path: Path, file: str, repository: str, ref: str) -> None:
-    stubs, log = stub_python(tmp_path)
+    """The step before the bot is fetched: a refusal stops the job before anything is checked
+    out or installed (tests/test_workflows.py asserts the order)."""
     runner = make_runner(tmp_path, tmp_path, "push", webhook_payload("push", "payload.json"),
                          inputs={"bot-repository": repository, "bot-ref": ref})
-    result = runner.run(workflow_step(file, "Install promotion-bot"), extra_path=stubs,
-                        extra_env={"STUB_LOG": str(log)})
+    result = runner.run(workflow_step(file, "Refuse anything but a pinned"))
     assert result.returncode == 2
     assert "::error::" in result.stdout
-    assert not log.exists(), "nothing may be installed from an unpinned reference"
 
 
 # --- checks: promotion-bot check on the merge commit of a pull request ---------------------

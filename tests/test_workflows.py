@@ -61,7 +61,7 @@ MAX_PERMISSIONS: dict[str, dict[str, str]] = {
 }
 # The only actions a privileged job may run (by repository, any pinned commit).
 PRIVILEGED_ACTIONS = {
-    "gate": frozenset({"actions/setup-python"}),
+    "gate": frozenset({"actions/setup-python", "actions/checkout"}),  # the bot's own code only
     "record": frozenset({"actions/setup-python", "actions/checkout",
                          "actions/create-github-app-token"}),
     "rollback": frozenset({"actions/setup-python", "actions/checkout",
@@ -95,9 +95,16 @@ REPOSITORY_CODE = (
      "runs a build or test tool"),
     (re.compile(r"""\bpython[0-9.]*["']?\s+(?!-m\s+(?:venv|pip)\b)\S"""),
      "runs Python other than `-m venv` / `-m pip`"),
-    (re.compile(r"\bpip[0-9.]*\b.*\binstall\b(?!.*promotion-bot @ git\+)"),
-     "installs something other than the pinned promotion-bot"),
+    (re.compile(r"\bpip[0-9.]*\b.*\binstall\b"),
+     "installs something: the bot is installed by its own composite action only"),
 )
+# promotion-bot's own code at the pinned commit: the one checkout the gate may make, and the one
+# checkout of another repository the other privileged jobs may make. Its composite action
+# (action.yml) then installs it from there.
+BOT_CHECKOUT_WITH = {"repository": "${{ inputs.bot-repository }}", "ref": "${{ inputs.bot-ref }}",
+                     "path": ".promotion-bot", "persist-credentials": "false"}
+BOT_ACTION = "./.promotion-bot"
+PINNED_REF_CHECK = re.compile(r'"\$BOT_REF" =~ \^\[0-9a-f\]\{40\}\$')
 
 
 # --- loading -------------------------------------------------------------------------------
@@ -189,6 +196,45 @@ def shell_lines(script: str) -> Iterator[str]:
 
 def is_truthy(value: Any) -> bool:
     return value not in (None, "", "false", False)
+
+
+def is_checkout(step: dict[str, Any]) -> bool:
+    return action_repository(str(step.get("uses", ""))) == "actions/checkout"
+
+
+def is_bot_checkout(step: dict[str, Any]) -> bool:
+    return is_checkout(step) and step.get("with") == BOT_CHECKOUT_WITH
+
+
+def bot_checked_out(job: dict[str, Any], index: int) -> bool:
+    """The last checkout before step `index` is promotion-bot's own, at bot-ref."""
+    checkouts = [step for step in steps_of(job)[:index] if is_checkout(step)]
+    return bool(checkouts) and is_bot_checkout(checkouts[-1])
+
+
+def bot_install_problems(job: dict[str, Any]) -> list[str]:
+    """A reusable workflow installs the bot first: bot-ref checked to be a full SHA, then
+    promotion-bot checked out at it, then its composite action; before any other checkout and
+    before the bot runs."""
+    steps = steps_of(job)
+
+    def first(predicate: Callable[[dict[str, Any]], bool]) -> int | None:
+        return next((i for i, step in enumerate(steps) if predicate(step)), None)
+
+    check = first(lambda s: bool(PINNED_REF_CHECK.search(str(s.get("run", "")))))
+    fetch = first(is_bot_checkout)
+    install = first(lambda s: s.get("uses") == BOT_ACTION)
+    if check is None or fetch is None or install is None:
+        return ["installs promotion-bot by checking bot-ref is a full SHA, checking out "
+                "promotion-bot at it and running its action (./.promotion-bot)"]
+    problems = []
+    if not check < fetch < install:
+        problems.append("checks bot-ref, then fetches, then installs: in this order")
+    others = [i for i, step in enumerate(steps) if is_checkout(step) and not is_bot_checkout(step)]
+    runs_bot = [i for i, step in enumerate(steps) if BOT_INVOCATION.search(str(step.get("run", "")))]
+    if any(i < install for i in others + runs_bot):
+        problems.append("installs the bot before any other checkout and before it runs")
+    return problems
 
 
 def audit(workflow: dict[str, Any], role: str, *, reusable: bool) -> list[Finding]:
@@ -298,7 +344,7 @@ def audit(workflow: dict[str, Any], role: str, *, reusable: bool) -> list[Findin
             if uses is not None:
                 uses = str(uses)
                 if uses.startswith("./"):
-                    if privileged:
+                    if privileged and not (uses == BOT_ACTION and bot_checked_out(job, index)):
                         find("privileged-action", f"{at}.uses",
                              f"{uses} is code from the checkout")
                 elif uses.startswith("docker://"):
@@ -315,9 +361,12 @@ def audit(workflow: dict[str, Any], role: str, *, reusable: bool) -> list[Findin
                     if with_.get("persist-credentials") != "false":
                         find("checkout-credentials", f"{at}.with",
                              "actions/checkout must set persist-credentials: false")
-                    if role == "gate" or privileged_trigger:
+                    if is_bot_checkout(step):
+                        pass  # promotion-bot's own code at bot-ref, validated before
+                    elif role == "gate" or privileged_trigger:
                         find("gate-checkout", f"{at}.uses",
-                             "the gate never checks out anything: it reads through the API")
+                             "the gate checks out nothing but promotion-bot at bot-ref: it reads "
+                             "the pull request through the API")
                     elif privileged and ("ref" in with_ or "repository" in with_):
                         find("privileged-checkout-ref", f"{at}.with",
                              "a privileged job checks out only the commit it runs for")
@@ -339,6 +388,9 @@ def audit(workflow: dict[str, Any], role: str, *, reusable: bool) -> list[Findin
                     for pattern, what in REPOSITORY_CODE:
                         if pattern.search(line):
                             find("privileged-runs-code", f"{at}.run", f"{what}: {line!r}")
+        if reusable and role in BOT_COMMANDS:
+            for detail in bot_install_problems(job):
+                find("bot-install", where, detail)
         expected_command = BOT_COMMANDS.get(role)
         if expected_command is not None:
             others = bot_commands - {expected_command, "--version", *ALSO_ALLOWED.get(role, ())}
@@ -454,6 +506,8 @@ MUTATIONS: list[tuple[str, Path, Mutation, str]] = [
     ("gate-checkout", GATE, add_step(PR_HEAD_CHECKOUT), "gate checks out the PR head"),
     ("gate-checkout", GATE, add_step({"uses": CHECKOUT_SHA,
      "with": {"persist-credentials": "false"}}), "gate checks out anything at all"),
+    ("gate-checkout", GATE, lambda w: step(w, "Fetch promotion-bot")["with"].update(
+        ref="main"), "the bot fetched at a branch instead of bot-ref"),
     ("privileged-checkout-ref", RECORD, lambda w: step(w, "Check out")["with"].update(
         ref="${{ github.event.workflow_run.head_sha }}"), "recorder checks out a run's head"),
     ("privileged-checkout-ref", ROLLBACK, lambda w: step(w, "Check out")["with"].update(
@@ -465,7 +519,7 @@ MUTATIONS: list[tuple[str, Path, Mutation, str]] = [
      "recorder runs a repository script"),
     ("privileged-runs-code", ROLLBACK, append_run("revert", "python3 tools/ieimctl.py rules lint"),
      "rollback runs repository Python"),
-    ("privileged-runs-code", RECORD, append_run("Install", 'python -m pip install -e .'),
+    ("privileged-runs-code", RECORD, append_run("Record", 'python -m pip install -e .'),
      "recorder installs the checked-out repository"),
     ("privileged-runs-code", GATE, append_run("Evaluate", "./scripts/hook"),
      "gate runs a file by path"),
@@ -475,6 +529,16 @@ MUTATIONS: list[tuple[str, Path, Mutation, str]] = [
      "another action next to the App credentials"),
     ("privileged-action", RECORD, add_step({"uses": "./.github/actions/sign"}, 2),
      "local action from the checkout in the recorder"),
+    ("privileged-action", RECORD, add_step({"uses": "./.promotion-bot"}, 6),
+     "the bot's action run again after main was checked out over it"),
+    ("privileged-action", GATE, lambda w: step(w, "Fetch promotion-bot")["with"].update(
+        ref="${{ github.event.pull_request.head.sha }}"), "the bot's action from the PR head"),
+    ("bot-install", RECORD, lambda w: steps_of(job(w)).remove(step(w, "Refuse anything")),
+     "bot-ref not checked to be a full SHA"),
+    ("bot-install", CHECKS, lambda w: steps_of(job(w)).insert(
+        1, steps_of(job(w)).pop(4)), "the pull request checked out before the bot installs"),
+    ("bot-install", ROLLBACK, lambda w: steps_of(job(w)).remove(step(w, "Install promotion-bot")),
+     "bot fetched but never installed"),
     ("skippable-required-job", GATE, set_in(("<job>", "if"),
      "github.event.pull_request.draft == false"), "gate skipped for drafts reports success"),
     ("skippable-required-job", CALL_GATE, set_in(("<job>", "if"),
