@@ -24,7 +24,7 @@ from tests.conftest import PROJECT
 
 PROBE = """
 import promotion_bot
-from promotion_bot.adapters.workflow_templates import read_workflow_templates, templates_dir
+from promotion_bot.adapters.distribution import read_workflow_templates, templates_dir
 from promotion_bot.core.formats.schemas import load_schema, schemas_dir
 load_schema("policy")
 print(promotion_bot.__file__, schemas_dir(), templates_dir(), sorted(read_workflow_templates()))

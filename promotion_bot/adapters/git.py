@@ -233,3 +233,11 @@ class GitRevisionReader:
             )
             for change in found
         ]
+
+
+def remote_url(repo: Path, name: str = "origin") -> str | None:
+    """The fetch URL of remote `name`, None when there is no such remote."""
+    result = run_git(repo, "remote", "get-url", name, ok_codes=(0, 2, 128))
+    if result.returncode != 0:
+        return None
+    return result.stdout.decode("utf-8", "replace").strip() or None
