@@ -20,6 +20,13 @@ Repositories added with ``git_dir`` serve contents, refs, commits and compare fr
 repository (bare or not) through the ``git`` CLI, and ref writes update it. Without ``git_dir`` a
 repository keeps refs, commits and file contents in plain dicts the test fills.
 
+Repository settings (what ``promotion-bot doctor`` reads) are plain state the test sets:
+``repo.rulesets`` (:meth:`FakeGitHub.add_ruleset`), ``repo.environments``
+(:meth:`FakeGitHub.add_environment`), ``repo.secrets``, ``repo.workflow_permissions``,
+``repo.team_permissions`` (which teams may be code owners), ``fake.org_owners`` (who may read an
+organisation's installations) and ``fake.installation_permissions``. Bypass actors are shown only
+to a repository administrator, as GitHub does; CODEOWNERS errors are computed from the file.
+
 Faults: :meth:`FakeGitHub.inject` makes the next matching request(s) fail (status, body, headers,
 delay), optionally after performing the write (``then_process=True``), so tests can prove the bot
 fails closed and never writes twice.
@@ -29,6 +36,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import copy
+import fnmatch
 import hashlib
 import io
 import itertools
@@ -614,6 +623,14 @@ class Repo:
     contents: dict[str, dict[str, bytes]] = field(default_factory=dict)  # ref|sha -> path -> data
     collaborators: dict[str, str] = field(default_factory=dict)  # login -> admin|maintain|write|...
     pulls: dict[int, Pull] = field(default_factory=dict)
+    # settings (doctor)
+    rulesets: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> full ruleset JSON
+    environments: dict[str, Environment] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)  # repository secret name -> created_at
+    team_permissions: dict[str, str] = field(default_factory=dict)  # "org/slug" -> push|admin|...
+    workflow_permissions: dict[str, Any] = field(default_factory=lambda: {
+        "default_workflow_permissions": "read", "can_approve_pull_request_reviews": False})
+    allow_rebase_merge: bool = True
 
     @property
     def full_name(self) -> str:
@@ -645,6 +662,18 @@ class Repo:
         if branch:
             self.refs[f"refs/heads/{branch}"] = sha
         return info
+
+
+@dataclass
+class Environment:
+    """A deployment environment: who may deploy to it (branch policies) and its secrets."""
+
+    id: int
+    name: str
+    branch_policies: list[str] | None = None  # None: any branch; else custom branch names
+    protected_branches: bool = False  # "protected branches only" instead of custom policies
+    secrets: dict[str, str] = field(default_factory=dict)  # name -> created_at
+    reviewers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -733,7 +762,8 @@ def make_route(method: str, template: str, handler: str, path: str | None = None
 
 R = "/repos/{owner}/{repo}"
 INSTALLATION_PERMISSIONS = {"contents": "write", "pull_requests": "write", "issues": "write",
-                            "statuses": "write", "actions": "read", "members": "read"}
+                            "statuses": "write", "checks": "read", "actions": "read",
+                            "members": "read"}
 STORAGE_PREFIX = "/_storage/artifacts/"  # not GitHub's API: the blob store downloads redirect to
 GRAPHQL_PATH = "/graphql"  # GitHub's GraphQL endpoint (api.github.com/graphql)
 TEAM = "/organizations/{org_id}/team/{team_id}"
@@ -783,6 +813,19 @@ ROUTES: tuple[Route, ...] = (
         ("GET", R + "/installation", "get_repo_installation"),
         ("POST", "/app/installations/{installation_id}/access_tokens", "create_installation_token"),
         ("GET", R + "/actions/artifacts/{artifact_id}/{archive_format}", "download_artifact"),
+        # repository settings (doctor)
+        ("GET", R + "/rules/branches/{branch}", "get_branch_rules"),
+        ("GET", R + "/rulesets", "list_rulesets"),
+        ("GET", R + "/rulesets/{ruleset_id}", "get_ruleset"),
+        ("GET", R + "/environments/{environment_name}", "get_environment"),
+        ("GET", R + "/environments/{environment_name}/deployment-branch-policies",
+         "list_deployment_branch_policies"),
+        ("GET", R + "/environments/{environment_name}/secrets", "list_environment_secrets"),
+        ("GET", R + "/actions/secrets", "list_repo_secrets"),
+        ("GET", R + "/actions/organization-secrets", "list_repo_organization_secrets"),
+        ("GET", R + "/actions/permissions/workflow", "get_workflow_permissions"),
+        ("GET", R + "/codeowners/errors", "list_codeowners_errors"),
+        ("GET", "/orgs/{org}/installations", "list_org_installations"),
     ]),
     # PyGithub's Commit.get_statuses() uses GitHub's legacy alias of commits/{ref}/statuses
     make_route("GET", R + "/commits/{ref}/statuses", "list_statuses", path=R + "/statuses/{ref}"),
@@ -866,7 +909,8 @@ class FakeGitHub:
         self._clock = clock or _ticking_clock()
         self._ids = {kind: itertools.count(start) for kind, start in [
             ("user", 1001), ("repo", 2001), ("pull", 3001), ("review", 4001), ("comment", 5001),
-            ("status", 6001), ("check", 7001), ("team", 8001), ("request", 9001), ("artifact", 11001), ("run", 12001)]}
+            ("status", 6001), ("check", 7001), ("team", 8001), ("request", 9001), ("artifact", 11001), ("run", 12001),
+            ("ruleset", 13001), ("environment", 14001), ("policy", 15001)]}
         self.base_url = ""
         self.users: dict[str, User] = {}  # lower-case login -> user
         self.teams: dict[tuple[str, str], Team] = {}  # (org, slug), lower case
@@ -884,6 +928,10 @@ class FakeGitHub:
         self.artifacts: list[ArtifactFile] = []
         self.workflow_runs: dict[int, WorkflowRun] = {}
         self.app_id, self.installation_id, self.app_slug = 4242, 777, "promotion-bot"
+        self.installation_permissions: dict[str, str] = dict(INSTALLATION_PERMISSIONS)
+        self.installation_suspended = False
+        self.org_owners: dict[str, set[str]] = {}  # org (lower case) -> logins of its owners
+        self.org_secrets: dict[str, dict[str, str]] = {}  # org -> name -> created_at
         self.installation_tokens: list[str] = []  # issued by POST .../access_tokens (App auth)
         self._user(token_user)
 
@@ -1010,6 +1058,53 @@ class FakeGitHub:
         with self._lock:
             self._user(login)
             self._repo_by_name(full_name).collaborators[login] = permission
+
+    def add_ruleset(self, full_name: str, name: str, *, target: str, include: Sequence[str],
+                    rules: Sequence[Mapping[str, Any]], bypass_actors: Sequence[Mapping[str, Any]] = (),
+                    enforcement: str = "active", exclude: Sequence[str] = (),
+                    source_type: str = "Repository") -> dict[str, Any]:
+        """A ruleset (``target`` branch or tag) in GitHub's shape; ``include``/``exclude`` are ref
+        name patterns (``~DEFAULT_BRANCH``, ``~ALL``, ``refs/tags/promotion/*``); ``rules`` are
+        repository rules (``{"type": "deletion"}``, ``{"type": "pull_request", "parameters":
+        {...}}``). ``source_type="Organization"``: an organisation ruleset seen from the repo."""
+        with self._lock:
+            repo = self._repo_by_name(full_name)
+            ruleset_id = self._next_id("ruleset")
+            source = repo.owner if source_type == "Organization" else repo.full_name
+            api = self._api(f"/repos/{repo.full_name}/rulesets/{ruleset_id}")
+            ruleset = {
+                "id": ruleset_id, "name": name, "target": target, "source_type": source_type,
+                "source": source, "enforcement": enforcement,
+                "bypass_actors": copy.deepcopy([dict(actor) for actor in bypass_actors]),
+                "conditions": {"ref_name": {"include": list(include), "exclude": list(exclude)}},
+                "rules": copy.deepcopy([dict(rule) for rule in rules]),
+                "node_id": node_id("RepositoryRuleset", ruleset_id),
+                "_links": {"self": {"href": api},
+                           "html": {"href": f"{WEB_URL}/{repo.full_name}/rules/{ruleset_id}"}},
+                "created_at": self.now(), "updated_at": self.now(),
+            }
+            repo.rulesets[ruleset_id] = ruleset
+            return ruleset
+
+    def add_environment(self, full_name: str, name: str, *,
+                        branch_policies: Sequence[str] | None = None,
+                        protected_branches: bool = False, secrets: Iterable[str] = (),
+                        reviewers: Sequence[str] = ()) -> Environment:
+        """An environment; ``branch_policies`` names the branches that may deploy (None: any)."""
+        with self._lock:
+            repo = self._repo_by_name(full_name)
+            environment = Environment(
+                self._next_id("environment"), name,
+                list(branch_policies) if branch_policies is not None else None,
+                protected_branches, {secret: self.now() for secret in secrets}, list(reviewers))
+            repo.environments[name] = environment
+            return environment
+
+    def add_org_owner(self, org: str, login: str) -> None:
+        with self._lock:
+            self._org(org)
+            self._user(login)
+            self.org_owners.setdefault(org.lower(), set()).add(login.lower())
 
     def add_pull(
         self,
@@ -1577,7 +1672,8 @@ class FakeGitHub:
         }
         if full:
             out |= {
-                "allow_rebase_merge": True, "allow_squash_merge": True, "allow_merge_commit": True,
+                "allow_rebase_merge": repo.allow_rebase_merge, "allow_squash_merge": True,
+                "allow_merge_commit": True,
                 "allow_auto_merge": False, "delete_branch_on_merge": False,
                 "temp_clone_token": None, "subscribers_count": 0, "network_count": 0,
             }
@@ -2192,7 +2288,7 @@ class FakeGitHub:
             "html_url": f"{WEB_URL}/organizations/{found.owner}/settings/installations/"
                         f"{self.installation_id}",
             "app_id": self.app_id, "target_id": account.id, "target_type": account.type,
-            "permissions": INSTALLATION_PERMISSIONS, "events": [], "created_at": created,
+            "permissions": self.installation_permissions, "events": [], "created_at": created,
             "updated_at": created, "single_file_name": None, "app_slug": self.app_slug,
             "suspended_by": None, "suspended_at": None,
         })
@@ -2207,7 +2303,7 @@ class FakeGitHub:
         self._user(f"{self.app_slug}[bot]")
         expires = iso(self._clock() + timedelta(hours=1))
         return Response(201, {"token": token, "expires_at": expires,
-                              "permissions": INSTALLATION_PERMISSIONS,
+                              "permissions": self.installation_permissions,
                               "repository_selection": "selected"})
 
     def _h_list_artifacts(self, request: Request, owner: str, repo: str) -> Response:
@@ -2550,6 +2646,217 @@ class FakeGitHub:
                            docs="https://docs.github.com/rest/git/refs#delete-a-reference")
         found.backend.delete_ref(name)
         return Response(204)
+
+    # ---- handlers: repository settings (what doctor reads) ------------------------------------
+
+    def _is_admin(self, repo: Repo, login: str) -> bool:
+        return (login.lower() == repo.owner.lower()
+                or repo.collaborators.get(login) == "admin"
+                or login.lower() in self.org_owners.get(repo.owner.lower(), set()))
+
+    @staticmethod
+    def _ref_matches(ruleset: Mapping[str, Any], ref: str, default_branch: str) -> bool:
+        condition = (ruleset.get("conditions") or {}).get("ref_name") or {}
+
+        def hit(pattern: str) -> bool:
+            if pattern == "~ALL":
+                return True
+            if pattern == "~DEFAULT_BRANCH":
+                return ref == f"refs/heads/{default_branch}"
+            return fnmatch.fnmatchcase(ref, pattern)
+
+        return any(hit(p) for p in condition.get("include", [])) and not any(
+            hit(p) for p in condition.get("exclude", []))
+
+    def _h_get_branch_rules(self, request: Request, owner: str, repo: str,
+                            branch: str) -> Response:
+        found = self._repo(owner, repo)
+        rules = []
+        for ruleset in found.rulesets.values():
+            if ruleset["target"] != "branch" or ruleset["enforcement"] != "active":
+                continue
+            if not self._ref_matches(ruleset, f"refs/heads/{branch}", found.default_branch):
+                continue
+            for rule in ruleset["rules"]:
+                rules.append(dict(rule) | {"ruleset_source_type": ruleset["source_type"],
+                                           "ruleset_source": ruleset["source"],
+                                           "ruleset_id": ruleset["id"]})
+        return self._page(request, rules)
+
+    def _ruleset_json(self, request: Request, repo: Repo, ruleset: Mapping[str, Any], *,
+                      full: bool) -> dict[str, Any]:
+        admin = self._is_admin(repo, self._caller(request))
+        keys = ["id", "name", "target", "source_type", "source", "enforcement", "node_id",
+                "_links", "created_at", "updated_at"]
+        if full:
+            keys += ["conditions", "rules"] + (["bypass_actors"] if admin else [])
+        out = {key: ruleset[key] for key in keys}
+        out["current_user_can_bypass"] = "never"
+        return out
+
+    def _h_list_rulesets(self, request: Request, owner: str, repo: str) -> Response:
+        found = self._repo(owner, repo)
+        targets = [t for t in request.query.get("targets", "").split(",") if t]
+        items = [self._ruleset_json(request, found, ruleset, full=False)
+                 for ruleset in found.rulesets.values()
+                 if not targets or ruleset["target"] in targets]
+        return self._page(request, items)
+
+    def _h_get_ruleset(self, request: Request, owner: str, repo: str, ruleset_id: str) -> Response:
+        found = self._repo(owner, repo)
+        ruleset = found.rulesets.get(int(ruleset_id)) if ruleset_id.isdigit() else None
+        if ruleset is None:
+            raise not_found("https://docs.github.com/rest/repos/rules#get-a-repository-ruleset")
+        return Response(200, self._ruleset_json(request, found, ruleset, full=True))
+
+    def _environment(self, repo: Repo, name: str) -> Environment:
+        environment = repo.environments.get(name)
+        if environment is None:
+            raise not_found("https://docs.github.com/rest/deployments/environments#get-an-environment")
+        return environment
+
+    def _h_get_environment(self, request: Request, owner: str, repo: str,
+                           environment_name: str) -> Response:
+        found = self._repo(owner, repo)
+        environment = self._environment(found, environment_name)
+        api = self._api(f"/repos/{found.full_name}/environments/{quote(environment.name)}")
+        custom = environment.branch_policies is not None
+        rules: list[dict[str, Any]] = []
+        if environment.reviewers:
+            rules.append({"id": environment.id * 10 + 1, "node_id": node_id("Gate", environment.id),
+                          "type": "required_reviewers", "prevent_self_review": False,
+                          "reviewers": [{"type": "User", "reviewer": self._j_user(self._user(r))}
+                                        for r in environment.reviewers]})
+        if custom or environment.protected_branches:
+            rules.append({"id": environment.id * 10 + 2,
+                          "node_id": node_id("Gate", environment.id * 10 + 2),
+                          "type": "branch_policy"})
+        policy = ({"protected_branches": environment.protected_branches,
+                   "custom_branch_policies": custom}
+                  if custom or environment.protected_branches else None)
+        return Response(200, {
+            "id": environment.id, "node_id": node_id("Environment", environment.id),
+            "name": environment.name, "url": api,
+            "html_url": f"{WEB_URL}/{found.full_name}/deployments/activity_log"
+                        f"?environments_filter={quote(environment.name)}",
+            "created_at": iso(_EPOCH), "updated_at": iso(_EPOCH), "protection_rules": rules,
+            "deployment_branch_policy": policy,
+        })
+
+    def _h_list_deployment_branch_policies(self, request: Request, owner: str, repo: str,
+                                           environment_name: str) -> Response:
+        found = self._repo(owner, repo)
+        environment = self._environment(found, environment_name)
+        policies = [{"id": environment.id * 100 + index,
+                     "node_id": node_id("DeploymentBranchPolicy", environment.id * 100 + index),
+                     "name": name, "type": "branch"}
+                    for index, name in enumerate(environment.branch_policies or [])]
+        return self._page(request, policies, wrap=lambda chunk: {
+            "total_count": len(policies), "branch_policies": chunk})
+
+    def _secrets(self, request: Request, secrets: Mapping[str, str]) -> Response:
+        items = [{"name": name, "created_at": created, "updated_at": created}
+                 for name, created in sorted(secrets.items())]
+        return self._page(request, items,
+                          wrap=lambda chunk: {"total_count": len(items), "secrets": chunk})
+
+    def _h_list_environment_secrets(self, request: Request, owner: str, repo: str,
+                                    environment_name: str) -> Response:
+        found = self._repo(owner, repo)
+        return self._secrets(request, self._environment(found, environment_name).secrets)
+
+    def _h_list_repo_secrets(self, request: Request, owner: str, repo: str) -> Response:
+        return self._secrets(request, self._repo(owner, repo).secrets)
+
+    def _h_list_repo_organization_secrets(self, request: Request, owner: str,
+                                          repo: str) -> Response:
+        found = self._repo(owner, repo)
+        return self._secrets(request, self.org_secrets.get(found.owner.lower(), {}))
+
+    def _h_get_workflow_permissions(self, request: Request, owner: str, repo: str) -> Response:
+        found = self._repo(owner, repo)
+        if not self._is_admin(found, self._caller(request)):
+            raise ApiError(403, "Must have admin rights to Repository.",
+                           docs="https://docs.github.com/rest/actions/permissions")
+        return Response(200, dict(found.workflow_permissions))
+
+    def _h_list_codeowners_errors(self, request: Request, owner: str, repo: str) -> Response:
+        """GitHub's own reading of CODEOWNERS: the first of .github/, the root and docs/ that
+        exists; unknown owners (no such user or team, or no write access) and bad patterns."""
+        found = self._repo(owner, repo)
+        ref = request.query.get("ref") or found.default_branch
+        for path in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"):
+            blob = found.backend.read(ref, path)
+            if isinstance(blob, Blob):
+                break
+        else:
+            raise not_found("https://docs.github.com/rest/repos/repos#list-codeowners-errors")
+        errors = []
+        for number, line in enumerate(blob.data.decode(errors="replace").splitlines(), start=1):
+            content = line.split(" #", 1)[0].strip()
+            if not content or content.startswith("#"):
+                continue
+            pattern, *owners = content.split()
+            column = line.index(pattern) + 1
+            if pattern.startswith("!") or "[" in pattern:
+                errors.append(self._codeowners_error(path, number, column, line,
+                                                     "Invalid pattern", None))
+                continue
+            for owner_name in owners:
+                if not self._can_own(found, owner_name):
+                    suggestion = (f"make sure {owner_name} exists and has write access to the "
+                                  "repository")
+                    errors.append(self._codeowners_error(
+                        path, number, line.index(owner_name) + 1, line, "Unknown owner",
+                        suggestion))
+        return Response(200, {"errors": errors})
+
+    @staticmethod
+    def _codeowners_error(path: str, line: int, column: int, source: str, kind: str,
+                          suggestion: str | None) -> dict[str, Any]:
+        text = f"{kind} on line {line}" + (f": {suggestion}" if suggestion else "")
+        message = f"{text}\n\n  {source}\n  {' ' * (column - 1)}^"
+        return {"line": line, "column": column, "kind": kind, "source": source,
+                "suggestion": suggestion, "message": message, "path": path}
+
+    def _can_own(self, repo: Repo, owner_name: str) -> bool:
+        if "@" in owner_name and not owner_name.startswith("@"):
+            return any(user.email == owner_name for user in self.users.values())
+        name = owner_name.removeprefix("@")
+        if "/" in name:
+            org, _, slug = name.partition("/")
+            team = self.teams.get((org.lower(), slug.lower()))
+            permission = repo.team_permissions.get(f"{org}/{slug}".lower())
+            return team is not None and permission in ("push", "maintain", "admin")
+        user = self.users.get(name.lower())
+        return user is not None and (self._is_admin(repo, user.login) or repo.collaborators.get(
+            user.login) in ("write", "maintain", "admin"))
+
+    def _h_list_org_installations(self, request: Request, org: str) -> Response:
+        account = self.users.get(org.lower())
+        if account is None or account.type != "Organization":
+            raise not_found("https://docs.github.com/rest/orgs/orgs#list-app-installations-for-an-organization")
+        if self._caller(request).lower() not in self.org_owners.get(org.lower(), set()):
+            raise ApiError(403, "You must be an organization owner to list its installations",
+                           docs="https://docs.github.com/rest/orgs/orgs")
+        created = iso(_EPOCH)
+        installation = {
+            "id": self.installation_id, "account": self._j_user(account),
+            "repository_selection": "selected",
+            "access_tokens_url":
+                f"{self.base_url}/app/installations/{self.installation_id}/access_tokens",
+            "repositories_url": f"{self.base_url}/installation/repositories",
+            "html_url": f"{WEB_URL}/organizations/{account.login}/settings/installations/"
+                        f"{self.installation_id}",
+            "app_id": self.app_id, "target_id": account.id, "target_type": "Organization",
+            "permissions": self.installation_permissions, "events": [], "created_at": created,
+            "updated_at": created, "single_file_name": None, "app_slug": self.app_slug,
+            "suspended_by": None, "suspended_at": created if self.installation_suspended else None,
+        }
+        items = [installation]
+        return self._page(request, items, wrap=lambda chunk: {"total_count": len(items),
+                                                              "installations": chunk})
+
 
 
 def _stub_commit(sha: str) -> CommitInfo:

@@ -198,6 +198,86 @@ def drive_every_route(fake: FakeGitHub, gh: github.Github, origin: dict[str, Any
     installation = integration.get_repo_installation("acme", "widgets")
     assert integration.get_access_token(installation.id).token in fake.installation_tokens
     assert created.number == 2
+    drive_settings_routes(fake, gh)
+
+
+def setup_settings(fake: FakeGitHub) -> None:
+    """acme/widgets configured as docs/adopting.md says; "admin" administers it and the org."""
+    fake.add_user("admin")
+    fake.add_token("admin-token", "admin")
+    fake.add_collaborator("acme/widgets", "admin", "admin")
+    fake.add_org_owner("acme", "admin")
+    fake.add_ruleset("acme/widgets", "protect main", target="branch", include=["~DEFAULT_BRANCH"],
+                     rules=[{"type": "deletion"}, {"type": "non_fast_forward"},
+                            {"type": "pull_request", "parameters": {
+                                "required_approving_review_count": 1,
+                                "dismiss_stale_reviews_on_push": True,
+                                "require_code_owner_review": True,
+                                "require_last_push_approval": True,
+                                "required_review_thread_resolution": False,
+                                "allowed_merge_methods": ["merge", "squash"]}},
+                            {"type": "required_status_checks", "parameters": {
+                                "strict_required_status_checks_policy": True,
+                                "required_status_checks": [
+                                    {"context": "promotion/approvals", "integration_id": 4242},
+                                    {"context": "promotion / checks", "integration_id": 15368}]}}])
+    fake.add_ruleset("acme/widgets", "only the bot records", target="tag",
+                     include=["refs/tags/promotion/*"], rules=[{"type": "creation"}],
+                     bypass_actors=[{"actor_id": 4242, "actor_type": "Integration",
+                                     "bypass_mode": "always"}])
+    fake.add_environment("acme/widgets", "promotion-record", branch_policies=["main"],
+                         secrets=["PROMOTION_BOT_SIGNING_KEY"], reviewers=["admin"])
+    fake.add_environment("acme/widgets", "anywhere")
+    repo = fake.repos["acme/widgets"]
+    repo.secrets["UNRELATED"] = fake.now()
+    repo.team_permissions["acme/approvers"] = "push"
+    fake.org_secrets["acme"] = {"ORG_WIDE": fake.now()}
+
+
+def drive_settings_routes(fake: FakeGitHub, gh: github.Github) -> None:
+    """The settings doctor reads; PyGithub has no methods for most, so its requester."""
+    setup_settings(fake)
+    admin = fake.client("admin-token")
+    requester = admin.requester
+    r = "/repos/acme/widgets"
+
+    def get(path: str, **parameters: Any) -> Any:
+        return requester.requestJsonAndCheck("GET", path, parameters=parameters or None)[1]
+
+    rules = get(f"{r}/rules/branches/main")
+    assert {rule["type"] for rule in rules} == {"deletion", "non_fast_forward", "pull_request",
+                                                "required_status_checks"}
+    assert get(f"{r}/rules/branches/feature") == []
+    listed = get(f"{r}/rulesets", includes_parents="true")
+    assert [item["name"] for item in listed] == ["protect main", "only the bot records"]
+    tag_ruleset = get(f"{r}/rulesets/{listed[1]['id']}")
+    assert tag_ruleset["bypass_actors"][0]["actor_id"] == 4242
+    assert "bypass_actors" not in gh.requester.requestJsonAndCheck(  # not an administrator
+        "GET", f"{r}/rulesets/{listed[1]['id']}")[1]
+    environment = get(f"{r}/environments/promotion-record")
+    assert environment["deployment_branch_policy"] == {"protected_branches": False,
+                                                       "custom_branch_policies": True}
+    assert get(f"{r}/environments/anywhere")["deployment_branch_policy"] is None
+    policies = get(f"{r}/environments/promotion-record/deployment-branch-policies")
+    assert [p["name"] for p in policies["branch_policies"]] == ["main"]
+    assert [s["name"] for s in get(f"{r}/environments/promotion-record/secrets")["secrets"]] == [
+        "PROMOTION_BOT_SIGNING_KEY"]
+    assert [s["name"] for s in get(f"{r}/actions/secrets")["secrets"]] == ["UNRELATED"]
+    assert [s["name"] for s in get(f"{r}/actions/organization-secrets")["secrets"]] == [
+        "ORG_WIDE"]
+    permissions = get(f"{r}/actions/permissions/workflow")
+    assert (permissions["default_workflow_permissions"],
+            permissions["can_approve_pull_request_reviews"]) == ("read", False)
+    installations = get("/orgs/acme/installations")["installations"]
+    assert [(i["app_id"], i["permissions"]["members"]) for i in installations] == [(4242, "read")]
+    owned = fake.add_repo("acme/owned")
+    owned.team_permissions["acme/approvers"] = "push"
+    fake.add_collaborator("acme/owned", "bob", "write")
+    owned.set_file(".github/CODEOWNERS", "* @acme/approvers\n/docs/  @acme/ghosts @bob # x\n")
+    (error,) = get("/repos/acme/owned/codeowners/errors", ref="main")["errors"]
+    assert (error["line"], error["column"], error["kind"]) == (2, 9, "Unknown owner")
+    assert error["path"] == ".github/CODEOWNERS" and error["source"].startswith("/docs/")
+    admin.close()
 
 
 def drive_error_shapes(fake: FakeGitHub, origin: dict[str, Any]) -> None:
@@ -227,6 +307,11 @@ def drive_error_shapes(fake: FakeGitHub, origin: dict[str, Any]) -> None:
         ("PATCH", f"{r}/git/refs/heads/main", {"sha": origin["A"]}, 422),
         ("POST", f"{r}/pulls/1/requested_reviewers", {"reviewers": ["alice"]}, 422),
         ("PATCH", f"{r}/issues/comments/{fake.comments[0]['id']}", {}, 422),
+        ("GET", f"{r}/codeowners/errors", None, 404),  # no CODEOWNERS at all
+        ("GET", f"{r}/rulesets/999", None, 404),
+        ("GET", f"{r}/environments/nope", None, 404),
+        ("GET", f"{r}/actions/permissions/workflow", None, 403),  # not an administrator
+        ("GET", "/orgs/acme/installations", None, 403),  # not an organisation owner
     ]
     for method, path, body, status in expected:
         response = session.request(method, api + path, json=body, headers=auth, timeout=5)

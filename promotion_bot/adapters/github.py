@@ -40,6 +40,7 @@ from github.GithubException import RateLimitExceededExceedsMaxWait
 
 from promotion_bot.adapters.github_settings import GitHubSettings
 from promotion_bot.core.approvals import COMMENT_MARKER
+from promotion_bot.core.doctor import Reading
 from promotion_bot.core.errors import ConfigError, PromotionBotError
 from promotion_bot.core.git_facts import Change
 from promotion_bot.core.merge_facts import MAX_EVIDENCE_BYTES
@@ -1125,3 +1126,69 @@ def _single_json_member(archive: bytes, limit: int, what: str) -> bytes:
     except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError,
             ValueError) as error:
         raise GitHubError(f"{what} is not a readable zip ({error})") from None
+
+# --------------------------------------------------------------------------- repository settings
+# What `promotion-bot doctor` reads. Kept apart from the gate's reads above: a refusal (403) or
+# an absence (404) is an answer here (a setting doctor reports), not an error; only an
+# unreachable GitHub stops the run.
+
+
+class SettingsReader:
+    """GET requests through PyGithub's requester, each answered as a `Reading`."""
+
+    PAGE = 100
+    MAX_PAGES = 20
+
+    def __init__(self, client: GitHubClient) -> None:
+        self.client = client
+
+    def get(self, path: str, params: Mapping[str, str] | None = None) -> Reading:
+        try:
+            _, data = self.client.gh.requester.requestJsonAndCheck(
+                "GET", path, parameters=dict(params) if params else None)
+        except GithubException as error:
+            message = error.data.get("message") if isinstance(error.data, dict) else None
+            return Reading(None, error.status or 0, str(message or ""))
+        except (requests.RequestException, OSError) as error:
+            raise GitHubError(f"could not reach GitHub at {self.client.connection.api_url}: "
+                              f"{type(error).__name__}: {error}") from None
+        return Reading(data)
+
+    def get_list(self, path: str, key: str | None = None,
+                 params: Mapping[str, str] | None = None) -> Reading:
+        """Every page of a list (GitHub's list, or the list under `key` of its answer)."""
+        items: list[Any] = []
+        for page in range(1, self.MAX_PAGES + 1):
+            reading = self.get(path, {**(params or {}), "per_page": str(self.PAGE),
+                                      "page": str(page)})
+            if not reading.ok:
+                return reading
+            chunk = reading.data.get(key) if key and isinstance(reading.data, dict) else \
+                reading.data
+            if not isinstance(chunk, list):
+                return Reading(None, 0, f"GitHub's answer to {path} is not a list")
+            items.extend(chunk)
+            if len(chunk) < self.PAGE:
+                return Reading(items)
+        return Reading(None, 0, f"{path} lists more than {self.PAGE * self.MAX_PAGES} items")
+
+    def file_texts(self, repository: str, folder: str, ref: str) -> Reading:
+        """name -> text of the files in `folder` at `ref` (404: no such folder)."""
+        listing = self.get(f"/repos/{repository}/contents/{folder}", {"ref": ref})
+        if not listing.ok:
+            return listing
+        if not isinstance(listing.data, list):
+            return Reading(None, 0, f"{folder} is not a folder")
+        texts: dict[str, str] = {}
+        for entry in listing.data:
+            if not isinstance(entry, dict) or entry.get("type") != "file":
+                continue
+            name = str(entry.get("name"))
+            content = self.get(f"/repos/{repository}/contents/{folder}/{name}", {"ref": ref})
+            if not content.ok:
+                return content
+            raw = content.data if isinstance(content.data, dict) else {}
+            if raw.get("encoding") != "base64" or not isinstance(raw.get("content"), str):
+                return Reading(None, 0, f"{folder}/{name} came without its content")
+            texts[name] = base64.b64decode(raw["content"]).decode("utf-8", "replace")
+        return Reading(texts)

@@ -21,6 +21,7 @@ from promotion_bot.core.errors import ExitCode, PromotionBotError
 # command name -> (module, attribute). Keep in the order the help lists them.
 COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("promotion_bot.cli.init", "init"),
+    "doctor": ("promotion_bot.cli.doctor", "doctor"),
     "validate": ("promotion_bot.cli.validate", "validate"),
     "new": ("promotion_bot.cli.new", "new"),
     "hash": ("promotion_bot.cli.hash", "hash_command"),
@@ -65,7 +66,7 @@ def cli() -> None:
 
     \b
     Newcomers:  demo                             (the whole lifecycle, offline, in seconds)
-    Adopters:   init                            (adopt an existing repository)
+    Adopters:   init, baseline, doctor          (adopt a repository, check its GitHub setup)
     Engineers:  validate, new, hash, check      (before pushing a change request)
     Approvers:  approvals                        (why a PR is or is not approved)
     In CI:      gate, record                     (GitHub Actions)
