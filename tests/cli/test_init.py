@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from promotion_bot.adapters.files import load_yaml_file
 from promotion_bot.cli.main import main
-from promotion_bot.core.formats.strict_yaml import load_yaml_file
 from promotion_bot.core.keys import generate_key
 from tests.conftest import EXAMPLE, git
 from tests.test_workflows import ROLES, audit, load_workflow
