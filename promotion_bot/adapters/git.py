@@ -241,3 +241,20 @@ def remote_url(repo: Path, name: str = "origin") -> str | None:
     if result.returncode != 0:
         return None
     return result.stdout.decode("utf-8", "replace").strip() or None
+
+
+# who writes the record tags when git knows nobody: promotion-bot itself (a reserved domain, so
+# the address can never belong to a person)
+BOT_IDENTITY = ("promotion-bot", "promotion-bot@noreply.invalid")
+
+
+def identity_args(repo: Path) -> tuple[str, ...]:
+    """`-c user.name=... -c user.email=...` with promotion-bot's own identity when git has no
+    committer identity here (no user.name/user.email, no GIT_COMMITTER_*; a fresh runner or
+    container), where `git tag` would stop with "Committer identity unknown". An identity git
+    has is never replaced."""
+    probe = run_git(repo, "var", "GIT_COMMITTER_IDENT", ok_codes=(0, 128))
+    if probe.returncode == 0:
+        return ()
+    name, email = BOT_IDENTITY
+    return ("-c", f"user.name={name}", "-c", f"user.email={email}")

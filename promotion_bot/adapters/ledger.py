@@ -288,6 +288,7 @@ def write_tag(repo: GitRepo, name: str, commit: str, envelope_json: str) -> Writ
     try:
         git.run_git(
             repo.root,
+            *git.identity_args(repo.root),
             "tag",
             "--annotate",
             "--no-sign",

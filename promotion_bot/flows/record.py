@@ -9,6 +9,7 @@ marked as a violation, and the command exits 1 so that the workflow run is red.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,13 @@ from promotion_bot.core.git_facts import Change, TagRecord
 from promotion_bot.core.globs import match_any
 from promotion_bot.core.governance import BASELINE_PATH, governance_patterns
 from promotion_bot.core.history import History, HistoryCommit
-from promotion_bot.core.keys import SigningIdentity
+from promotion_bot.core.keys import (
+    SIGNING_KEY_ENV,
+    SigningIdentity,
+    TrustedKey,
+    keyid_of,
+    trusted_from_policy,
+)
 from promotion_bot.core.merge_decision import MergedAsHead, MergeQuestion, decide
 from promotion_bot.core.merge_facts import MergeFacts, MergeFactsSource
 from promotion_bot.core.models import ChangeRequest, Policy
@@ -152,6 +159,7 @@ def record_merges(
     tree = HistoryTree(repo, history)
     by_name = {tag.name: tag for tag in tags}
     pending = _pending_merges(history.commits, tree, by_name)
+    signer = _trusted_signer(tree, history, identity, ref, bool(pending))
     last = _last_records(tags, history)
     outcomes: list[RecordOutcome] = []
     for done, (commit, policy, crs) in enumerate(pending, 1):
@@ -159,7 +167,7 @@ def record_merges(
             progress(done, len(pending))
         if not crs:
             governance = _record_governance_merge(
-                repo, tree, commit, policy, source, identity, by_name, dry_run
+                repo, tree, commit, policy, source, identity, signer, by_name, dry_run
             )
             if governance is not None:
                 outcomes.append(governance)
@@ -169,6 +177,8 @@ def record_merges(
         if not missing:
             continue
         facts = source.snapshot_for_merge(commit)
+        _refuse_outside_window(signer, identity, commit, facts,
+                               ", ".join(cr.change_id for cr in missing))
         for cr in missing:
             outcome, payload = _record_one(
                 repo, tree, commit, policy, crs, cr, facts, identity, last, dry_run
@@ -221,6 +231,7 @@ def _record_governance_merge(
     policy: Policy,
     source: MergeFactsSource,
     identity: SigningIdentity,
+    signer: list[TrustedKey],
     tags: dict[str, TagRecord],
     dry_run: bool,
 ) -> RecordOutcome | None:
@@ -229,8 +240,10 @@ def _record_governance_merge(
     if not (commit.touches(governance_patterns(policy)) or adds_baseline(commit)):
         return None  # the newest recorded commit, kept as the catch-up's starting point
     adoption = _policy_at(tree, commit.first_parent, {}) is None
+    facts = source.snapshot_for_merge(commit)
+    _refuse_outside_window(signer, identity, commit, facts, record_id_for(commit))
     result = record_governance(
-        repo, tree, commit, policy, source.snapshot_for_merge(commit), identity,
+        repo, tree, commit, policy, facts, identity,
         lambda head, merge, rules: _compare_head(repo, head, merge, rules),
         adoption=adoption, dry_run=dry_run,
     )
@@ -325,9 +338,7 @@ def _record_one(
     reader = MergedAsHead(tree, snapshot.head_sha if snapshot else commit.sha, commit.sha, changes)
     decision = decide(question, reader)
     pull = facts.pull if facts else {}
-    merged_at = commit.committed_at
-    if isinstance(pull.get("merged_at"), str):
-        merged_at = parse_time(pull["merged_at"])
+    merged_at = _merged_at(commit, facts)
     merged_by = (pull.get("merged_by") or {}).get("login") if isinstance(pull, dict) else None
     cr_blob = tree.blob_id(commit.sha, cr.source_path)
     policy_blob = tree.blob_id(base, POLICY_PATH)
@@ -373,6 +384,57 @@ def _record_one(
         decision.violations,
     )
     return outcome, payload
+
+
+def _merged_at(commit: HistoryCommit, facts: MergeFacts | None) -> dt.datetime:
+    pull = facts.pull if facts else {}
+    if isinstance(pull.get("merged_at"), str):
+        return parse_time(pull["merged_at"])
+    return commit.committed_at
+
+
+def _trusted_signer(tree: HistoryTree, history: History, identity: SigningIdentity, ref: str,
+                    pending: bool) -> list[TrustedKey]:
+    """The entries of the policy on main (the tip of `ref`, where audit and verify read the
+    trusted keys) that name the signing key. A key the policy does not trust, or has revoked,
+    signs nothing: every record it made would be a finding, and records are permanent."""
+    tip = history.tip
+    policy = _policy_at(tree, tip.sha, {}) if tip is not None else None
+    if policy is None:
+        if pending:
+            raise ConfigError(f"the policy at the tip of {ref} cannot be read, so no signing key "
+                              "is trusted; nothing is recorded: run promotion-bot validate")
+        return []
+    fingerprint = keyid_of(identity.public_key)
+    entries = [key for key in trusted_from_policy(policy.signing_keys, "policy on main")
+               if key.fingerprint == fingerprint]
+    if not entries:
+        listed = ", ".join(key.keyid[:16] for key in policy.signing_keys) or "none"
+        raise ConfigError(
+            f"the signing key {identity.keyid[:16]} ({identity.source}) is not trusted by the "
+            f"policy on {ref} (signing.keys: {listed}): audit and verify would reject every "
+            "record it signs, so nothing is recorded. Sign with a key the policy lists, or add "
+            "this one (promotion-bot keys show prints it) through a pull request first")
+    if any(key.revoked for key in entries):
+        raise ConfigError(
+            f"the signing key {identity.keyid[:16]} ({identity.source}) is revoked in the policy "
+            f"on {ref}; nothing is recorded: put a trusted key in {SIGNING_KEY_ENV}")
+    return entries
+
+
+def _refuse_outside_window(signer: list[TrustedKey], identity: SigningIdentity,
+                           commit: HistoryCommit, facts: MergeFacts | None, what: str) -> None:
+    """Audit judges a key at the later of the recorded merged_at and the merge commit's time;
+    a key outside its window there would make the record a KEY_EXPIRED finding."""
+    when = max(_merged_at(commit, facts), commit.committed_at)
+    problems = [key.problem_at(when) for key in signer]
+    if signer and all(problems):
+        shown = when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        raise ConfigError(
+            f"the signing key {identity.keyid[:16]} is {problems[0]} for the merge "
+            f"{commit.sha[:12]} ({what}, merged {shown}; the "
+            f"key is valid {signer[0].window()}): its record would not verify, so it is not "
+            "written; sign with the key that was valid then")
 
 
 def _codeowners_digest(tree: HistoryTree, base: str) -> FileDigest | None:

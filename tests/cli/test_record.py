@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from promotion_bot.cli.main import main
+from promotion_bot.core.keys import generate_key
 from promotion_bot.core.records import parse_statement
 from tests.conftest import git
 from tests.ledger_repo import GovernedHistory
@@ -248,3 +249,86 @@ def test_without_a_source_of_pull_request_facts_it_refuses_and_writes_nothing(
     assert code == 2  # records are permanent: a merge without facts must not be signed
     assert "record needs the facts of each merged pull request" in out
     assert git(history.root, "tag", "--list", "promotion/*") == ""
+
+
+# --- the signing-key traps an adopter fell into ----------------------------------------------
+
+
+def set_policy_key(history: GovernedHistory, **fields: str) -> None:
+    """Change the trusted key's entry in the policy on main (a governance commit)."""
+    policy = history.root / ".promotion/policy.yaml"
+    text = policy.read_text()
+    marker = f"    - keyid: {history.key.keyid}\n"
+    extra = "".join(f"      {name}: {value}\n" for name, value in fields.items())
+    policy.write_text(text.replace(marker, marker + extra))
+    history.git("commit", "-qam", "policy: signing key entry")
+
+
+def test_record_refuses_a_key_the_policy_does_not_trust_and_writes_nothing(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    stranger = tmp_path / "stranger.pem"
+    stranger.write_bytes(generate_key().private_pem)
+    args = [str(stranger) if a == str(history.key_file) else a for a in history.record_args()]
+    code, out = run(capsys, *args)
+    assert code == 2
+    assert "is not trusted by the policy on HEAD" in out
+    assert f"signing.keys: {history.key.keyid[:16]}" in out
+    assert history.git("tag", "-l") == ""
+    # with nothing left to record, an untrusted key is still refused: the run goes red now,
+    # not at the next merge
+    assert run(capsys, *history.record_args())[0] == 0
+    assert run(capsys, *args)[0] == 2
+
+
+def test_record_refuses_a_revoked_key(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    set_policy_key(history, revoked="true")
+    code, out = run(capsys, *history.record_args())
+    assert code == 2 and "is revoked in the policy" in out
+    assert history.git("tag", "-l") == ""
+
+
+def test_record_refuses_a_key_not_yet_valid_when_the_merge_happened(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    merge = history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")  # merged in March 2026
+    set_policy_key(history, not_before='"2027-01-01T00:00:00Z"')
+    code, out = run(capsys, *history.record_args())
+    assert code == 2
+    assert f"is not yet valid for the merge {merge.sha[:12]} (CR-2026-0005" in out
+    assert history.git("tag", "-l") == ""
+
+
+def test_record_without_a_git_identity_tags_as_promotion_bot(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fresh runner or container: git knows nobody and may not guess (useConfigOnly)."""
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    config = tmp_path / "nobody.gitconfig"
+    config.write_text("[user]\n\tuseConfigOnly = true\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(config))
+    for name in ("GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "GIT_AUTHOR_NAME",
+                 "GIT_AUTHOR_EMAIL", "EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+    code, out = run(capsys, *history.record_args())
+    assert code == 0, out
+    tagger = history.git("for-each-ref", "--format=%(taggername) %(taggeremail)",
+                         "refs/tags/promotion/CR-2026-0005")
+    assert tagger == "promotion-bot <promotion-bot@noreply.invalid>"
+
+
+def test_record_keeps_the_identity_git_has(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "promo[bot]")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "promo[bot]@users.noreply.github.com")
+    assert run(capsys, *history.record_args())[0] == 0
+    tagger = history.git("for-each-ref", "--format=%(taggername)",
+                         "refs/tags/promotion/CR-2026-0005")
+    assert tagger == "promo[bot]"
