@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -395,9 +396,25 @@ def _checks(facts: RepositoryFacts, answers: Answers, types: Mapping[str, tuple[
         notes.append("templates: add the built-in template-policy check with your prohibited "
                      "phrases when you have them (docs/checks.md)")
     for name, command in answers.checks.items():
-        checks[name] = _Check(name, (f"run: {_q(command)}",), f"{command} (--check)")
+        checks[name] = _Check(name, (f"run: {_q(command)}",), f"{command} (--check)",
+                              _governed_by_command(facts, command))
         found.append(f"check      {name}: {command} (--check)")
     return checks
+
+
+def _governed_by_command(facts: RepositoryFacts, command: str) -> str | None:
+    """The folder (or file) of the repository's own script a command runs: a pull request that
+    edits it could make its own check pass, so the administrators govern it."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return None
+    for word in words:
+        path = word.removeprefix("./")
+        if path in facts.files:
+            parts = PurePosixPath(path).parts
+            return f"{parts[0]}/**" if len(parts) > 1 else path
+    return None
 
 
 def _candidate_manifest(path: str) -> bool:

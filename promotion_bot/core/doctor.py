@@ -361,7 +361,7 @@ def _app(setup: GitHubSetup, rules: Sequence[Mapping[str, Any]] | None, expected
             detail = (f"the App {', '.join(map(str, sorted(pinned)))} that the ruleset names is "
                       "not installed on the organisation")
         report.add(group, "the promotion-bot App is installed", False, detail,
-                   f"create and install the App ({GUIDE}, step 4), and pick it as the source of "
+                   f"create and install the App ({GUIDE}, step 5), and pick it as the source of "
                    f"{APPROVALS_CONTEXT}")
         return None, None
     installation = chosen[0]
@@ -380,7 +380,7 @@ def _app(setup: GitHubSetup, rules: Sequence[Mapping[str, Any]] | None, expected
                "write, checks/actions: read)", not missing,
                "as documented" if not missing else "missing " + ", ".join(missing),
                f"the App's settings → Permissions: grant {', '.join(missing)}, then accept the "
-               f"new permissions on the installation ({GUIDE}, step 4)")
+               f"new permissions on the installation ({GUIDE}, step 5)")
     return (app_id if isinstance(app_id, int) else None), label
 
 
@@ -621,4 +621,4 @@ def _workflows(setup: GitHubSetup, report: _Report) -> None:
         f"all call {distinct[0][0]}@{distinct[0][1][:12]}" if distinct else "")
     report.add(group, name, not problems, detail,
                "pin every caller and its bot-ref to the same full SHA (promotion-bot init "
-               f"writes them; {GUIDE}, step 6)")
+               f"writes them; {GUIDE}, step 3)")

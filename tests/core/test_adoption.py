@@ -85,6 +85,14 @@ def test_checks_the_repository_already_has_become_policy_checks(
     assert policy.rollback.required_checks == tuple(expected)
 
 
+def test_a_check_given_by_option_governs_the_script_it_runs() -> None:
+    answers = Answers(org="acme", bot_repository="acme/promotion-bot", bot_ref=SHA,
+                      checks={"rules-lint": "python3 tools/ctl.py rules lint"})
+    policy = policy_of(proposal({"rules/r.json": "{}", "tools/ctl.py": ""}, answers))
+    assert policy.checks["rules-lint"].run == ("python3", "tools/ctl.py", "rules", "lint")
+    assert "tools/**" in policy.governance.paths
+
+
 def test_a_sha256_manifest_becomes_the_builtin_check_and_is_governed() -> None:
     policy = policy_of(proposal({"rules/r.json": "{}", "pack/SHA256SUMS": ""}))
     assert policy.checks["pack-manifest"].builtin == "sha256-manifest"
