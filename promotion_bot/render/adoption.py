@@ -45,17 +45,21 @@ def render_questions(questions: Sequence[Question]) -> str:
 
 
 def next_steps(written: Sequence[str], has_signing_key: bool) -> str:
-    steps = [
-        "review and commit on a branch: git switch -c adopt-promotion-bot && git add "
-        + " ".join(written) + " && git commit -m 'Adopt promotion-bot'",
-    ]
+    steps = []
     if not has_signing_key:
-        steps.append("make the signing key: promotion-bot keys generate --out signing-key.pem; "
-                     "add the signing: entry it prints to .promotion/policy.yaml")
+        steps.append("make the signing key: promotion-bot keys generate --out ../signing-key.pem, "
+                     "and add the signing: entry it prints to .promotion/policy.yaml")
+    folders = (".promotion/", ".github/workflows/")
+    paths = sorted({next((f.rstrip("/") for f in folders if p.startswith(f)), p)
+                    for p in written})
     steps += [
-        "set up GitHub as docs/adopting.md says (the App, two environments, the rulesets, the "
-        "Actions settings), then check it: promotion-bot doctor",
-        "open the pull request; once it is merged, sign the adoption baseline (the version of "
-        "every target live today): promotion-bot baseline (docs/adopting.md)",
+        "state what is live today, in the same pull request: promotion-bot baseline --propose "
+        "> .promotion/baseline.yaml, set each target's version, then promotion-bot baseline",
+        "commit on a branch and open the pull request: git add " + " ".join(paths)
+        + " && git commit -m 'Adopt promotion-bot'",
+        "before it merges, create the teams, the GitHub App and the two environments with their "
+        "secrets; after, the rulesets and the Actions settings (docs/adopting.md)",
+        "check every GitHub setting: promotion-bot doctor",
     ]
-    return "next steps:\n" + "\n".join(f"  {n}. {step}" for n, step in enumerate(steps, start=1))
+    return "next steps (docs/adopting.md):\n" + "\n".join(
+        f"  {n}. {step}" for n, step in enumerate(steps, start=1))

@@ -49,6 +49,7 @@ def test_init_writes_a_policy_codeowners_and_workflows_that_validate_as_they_sta
     output = capsys.readouterr().out
     assert code == 0, output
     assert "valid: the policy" in output and "promotion-bot doctor" in output
+    assert "promotion-bot baseline --propose > .promotion/baseline.yaml" in output
     assert main(["validate"]) == 0
 
     policy = load_yaml_file(unadopted / ".promotion/policy.yaml").data
