@@ -79,6 +79,7 @@ CHECK_SCRIPT = re.compile(r"^(verify|check|lint|validate|test)([_.-][\w.-]*)?\.(
 MAKE_TARGET = re.compile(r"^((?:verify|check|lint|validate|test)[\w-]*)\s*:(?!=)", re.MULTILINE)
 MANIFEST_NAMES = re.compile(r"(?i)^(sha256sums(\.txt)?|[\w.-]+\.sha256sums)$")
 NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+YAML_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
 OWNER = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(/[A-Za-z0-9._-]+)?$")
 ORG = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$")
 REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -276,9 +277,10 @@ def _answer_problems(answers: Answers) -> list[Problem]:
                 bad("--change-type", f"{type_name}={glob}: not a repository-relative glob",
                     "such as configs/rules/** (no leading slash, no spaces)")
     for name, command in answers.checks.items():
-        if not NAME.match(name):
+        if not NAME.match(name) or name in YAML_WORDS:
             bad("--check", f"{name!r} is not a check name",
-                "lower-case letters, digits, '_' and '-', starting with a letter")
+                "lower-case letters, digits, '_' and '-', starting with a letter; not a word "
+                "YAML reads as true, false or null (yes, no, on, off, ...)")
         if not command.strip():
             bad("--check", f"{name}: the command is empty", "--check NAME='COMMAND ARGS'")
     return problems

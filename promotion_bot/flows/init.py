@@ -81,8 +81,9 @@ def write_proposal(root: Path, proposal: Proposal) -> Written:
     for item in proposal.to_write:
         target = root / PurePosixPath(item.path)
         if item.action == "create" and (target.exists() or target.is_symlink()):
-            raise ConfigError(f"{item.path} appeared since init read the repository; nothing "
-                              "more is written: run init again")
+            raise ConfigError(f"{item.path} exists but git does not track it (or it appeared "
+                              "since init read the repository); nothing is written: commit or "
+                              "remove it, then run init again")
     written = []
     for item in proposal.to_write:
         target = root / PurePosixPath(item.path)

@@ -135,6 +135,15 @@ def test_init_refuses_a_repository_that_already_has_a_policy(
     assert (example_repo / "CODEOWNERS").read_text() == before
 
 
+def test_init_never_overwrites_an_untracked_file(
+        unadopted: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (unadopted / "CODEOWNERS").write_text("* @someone\n")  # not committed: init cannot see it
+    assert main(["init", "--yes", *PINNED]) == 2
+    assert "CODEOWNERS exists but git does not track it" in capsys.readouterr().err
+    assert (unadopted / "CODEOWNERS").read_text() == "* @someone\n"
+    assert not (unadopted / ".promotion").exists()
+
+
 def test_init_never_overwrites_a_workflow_that_differs(
         unadopted: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (unadopted / ".github/workflows").mkdir(parents=True)
@@ -156,6 +165,7 @@ def test_init_never_overwrites_a_workflow_that_differs(
     (["--reviewers", "acme/reviewers"], "--reviewers"),
     (["--check", "Lint=make lint"], "--check"),
     (["--check", "lint"], "--check"),
+    (["--check", "on=make on"], "--check"),  # YAML 1.1 would read the name as true
     (["--change-type", "workflow=flows/**"], "--change-type"),
     (["--change-type", "ruleset=/abs/**"], "--change-type"),
 ])
