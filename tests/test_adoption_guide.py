@@ -1,6 +1,7 @@
 """docs/adopting.md, end to end, on the bundled example turned into a repository with a year of
-history and no policy: the key, `init`, the adoption merge, one promotion (`new`, `check`, the
-pull request's approvals, the merge, `record`), then `audit` and `verify` on the merge.
+history and no policy: the key, `init`, the adoption baseline, the adoption merge (`record` signs
+the baseline), one promotion (`new`, `check`, the pull request's approvals, the merge, `record`),
+then `audit` and `verify` on the merge.
 
 Each promotion-bot command the guide shows is run as the guide writes it (the test adds only
 what an interactive adopter would type at init's questions); GitHub's part (reviews, the merge,
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from promotion_bot.cli.main import COMMANDS, main
+from promotion_bot.cli.main import main
 from tests.conftest import EXAMPLE, PROJECT
 
 GUIDE = (PROJECT / "docs" / "adopting.md").read_text(encoding="utf-8")
@@ -30,8 +31,9 @@ NEW_RULESET = "configs/routing_tables/routing_rules_v1.1.0.json"
 # the teams init proposes for example-org, and who is in them
 TEAMS = {"example-org/promotion-reviewers": ["rita"], "example-org/promotion-admins": ["adam"],
          "example-org/security-officers": ["sam"], "example-org/privacy-officers": ["priya"]}
-BASELINE_VERSIONS = {"ruleset": "1.0.0", "model": "2.0.0", "prompt": "3.1.0",
-                     "template": "2025.12"}
+# what the administrator types into the proposed baseline: each target's name and live version
+BASELINE = {"ruleset": ("routing-rules", "1.0.0"), "model": ("classifier", "2.0.0"),
+            "prompt": ("classify-prompt", "3.1.0"), "template": ("reply-templates", "2025.12")}
 
 
 def documented(command: str) -> list[str]:
@@ -122,15 +124,14 @@ def merge_pull_request(root: Path, branch: str, number: int) -> tuple[str, str, 
 
 
 def fill_in_the_baseline(root: Path, proposal: str) -> None:
-    """What the administrator types into the proposed baseline: each target's live version."""
-    lines = []
-    for line in proposal.splitlines():
-        if line.strip().startswith("change_type:"):
-            change_type = line.split(":", 1)[1].strip()
-        if line.strip().startswith("version:"):
-            line = line.split("version:")[0] + f'version: "{BASELINE_VERSIONS[change_type]}"'
-        lines.append(line)
-    (root / ".promotion/baseline.yaml").write_text("\n".join(lines) + "\n")
+    """The proposal names each target after its change type and asks for its version."""
+    text = proposal
+    for change_type, (target, version) in BASELINE.items():
+        text = text.replace(f"- target: {change_type}\n", f"- target: {target}\n")
+        asked = f'version: ""  # QUESTION: which version of {change_type} is live today?'
+        assert asked in text, proposal
+        text = text.replace(asked, f'version: "{version}"')
+    (root / ".promotion/baseline.yaml").write_text(text)
 
 
 def test_the_adoption_guide_on_a_repository_with_a_year_of_history(
@@ -141,7 +142,6 @@ def test_the_adoption_guide_on_a_repository_with_a_year_of_history(
     snapshots.mkdir()
     evidence.mkdir()
     monkeypatch.chdir(root)
-    has_baseline = "baseline" in COMMANDS
 
     # step 3: the signing key, then init on a branch
     key = tmp_path / "signing-key.pem"
@@ -154,18 +154,17 @@ def test_the_adoption_guide_on_a_repository_with_a_year_of_history(
     assert run(capsys, *documented("validate")) == (0, "valid: the policy\n")
 
     # step 4: the adoption baseline, in the same pull request
-    if has_baseline:
-        code, proposal = run(capsys, *documented("baseline --propose > .promotion/baseline.yaml")
-                             [:2])
-        assert code == 0, proposal
-        fill_in_the_baseline(root, proposal)
-        code, out = run(capsys, *documented("baseline"))
-        assert code == 0, out
+    code, proposal = run(capsys, *documented("baseline --propose > .promotion/baseline.yaml")[:2])
+    assert code == 0, proposal
+    fill_in_the_baseline(root, proposal)
+    code, out = run(capsys, *documented("baseline"))
+    assert code == 0, out
+    assert "ok: 4 target(s)" in out
     git(root, "add", ".promotion", "CODEOWNERS", ".github/workflows")
     git(root, "commit", "-qm", "Adopt promotion-bot")
 
-    # step 6: the administrators approve the adoption; it merges (the record run signs the
-    # baseline, when there is one)
+    # step 6: the administrators approve the adoption; it merges, and the record run signs the
+    # baseline
     base, head, adoption = merge_pull_request(root, "adopt-promotion-bot", 100)
     (snapshots / "pr-100.json").write_text(json.dumps(
         snapshot(root, 100, base, head, adoption, ["adam"], "Adopt promotion-bot")))
@@ -173,6 +172,7 @@ def test_the_adoption_guide_on_a_repository_with_a_year_of_history(
               "--key-file", str(key)]
     code, out = run(capsys, *record)
     assert code == 0, out
+    assert f"created   promotion/BASELINE-{adoption[:12]} on {adoption[:12]}" in out
 
     # step 11: the first promotion
     git(root, "switch", "-q", "-c", "promote-rules-1.1.0")
@@ -184,9 +184,8 @@ def test_the_adoption_guide_on_a_repository_with_a_year_of_history(
                      'billing" --proposed 1.1.0 configs/routing_tables/routing_rules_v1.1.0.json')
     code, out = run(capsys, *new)
     assert code == 0, out
-    # with a baseline, the first change request starts from the version live at adoption
-    current = BASELINE_VERSIONS["ruleset"] if has_baseline else "first promotion"
-    assert f"(ruleset routing-rules: {current} -> 1.1.0)" in out
+    # the first change request of a target starts from the version the baseline states
+    assert "(ruleset routing-rules: 1.0.0 -> 1.1.0)" in out
     (change_request,) = (root / "change-requests").glob("CR-*.yaml")
     git(root, "add", "-A")
     git(root, "commit", "-qm", "Route chargebacks to billing")
@@ -204,19 +203,8 @@ def test_the_adoption_guide_on_a_repository_with_a_year_of_history(
     code, out = run(capsys, "audit")
     assert code == 0, out
 
-    # the deployment gate on the promotion's merge
+    # the deployment gate on the promotion's merge: every governed file is covered, the
+    # promoted ruleset by its record, everything live before adoption by the baseline
     verify = documented("verify --commit origin/main")
     code, out = run(capsys, verify[0], "--commit", promotion, "--main", "main")
-    if has_baseline:
-        assert code == 0, out
-    else:
-        # without the adoption baseline the artifacts live before adoption have no record:
-        # exactly the ones the baseline exists to cover; the promoted file is covered
-        assert code == 1, out
-        refused = sorted(line.split()[2].rstrip(":") for line in out.splitlines()
-                         if line.startswith("NOT COVERED"))
-        assert refused == ["configs/models/classifier.yaml",
-                           "configs/routing_tables/routing_rules_v1.0.0.json",
-                           "prompts/classify_prompt.md",
-                           "templates/privacy/gdpr_access_response.md",
-                           "templates/replies/acknowledgement.md"]
+    assert code == 0, out
