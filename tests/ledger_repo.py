@@ -398,6 +398,22 @@ class GovernedHistory:
         return path
 
     # -- running the bot -------------------------------------------------------------------
+    def record_ignoring_key_trust(self, key_file: Path | None = None) -> int:
+        """`record` as a recorder that ignores which keys the policy trusts would run it (a
+        holder of a retired or foreign key): the records the audit must reject. Exit code as
+        `record`'s (1 when a merge is recorded as a violation)."""
+        from promotion_bot.adapters.ledger import GitRepo
+        from promotion_bot.adapters.offline_facts import OfflineFacts
+        from promotion_bot.core.keys import load_private_key
+        from promotion_bot.flows.record import record_merges
+
+        path = key_file or self.key_file
+        identity = load_private_key(path.read_bytes(), str(path))
+        source = OfflineFacts([self.snapshots], [self.evidence])
+        outcomes = record_merges(GitRepo.at(self.root), "HEAD", source, identity,
+                                 refuse_untrusted=False)
+        return 1 if any(not outcome.approved for outcome in outcomes) else 0
+
     def record_args(self) -> list[str]:
         return [
             "record",

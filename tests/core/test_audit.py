@@ -248,7 +248,9 @@ def test_revoked_or_expired_key(
     assert recorded(history, capsys) == 0
     text = history.policy_text().replace("      public_key: |\n", change + "      public_key: |\n")
     merge = history.governance("Governance: retire the signing key", {".promotion/policy.yaml": text})
-    assert recorded(history, capsys) == 0
+    # `record` refuses a key the policy has retired; a recorder that ignores it signs anyway
+    assert recorded(history, capsys) == 2
+    assert history.record_ignoring_key_trust() == 0
     exit_code, report = audit_json(capsys, history)
     assert exit_code == 1
     gov = f"GOV-{merge.sha[:12]}"
@@ -458,7 +460,7 @@ def test_an_expired_key_cannot_backdate_a_record(
     text = history.policy_text().replace(
         "      public_key: |\n", '      not_after: "2026-01-01T00:00:00Z"\n      public_key: |\n')
     history.governance("Governance: the key expired at the end of 2025", {".promotion/policy.yaml": text})
-    assert recorded(history, capsys) == 0
+    assert history.record_ignoring_key_trust() == 0  # record would refuse the expired key
     code, report = audit_json(capsys, history)
     assert code == 1
     assert ("KEY_EXPIRED", "CR-2026-0005") in codes(report)
