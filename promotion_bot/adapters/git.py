@@ -87,6 +87,52 @@ def rev_parse(repo: Path, rev: str) -> str:
         raise GitError(f"{rev!r} is not a commit in {repo}; fetch it or check the name") from None
 
 
+_HEX = frozenset("0123456789abcdef")
+# where a short branch name may live; a tag is never taken for a branch
+_BRANCH_NAMESPACES = ("refs/heads/", "refs/remotes/")
+
+
+def resolve_branch(repo: Path, name: str) -> tuple[str, str]:
+    """(full ref name, commit) of the trusted branch `name`, resolved through full ref names.
+
+    git resolves a short name to refs/tags/<name> before refs/heads and refs/remotes, so a tag
+    named `origin/main` (anyone who can push a tag can make one) would replace the branch.
+    Accepted: HEAD, a full name (refs/...), a commit id, or a name that is exactly one of
+    refs/heads/<name> and refs/remotes/<name>; a name that is also a tag, or both a local
+    and a remote-tracking branch, is ambiguous and refused."""
+    if name == "HEAD" or name.startswith("refs/"):
+        return name, rev_parse(repo, name if name == "HEAD" else _full_ref(repo, name))
+    candidates = [f"{space}{name}" for space in _BRANCH_NAMESPACES] + [f"refs/tags/{name}"]
+    listing = git_text(repo, "for-each-ref", "--format=%(refname)", *candidates)
+    found = [ref for ref in listing.splitlines() if ref in candidates]
+    branches = [ref for ref in found if not ref.startswith("refs/tags/")]
+    if len(found) > 1:
+        raise GitError(
+            f"{name!r} is ambiguous here: it names {', '.join(found)}; pass the full name of "
+            "the branch (e.g. refs/remotes/origin/main), and delete a tag that imitates it"
+        )
+    if branches:
+        return branches[0], rev_parse(repo, branches[0])
+    if found:
+        raise GitError(
+            f"{name!r} is a tag ({found[0]}), not a branch: main is a branch; pass its full "
+            "name (refs/heads/... or refs/remotes/...)"
+        )
+    if 7 <= len(name) <= 40 and set(name) <= _HEX:
+        return name, rev_parse(repo, name)
+    raise GitError(
+        f"no branch {name!r} in {repo} (neither refs/heads/{name} nor refs/remotes/{name}); "
+        "fetch it or pass its full ref name"
+    )
+
+
+def _full_ref(repo: Path, ref: str) -> str:
+    found = run_git(repo, "show-ref", "--verify", "--quiet", ref, ok_codes=(0, 1, 128))
+    if found.returncode != 0:
+        raise GitError(f"no ref {ref!r} in {repo}; fetch it or check the name")
+    return ref
+
+
 def merge_base(repo: Path, first: str, second: str) -> str:
     return git_text(repo, "merge-base", first, second)
 

@@ -134,8 +134,9 @@ def read_blobs(repo: GitRepo, blob_ids: Iterable[str]) -> dict[str, bytes]:
 def read_history(repo: GitRepo, rev: str) -> History:
     """`rev`'s first-parent history, oldest first, each commit with its diff against its
     first parent (the root commit against the empty tree), paths relative to the governed
-    root. One `git log` process."""
-    sha = git.rev_parse(repo.root, rev)
+    root. One `git log` process. `rev` is resolved as a branch (git.resolve_branch): a tag
+    that imitates main's name never replaces it."""
+    sha = git.resolve_branch(repo.root, rev)[1]
     output = git.run_git(
         repo.root,
         "log",

@@ -39,8 +39,10 @@ def verify_commit(
     root: Path, commit: str, main_ref: str | None, trusted_keys: Path | None
 ) -> VerifyResult:
     sha = git.rev_parse(root, commit)
-    main_ref = main_ref or _default_main(root)
-    main_sha = git.rev_parse(root, main_ref)
+    if main_ref:
+        main_sha = git.resolve_branch(root, main_ref)[1]
+    else:
+        main_ref, main_sha = _default_main(root)
     # never trust the commit being deployed for what is governed or which keys sign: a branch
     # could narrow the governed paths or add its own key; main's tip says
     main_ledger = load_ledger(root, main_sha, trusted_keys)
@@ -70,11 +72,12 @@ def verify_commit(
     return VerifyResult(sha, len(digests), uncovered)
 
 
-def _default_main(root: Path) -> str:
-    for candidate in ("origin/main", "main"):
-        if git.run_git(root, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}",
-                       ok_codes=(0, 1)).returncode == 0:
-            return candidate
+def _default_main(root: Path) -> tuple[str, str]:
+    """origin/main, else main, by their full names: a tag called origin/main is not main."""
+    for candidate in ("refs/remotes/origin/main", "refs/heads/main"):
+        if git.run_git(root, "show-ref", "--verify", "--quiet", candidate,
+                       ok_codes=(0, 1, 128)).returncode == 0:
+            return candidate.split("/", 2)[2], git.rev_parse(root, candidate)
     raise ConfigError("no origin/main or main here: pass --main BRANCH, the branch production "
                       "deploys from")
 

@@ -202,3 +202,55 @@ def test_a_junk_tag_does_not_stop_verify_of_a_covered_commit(
     code, out = verify(history, capsys)
     assert code == 0, out
     assert out.startswith("ok: all 6 governed file(s)")
+
+
+def _unmerged_commit_rewriting_a_ruleset(history: GovernedHistory) -> str:
+    history.git("checkout", "-q", "-b", "evil", "main")
+    history.write("configs/routing_tables/routing_rules_v1.1.0.json", '{"rules": "unreviewed"}\n')
+    history.git("commit", "-qam", "never reviewed, never merged")
+    history.git("checkout", "-q", "main")
+    return history.rev("evil")
+
+
+@pytest.mark.parametrize(
+    ("tag", "args", "code", "message"),
+    [
+        ("origin/main", [], 1, "is not on the first-parent history of origin/main"),
+        ("main", ["--main", "refs/heads/main"], 1, "is not on the first-parent history of"),
+        ("origin/main", ["--main", "origin/main"], 2,
+         "'origin/main' is ambiguous here: it names refs/remotes/origin/main, "
+         "refs/tags/origin/main"),
+        ("main", ["--main", "main"], 2, "'main' is ambiguous here"),
+        ("trunk", ["--main", "trunk"], 2, "'trunk' is a tag (refs/tags/trunk), not a branch"),
+    ],
+)
+def test_a_tag_named_origin_main_does_not_replace_the_trusted_branch(
+    history: GovernedHistory,
+    capsys: pytest.CaptureFixture[str],
+    tag: str,
+    args: list[str],
+    code: int,
+    message: str,
+) -> None:
+    """git resolves refs/tags/<name> before branches: anyone who can push a tag could
+    otherwise name an unmerged commit main."""
+    history.git("update-ref", "refs/remotes/origin/main", "main")
+    evil = _unmerged_commit_rewriting_a_ruleset(history)
+    history.git("tag", tag, evil)
+    got, out = run(capsys, "verify", "--repo", str(history.root), "--commit", evil, *args)
+    assert (got, message in out) == (code, True), out
+    assert "Traceback" not in out
+
+
+def test_audit_refuses_a_ref_that_a_tag_makes_ambiguous(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.git("update-ref", "refs/remotes/origin/main", "main")
+    history.git("tag", "origin/main", _unmerged_commit_rewriting_a_ruleset(history))
+    code, out = run(capsys, "audit", "--repo", str(history.root), "--ref", "origin/main")
+    assert code == 2
+    assert "'origin/main' is ambiguous here" in out
+    code, out = run(
+        capsys, "audit", "--repo", str(history.root), "--ref", "refs/remotes/origin/main"
+    )
+    assert code == 0, out
