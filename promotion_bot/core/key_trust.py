@@ -104,6 +104,15 @@ class KeyTrust:
         self._cache[index] = keys
         return keys
 
+    def every_key(self) -> list[TrustedKey]:
+        """Every key trusted anywhere on the history (to tell signed payloads from junk)."""
+        keys: dict[tuple[str, bool], TrustedKey] = {}
+        positions: list[int | None] = [epoch.start for epoch in self.epochs]
+        for position in positions or [None]:
+            for key in self.keys_at(position):
+                keys.setdefault((key.fingerprint, key.revoked), key)
+        return list(keys.values())
+
     @property
     def current(self) -> list[TrustedKey]:
         return self.keys_at(None)

@@ -9,7 +9,7 @@ judging is promotion_bot.core.audit's.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +17,7 @@ from promotion_bot.adapters.key_files import load_trusted_keys_file
 from promotion_bot.adapters.ledger import GitRepo, HistoryTree, read_history, read_tags
 from promotion_bot.core.audit import AuditReport, Checkpoint, Reevaluate, audit, judge_tag
 from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
-from promotion_bot.core.dsse import EnvelopeError, parse_envelope
+from promotion_bot.core.dsse import EnvelopeError, parse_envelope, verify
 from promotion_bot.core.errors import ConfigError, PromotionBotError
 from promotion_bot.core.formats.bounded_json import parse_json
 from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
@@ -25,6 +25,7 @@ from promotion_bot.core.git_facts import Change, TagRecord
 from promotion_bot.core.governance import AnyRecord
 from promotion_bot.core.history import History, HistoryCommit
 from promotion_bot.core.key_trust import KeyTrust, trust_through_history
+from promotion_bot.core.keys import TrustedKey
 from promotion_bot.core.merge_decision import (
     AdoptedAtBase,
     MergedAsHead,
@@ -51,8 +52,10 @@ def load_ledger(root: Path, ref: str, trusted_keys: Path | None) -> Ledger:
     history = read_history(repo, ref)
     tags = read_tags(repo)
     tree = HistoryTree(repo, history)
-    tree.prepare(_plan(history, tags))
+    tree.prepare(_plan(history))
     trusted = trusted_keys_for(tree, history, tags, trusted_keys)
+    # the records' files only once the keys are known: an unsigned payload is never parsed
+    tree.prepare(_plan_records(history, tags, trusted.every_key()))
     return Ledger(repo, ref, history, tags, tree, trusted)
 
 
@@ -100,13 +103,22 @@ def trusted_keys_for(
     return trust
 
 
-def _plan(history: History, tags: list[TagRecord]) -> dict[str, set[str]]:
-    """Which files the audit will read, so that one `cat-file --batch` fetches them all."""
+def _plan(history: History) -> dict[str, set[str]]:
+    """The files every commit is judged by (policy, CODEOWNERS, the change requests it adds),
+    so that one `cat-file --batch` fetches them all."""
+    return {
+        commit.sha: {POLICY_PATH, *CODEOWNERS_LOCATIONS, *commit.added("change-requests")}
+        for commit in history.commits
+    }
+
+
+def _plan_records(
+    history: History, tags: list[TagRecord], keys: Sequence[TrustedKey]
+) -> dict[str, set[str]]:
+    """The files the records name (and their merges changed), in one more batch."""
     wanted: dict[str, set[str]] = {}
-    for commit in history.commits:
-        wanted[commit.sha] = {POLICY_PATH, *CODEOWNERS_LOCATIONS, *commit.added("change-requests")}
     for tag in tags:
-        peeked = _peek(tag)
+        peeked = _peek(tag, keys)
         if peeked is None:
             continue
         merge_commit, paths = peeked
@@ -115,16 +127,22 @@ def _plan(history: History, tags: list[TagRecord]) -> dict[str, set[str]]:
             continue
         changed = {p for c in merged.changes for p in (c.path, c.old_path) if p}
         wanted.setdefault(merged.sha, set()).update(paths | changed)
-        if merged.first_parent and merged.first_parent in wanted:
-            wanted[merged.first_parent].update(changed | {".promotion/roster.yaml"})
+        if merged.first_parent and history.index(merged.first_parent) is not None:
+            wanted.setdefault(merged.first_parent, set()).update(
+                changed | {".promotion/roster.yaml"}
+            )
     return wanted
 
 
-def _peek(tag: TagRecord) -> tuple[str, set[str]] | None:
+def _peek(tag: TagRecord, keys: Sequence[TrustedKey]) -> tuple[str, set[str]] | None:
     """The merge commit and the files a record names, read without judging it (planning
-    only: judge_tag parses and verifies it properly)."""
+    only: judge_tag judges it properly). Only a payload that a key trusted somewhere on the
+    history signed is parsed: anyone can push a tag of 16 MB of JSON."""
     try:
-        data = parse_json(parse_envelope(tag.message.strip()).payload)
+        envelope = parse_envelope(tag.message.strip())
+        if not verify(envelope, [(key, key.public_key) for key in keys]):
+            return None
+        data = parse_json(envelope.payload)
         predicate = data["predicate"]
         paths = {str(item["name"]) for item in data["subject"]}
         if isinstance(predicate.get("change_request"), dict):
