@@ -33,6 +33,7 @@ from typing import Any, Protocol
 from promotion_bot.core.dsse import Envelope, EnvelopeError, parse_envelope, verify
 from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
 from promotion_bot.core.git_facts import TAG_PREFIX, TagRecord
+from promotion_bot.core.globs import match_any
 from promotion_bot.core.governance import (
     BASELINE_PATH,
     GOVERNANCE_TARGET,
@@ -41,6 +42,8 @@ from promotion_bot.core.governance import (
     governance_patterns,
     parse_any_statement,
 )
+from promotion_bot.core.governed_history import change_type_paths as change_type_paths
+from promotion_bot.core.governed_history import governed_through_history
 from promotion_bot.core.history import History, HistoryCommit
 from promotion_bot.core.key_trust import KeyTrust
 from promotion_bot.core.keys import TrustedKey
@@ -78,6 +81,8 @@ FINDINGS: dict[str, str] = {
     "UNRECORDED_GOVERNANCE": "governance files changed on main without a valid governance record",
     "UNTRUSTED_KEY_CHANGE": "signing keys changed without an approved, trusted record",
     "CHECKPOINT_UNREACHABLE": "main no longer reaches the audit system's last checkpoint",
+    "INVALID_CHANGE_REQUEST": "a commit adds a change request that cannot be read",
+    "CHANGE_REQUEST_EDITED": "a merged change request was changed or deleted after its merge",
 }
 
 
@@ -117,7 +122,8 @@ class TreeSource(Protocol):
     def sha256(self, blob_id: str) -> str | None: ...
 
 
-Reevaluate = Callable[[AnyRecord, HistoryCommit, Policy | None], RecordedDecision]
+# the decision re-run from a record's snapshot; None: not re-run (the caller needs only some)
+Reevaluate = Callable[[AnyRecord, HistoryCommit, Policy | None], RecordedDecision | None]
 
 
 # --- judging one tag ------------------------------------------------------------------------
@@ -377,10 +383,6 @@ class _Policies:
         return self._cache[blob]
 
 
-def change_type_paths(policy: Policy) -> tuple[str, ...]:
-    return tuple(p for rule in policy.change_types.values() for p in rule.paths)
-
-
 def audit(
     ref: str,
     history: History,
@@ -410,6 +412,16 @@ def audit(
             by_change.setdefault(item.record.change_id, []).append(item)
     invalid_by_change: dict[str, JudgedTag] = {j.tag.change_id: j for j in judged if not j.valid}
     policies = _Policies(tree)
+    approved_merges = {
+        j.record.merge_commit for j in judged if j.valid and j.record and not j.record.is_violation
+    }
+    governed_paths = governed_through_history(history, policies.read, approved_merges)
+    valid_on_commit: dict[str, list[AnyRecord]] = {}
+    for item in judged:
+        if item.valid and item.record is not None:
+            valid_on_commit.setdefault(item.record.merge_commit, []).append(item.record)
+    listed: set[str] = set()  # every artifact a valid record listed so far: governed for good
+    merged_files: dict[str, tuple[str, str | None]] = {}  # merged CR path -> (change_id, sha256)
     cr_cache: CrCache = {}
     entries: list[TimelineEntry] = []
     last_record: dict[str, PromotionRecord] = {}  # target -> last valid record
@@ -420,6 +432,7 @@ def audit(
     for done, commit in enumerate(history.commits, 1):
         if progress is not None:
             progress(done, total)
+        findings.extend(_edited_change_requests(commit, merged_files, tree))
         policy, policy_missing = policies.at(commit.first_parent)
         if policy_missing and commit.first_parent is not None:
             findings.append(
@@ -433,6 +446,7 @@ def audit(
             )
         cr_dir = policy.change_request_dir if policy else "change-requests"
         added = _added_change_requests(commit, cr_dir, tree, cr_cache)
+        unreadable = _unreadable_change_requests(commit, cr_dir, tree, cr_cache)
         judging = policy or policies.read(commit.sha)  # at adoption: the policy it adds
         adoption_judged = False
         if not added and judging is not None and _is_governance(commit, policy, judging):
@@ -444,13 +458,34 @@ def audit(
             entries.extend(outcome.entries)
             for target in outcome.baseline.targets if outcome.baseline else ():
                 promoted[target.target] = target.version
+        listed.update(
+            a.path for record in valid_on_commit.get(commit.sha, ()) for a in record.artifacts
+        )
         if policy is None:
             ungoverned += 0 if adoption_judged else 1
             for cr in added:
                 promoted[cr.target] = cr.proposed_version
                 merged_crs[cr.change_id] = cr
             continue
-        governed = commit.touches(change_type_paths(policy))
+        # what is governed: the paths trusted through history (a bypass push cannot narrow
+        # them), the policy at the base, and every file a valid record listed before
+        patterns = (*governed_paths.before(done - 1), *change_type_paths(policy))
+        governed = commit.touches(patterns) + [
+            path
+            for change in commit.changes
+            for path in (change.old_path, change.path)
+            if path and path in listed and not match_any(patterns, path)
+        ]
+        findings.extend(
+            Finding(
+                "INVALID_CHANGE_REQUEST",
+                f"{commit.sha[:12]} adds {path}, which is not a valid change request: {problem}; "
+                "it is not recorded and promotes nothing",
+                commit=commit.sha,
+                at=commit.committed_at,
+            )
+            for path, problem in unreadable
+        )
         if governed and not added:
             findings.append(
                 Finding(
@@ -516,6 +551,12 @@ def audit(
             entry_findings.extend(_check_lineage(cr, commit, promoted, merged_crs))
             promoted[cr.target] = cr.proposed_version
             merged_crs[cr.change_id] = cr
+            merged_files[cr.source_path] = (
+                cr.change_id,
+                here[0].record.change_request_sha256
+                if here and isinstance(here[0].record, PromotionRecord)
+                else _digest_at(tree, commit.sha, cr.source_path),
+            )
             entry.findings.extend(f.code for f in entry_findings if f.code not in entry.findings)
             findings.extend(entry_findings)
             entries.append(entry)
@@ -767,7 +808,7 @@ def _check_governance_record(
         )
     elif reevaluate is not None:
         again = reevaluate(record, commit, policy)
-        if not again.approved:
+        if again is not None and not again.approved:
             found.append(
                 finding(
                     "POLICY_VIOLATION",
@@ -802,6 +843,61 @@ def _added_change_requests(
         value = cache[key]
         if value is not None:
             found.append(value)
+    return found
+
+
+def _unreadable_change_requests(
+    commit: HistoryCommit, directory: str, tree: TreeSource, cache: CrCache
+) -> list[tuple[str, str]]:
+    """(path, first problem) of each file the commit adds to the change request folder that
+    is not a valid change request (the audit says so; record skips only that merge)."""
+    found: list[tuple[str, str]] = []
+    for path in commit.added(directory):
+        blob = tree.blob_id(commit.sha, path)
+        if blob is None or cache.get((blob, path)) is not None:
+            continue
+        raw = tree.content(blob)
+        loaded = load_change_request(raw, path) if raw is not None else None
+        problem = loaded.problems[0].render() if loaded and loaded.problems else "unreadable"
+        found.append((path, problem))
+    return found
+
+
+def _digest_at(tree: TreeSource, commit: str, path: str) -> str | None:
+    blob = tree.blob_id(commit, path)
+    return tree.sha256(blob) if blob else None
+
+
+def _edited_change_requests(
+    commit: HistoryCommit, merged: Mapping[str, tuple[str, str | None]], tree: TreeSource
+) -> list[Finding]:
+    """A merged change request is immutable: its file after the merge must stay the bytes its
+    record signed (or, unrecorded, the bytes merged). Edited, replaced, renamed or deleted
+    later, it would make `new` and `status` read versions nobody approved."""
+    found: list[Finding] = []
+    for change in commit.changes:
+        sides: list[tuple[str | None, str | None]] = []
+        if change.status == "R" and change.old_path:
+            sides.append((change.old_path, None))
+        sides.append((change.path, change.new_blob if change.status != "D" else None))
+        for path, blob in sides:
+            if path is None or path not in merged:
+                continue
+            change_id, expected = merged[path]
+            if blob is not None and tree.sha256(blob) == expected:
+                continue  # restored to the merged bytes
+            what = "deletes" if blob is None else "changes"
+            found.append(
+                Finding(
+                    "CHANGE_REQUEST_EDITED",
+                    f"{commit.sha[:12]} {what} {path}, the change request of {change_id} merged "
+                    "before: merged change requests are immutable (restore it; a new promotion "
+                    "needs a new change request)",
+                    change_id=change_id,
+                    commit=commit.sha,
+                    at=commit.committed_at,
+                )
+            )
     return found
 
 
@@ -915,7 +1011,7 @@ def _check_record(
         )
     elif reevaluate is not None:
         again = reevaluate(record, commit, policy)
-        if not again.approved:
+        if again is not None and not again.approved:
             found.append(
                 finding(
                     "POLICY_VIOLATION",

@@ -1,48 +1,172 @@
 """The deployment gate's judgement (`promotion-bot verify`). Pure: facts in, refusals out.
 
 A commit may be deployed only when its governed state is exactly what valid, approved records
-promoted. Three ways it can differ, each a refusal (`Uncovered`):
+promoted or removed. What counts as governed is every file under the change types' paths
+(trusted through history: core/governed_history.py) and every file any valid record ever
+listed, whatever the patterns say now, including each record's change request. For each such
+path, the newest event on the commit's first-parent history decides:
 
-- a governed file at the commit is not what its newest valid record lists (no record, other
-  bytes, or a record of a merge that violated the policy): `audit.coverage`;
-- a governed file that a valid record promoted is gone, and the commit that deleted it is not
-  a merge that a valid, approved record covers (a direct push deleting an artifact);
-- the state rests on a stale promotion: a record the commit's files (or a target's newest
-  promotion) depend on moved its target from a version that was no longer current
-  (the audit's STALE_VERSION: two pull requests promoting the same target from the same
-  current_version).
+- a valid record lists it: the file must be there with the listed sha256, and that record
+  must be approved and free of the audit findings that make a record untrustworthy
+  (`RECORD_FINDINGS`: other hashes than the merge, a re-run decision that disagrees, a broken
+  chain, a stale or wrong rollback, ...), each refusal naming the finding;
+- an approved merge with a valid record deleted it (a rollback, a replaced version): it must
+  stay deleted; a file that comes back without a record that promotes it is refused;
+- nothing: a governed file no record lists is refused; a listed file deleted by a commit that
+  no valid, approved record covers (a direct push) is refused.
+
+The newest record of each target is also held to `RECORD_FINDINGS` when no file rests on it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
-from promotion_bot.core.audit import Finding, JudgedTag, Uncovered, coverage
+from promotion_bot.core.audit import Finding, JudgedTag, Uncovered
+from promotion_bot.core.git_facts import TAG_PREFIX
 from promotion_bot.core.governance import AnyRecord, GovernanceRecord
-from promotion_bot.core.history import History, HistoryCommit
+from promotion_bot.core.history import History
 from promotion_bot.core.records import PromotionRecord
 
 STALE_VERSION = "STALE_VERSION"
+# audit findings about a record itself, from what reached main (never from a tag alone: anyone
+# can push a tag, and no tag may stop a deploy): a record with one of them vouches for nothing
+RECORD_FINDINGS = frozenset(
+    {
+        "ARTIFACT_MISMATCH",
+        "RECORD_INCONSISTENT",
+        "POLICY_VIOLATION",
+        "CHAIN_BROKEN",
+        STALE_VERSION,
+        "ROLLBACK_TARGET_UNKNOWN",
+        "ROLLBACK_VERSION_MISMATCH",
+        "DUPLICATE_CHANGE_ID",
+        "RECORD_MOVED",
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Listed:
+    position: int
+    record: AnyRecord
+    sha256: str
+    is_change_request: bool
+
+
+@dataclass(frozen=True)
+class _Removed:
+    position: int
+    record: AnyRecord
+    commit: str
+
+
+def listed_paths(judged: Sequence[JudgedTag], history: History) -> set[str]:
+    """Every file a valid record on `history` lists: governed for good."""
+    return {path for _, record in _valid_records(judged, history) for path, _, _ in _lists(record)}
+
+
+def relied_on(judged: Sequence[JudgedTag], history: History) -> set[str]:
+    """The digests of the records the commit's state may rest on (the newest record of each
+    artifact, the newest record of each target): only their decisions need re-running."""
+    records = _valid_records(judged, history)
+    events = _newest_events(records, history)
+    found = {event.record.digest for event in events.values() if _rests(event)}
+    found |= {record.digest for record in _newest_of_target(records).values()}
+    return found
+
+
+def _rests(event: _Listed | _Removed) -> bool:
+    """Whether the state rests on the event's record: its change request file does not
+    (every record is the newest record of its own change request)."""
+    return isinstance(event, _Removed) or not event.is_change_request
 
 
 def judge_deployment(
     files: Mapping[str, str | None],
     judged: Sequence[JudgedTag],
     history: History,
-    governed: Callable[[str], bool],
     findings: Iterable[Finding],
 ) -> list[Uncovered]:
     """Every reason the commit at the end of `history` must not be deployed.
 
-    `files`: each governed file at the commit and its sha256; `governed`: whether a path is
-    governed (the same patterns that chose `files`); `findings`: the audit of the same
-    history (its STALE_VERSION findings name the stale promotions)."""
+    `files`: each governed file at the commit (under the governed patterns, or listed by a
+    valid record) and its sha256; `findings`: the audit of the same history."""
     records = _valid_records(judged, history)
-    newest = _newest_by_path(records)
-    refused = coverage(files, judged, history)
-    refused += _deleted_without_record(files, records, newest, history, governed)
-    refused += _resting_on_stale(files, records, newest, findings)
+    events = _newest_events(records, history)
+    flagged = _flagged(records, findings)
+    refused: list[Uncovered] = []
+    relied: set[str] = set()
+    for path in sorted(set(files) | set(events)):
+        event = events.get(path)
+        if event is not None and _rests(event) and (path in files or isinstance(event, _Removed)):
+            relied.add(event.record.change_id)
+        reason = _judge_path(path, files, event, flagged, history)
+        if reason is not None:
+            refused.append(Uncovered(path, reason))
+    for record in _newest_of_target(records).values():
+        if (
+            isinstance(record, PromotionRecord)
+            and record.change_id not in relied
+            and record.change_id in flagged
+        ):
+            reason = _flagged_reason(record, flagged)
+            refused.append(Uncovered(record.change_request_path, reason))
     return sorted(refused, key=lambda item: (item.path, item.reason))
+
+
+def _judge_path(
+    path: str,
+    files: Mapping[str, str | None],
+    event: _Listed | _Removed | None,
+    flagged: Mapping[str, list[Finding]],
+    history: History,
+) -> str | None:
+    present = path in files
+    if event is None:
+        return "no valid promotion record lists this file" if present else None
+    record = event.record
+    if isinstance(event, _Removed):
+        if present:
+            return (
+                f"{record.change_id} removed it in {event.commit[:12]}, and it is back without "
+                "a valid, approved record that promotes it: the governed files differ from "
+                "what the records promoted"
+            )
+        return _flagged_reason(record, flagged) if record.change_id in flagged else None
+    if not present:
+        return _missing_reason(path, event, history)
+    if record.is_violation:
+        return (
+            f"its newest record {record.change_id} is a policy violation: "
+            + (record.decision.violations[0] if record.decision.violations else "")
+        )
+    if record.change_id in flagged and not event.is_change_request:
+        return _flagged_reason(record, flagged)
+    digest = files[path]
+    if digest != event.sha256:
+        return (
+            f"its bytes (sha256 {str(digest)[:12]}…) differ from {record.change_id}'s "
+            f"record ({event.sha256[:12]}…)"
+        )
+    return None
+
+
+def _missing_reason(path: str, event: _Listed, history: History) -> str:
+    deleter = None
+    for commit in history.commits[event.position + 1 :]:
+        for change in commit.changes:
+            if (change.status.startswith("D") and change.path == path) or (
+                change.status.startswith("R") and change.old_path == path
+            ):
+                deleter = commit.sha
+    if deleter is None:
+        return f"{event.record.change_id} promoted it, but it is missing at this commit"
+    return (
+        f"{event.record.change_id} promoted it, and {deleter[:12]} deleted it without a valid, "
+        "approved promotion record: the governed files differ from what the records promoted"
+    )
 
 
 def _valid_records(
@@ -62,104 +186,70 @@ def _valid_records(
     return sorted(found, key=lambda pair: (pair[0], pair[1].change_id))
 
 
-def _newest_by_path(
-    records: Sequence[tuple[int, AnyRecord]],
-) -> dict[str, tuple[int, AnyRecord]]:
-    newest: dict[str, tuple[int, AnyRecord]] = {}
-    for position, record in records:  # in history order: a later record replaces an earlier
-        for artifact in record.artifacts:
-            newest[artifact.path] = (position, record)
-    return newest
+def _lists(record: AnyRecord) -> list[tuple[str, str, bool]]:
+    """(path, sha256, is the change request) of every file the record vouches for."""
+    listed = [(artifact.path, artifact.sha256, False) for artifact in record.artifacts]
+    if isinstance(record, PromotionRecord):
+        listed.append((record.change_request_path, record.change_request_sha256, True))
+    return listed
 
 
-def _last_deletions(history: History) -> dict[str, tuple[int, HistoryCommit]]:
-    """path -> the last commit on the history that deleted it (or renamed it away)."""
-    deleted: dict[str, tuple[int, HistoryCommit]] = {}
-    for position, commit in enumerate(history.commits):
-        for change in commit.changes:
-            if change.status.startswith("D"):
-                deleted[change.path] = (position, commit)
-            elif change.old_path is not None and change.status.startswith("R"):
-                deleted[change.old_path] = (position, commit)
-    return deleted
+def _newest_events(
+    records: Sequence[tuple[int, AnyRecord]], history: History
+) -> dict[str, _Listed | _Removed]:
+    """path -> the newest record that lists it, or the newest approved merge with a valid
+    record that deleted it, whichever is later."""
+    events: dict[str, _Listed | _Removed] = {}
+    for position, record in records:  # in history order: a later event replaces an earlier
+        if not record.is_violation:
+            commit = history.commits[position]
+            for change in commit.changes:
+                if change.status.startswith("D"):
+                    events[change.path] = _Removed(position, record, commit.sha)
+                elif change.status.startswith("R") and change.old_path is not None:
+                    events[change.old_path] = _Removed(position, record, commit.sha)
+        for path, digest, is_change_request in _lists(record):
+            events[path] = _Listed(position, record, digest, is_change_request)
+    return events
 
 
-def _deleted_without_record(
-    files: Mapping[str, str | None],
-    records: Sequence[tuple[int, AnyRecord]],
-    newest: Mapping[str, tuple[int, AnyRecord]],
-    history: History,
-    governed: Callable[[str], bool],
-) -> list[Uncovered]:
-    approved_merges = {record.merge_commit for _, record in records if not record.is_violation}
-    deletions = _last_deletions(history)
-    refused: list[Uncovered] = []
-    for path, (position, record) in sorted(newest.items()):
-        if path in files or not governed(path):
-            continue
-        deletion = deletions.get(path)
-        if deletion is None or deletion[0] <= position:
-            refused.append(
-                Uncovered(
-                    path,
-                    f"{record.change_id} promoted it, but it is missing at this commit",
-                )
-            )
-            continue
-        commit = deletion[1]
-        if commit.sha in approved_merges:
-            continue  # deleted by an approved promotion (a rollback, a replaced version)
-        refused.append(
-            Uncovered(
-                path,
-                f"{record.change_id} promoted it, and {commit.sha[:12]} deleted it without a "
-                "valid, approved promotion record: the governed files differ from what the "
-                "records promoted",
-            )
-        )
-    return refused
-
-
-def _resting_on_stale(
-    files: Mapping[str, str | None],
-    records: Sequence[tuple[int, AnyRecord]],
-    newest: Mapping[str, tuple[int, AnyRecord]],
-    findings: Iterable[Finding],
-) -> list[Uncovered]:
-    stale = {
-        finding.change_id: finding.message
-        for finding in findings
-        if finding.code == STALE_VERSION and finding.change_id is not None
-    }
-    if not stale:
-        return []
-    refused: list[Uncovered] = []
-    relied_on: set[str] = set()
-    for path in sorted(files):
-        found = newest.get(path)
-        if found is None:
-            continue
-        record = found[1]
-        relied_on.add(record.change_id)
-        if record.change_id in stale:
-            refused.append(Uncovered(path, _stale_reason(record, stale[record.change_id])))
-    latest_of_target: dict[str, AnyRecord] = {}
+def _newest_of_target(records: Sequence[tuple[int, AnyRecord]]) -> dict[str, AnyRecord]:
+    latest: dict[str, AnyRecord] = {}
     for _, record in records:
-        latest_of_target[record.target] = record
-    for record in latest_of_target.values():
-        if not isinstance(record, PromotionRecord):
-            continue  # STALE_VERSION is about change requests
-        if record.change_id in stale and record.change_id not in relied_on:
-            reason = _stale_reason(record, stale[record.change_id])
-            refused.append(Uncovered(record.change_request_path, reason))
-    return refused
+        latest[record.target] = record
+    return latest
 
 
-def _stale_reason(record: AnyRecord, message: str) -> str:
+def _flagged(
+    records: Sequence[tuple[int, AnyRecord]], findings: Iterable[Finding]
+) -> dict[str, list[Finding]]:
+    """change_id -> the RECORD_FINDINGS about a valid record on the history."""
+    ids = {record.change_id for _, record in records}
+    flagged: dict[str, list[Finding]] = {}
+    for finding in findings:
+        if finding.code not in RECORD_FINDINGS or finding.change_id not in ids:
+            continue
+        if finding.tag is not None and finding.tag != f"{TAG_PREFIX}{finding.change_id}":
+            continue  # about another tag (a copy pushed elsewhere), not this record
+        flagged.setdefault(finding.change_id, []).append(finding)
+    return flagged
+
+
+def _flagged_reason(record: AnyRecord, flagged: Mapping[str, list[Finding]]) -> str:
+    found = flagged[record.change_id]
+    stale = next((f for f in found if f.code == STALE_VERSION), None)
+    if stale is not None:
+        return (
+            f"it rests on {record.change_id}, a stale promotion ({stale.message}); roll it "
+            f"back, or promote these files again from the version of {record.target} that is "
+            "current"
+        )
+    named = "; ".join(f"{f.code}: {f.message}" for f in found[:3])
     return (
-        f"it rests on {record.change_id}, a stale promotion ({message}); roll it back, or "
-        f"promote these files again from the version of {record.target} that is current"
+        f"it rests on {record.change_id}, whose record the audit does not accept ({named}); "
+        "see the finding codes in docs/records.md, and promote these files again with a "
+        "change request that is recorded cleanly"
     )
 
 
-__all__ = ["judge_deployment"]
+__all__ = ["RECORD_FINDINGS", "judge_deployment", "listed_paths", "relied_on"]

@@ -77,6 +77,23 @@ def trusted_keys_for(
     by_commit: dict[str, list[TagRecord]] = {}
     for tag in tags:
         by_commit.setdefault(tag.target or "", []).append(tag)
+    trust = trust_through_history(
+        history,
+        policy_reader(tree),
+        lambda commit: by_commit.get(commit, []),
+        lambda tag, keys: judge_tag(tag, keys, history),
+        load_trusted_keys_file(extra) if extra is not None else (),
+    )
+    if not trust.current:
+        raise ConfigError(
+            "no trusted keys: the policy on main lists no signing.keys and no --trusted-keys "
+            "file was given, so no record can be verified"
+        )
+    return trust
+
+
+def policy_reader(tree: HistoryTree) -> Callable[[str], Policy | None]:
+    """The readable policy at a commit of the history (None: missing or unreadable)."""
     policies: dict[str, Policy | None] = {}
 
     def policy_at(commit: str) -> Policy | None:
@@ -88,19 +105,7 @@ def trusted_keys_for(
             policies[blob] = load_policy(content, POLICY_PATH).value if content else None
         return policies[blob]
 
-    trust = trust_through_history(
-        history,
-        policy_at,
-        lambda commit: by_commit.get(commit, []),
-        lambda tag, keys: judge_tag(tag, keys, history),
-        load_trusted_keys_file(extra) if extra is not None else (),
-    )
-    if not trust.current:
-        raise ConfigError(
-            "no trusted keys: the policy on main lists no signing.keys and no --trusted-keys "
-            "file was given, so no record can be verified"
-        )
-    return trust
+    return policy_at
 
 
 def _plan(history: History) -> dict[str, set[str]]:

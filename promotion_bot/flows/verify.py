@@ -1,11 +1,10 @@
 """The deployment gate: is every governed file at a commit covered by a valid record? Fail closed.
 
-Covered means: the newest valid, approved record on the commit's first-parent history that lists
-the file has the same sha256 as the file's bytes at the commit; no file a record promoted was
-deleted without an approved record; and no record the state rests on is a stale promotion
-(the judgement is promotion_bot.core.deploy_gate). What is governed and which keys
-are trusted come from main's tip (and what is governed also from the commit: their union can
-only make verify stricter), never from the commit alone.
+Covered means: every governed file (under the change types' paths, or listed by any valid
+record) is exactly what the newest valid, approved record on the commit's first-parent history
+promoted or removed, and no record the state rests on has an audit finding that makes it vouch
+for nothing (the judgement is promotion_bot.core.deploy_gate). Which keys are trusted and what
+is governed are trusted through main's history, never taken from the commit alone.
 """
 
 from __future__ import annotations
@@ -15,13 +14,18 @@ from pathlib import Path
 
 from promotion_bot.adapters import git
 from promotion_bot.adapters.ledger import read_blobs
-from promotion_bot.core.audit import Uncovered, audit, change_type_paths, judge_all
-from promotion_bot.core.deploy_gate import judge_deployment
+from promotion_bot.core.audit import Uncovered, audit, judge_all
+from promotion_bot.core.deploy_gate import judge_deployment, listed_paths, relied_on
 from promotion_bot.core.digests import sha256_bytes
 from promotion_bot.core.errors import ConfigError, RejectedError
-from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
+from promotion_bot.core.formats.documents import POLICY_PATH
 from promotion_bot.core.globs import match_any
-from promotion_bot.flows.ledger_view import Ledger, load_ledger
+from promotion_bot.core.governance import AnyRecord
+from promotion_bot.core.governed_history import change_type_paths, governed_through_history
+from promotion_bot.core.history import HistoryCommit
+from promotion_bot.core.models import Policy
+from promotion_bot.core.records import RecordedDecision
+from promotion_bot.flows.ledger_view import Ledger, load_ledger, policy_reader, reevaluator
 
 
 @dataclass(frozen=True)
@@ -52,23 +56,35 @@ def verify_commit(
             "only what was merged to main can be deployed"
         )
     ledger = load_ledger(root, sha, trusted_keys)
-    patterns = [*_governed(main_ledger, main_sha), *_governed(ledger, sha)]
+    judged = judge_all(ledger.tags, main_ledger.trusted, ledger.history)
+    patterns = _governed(main_ledger, sha)
+    listed = listed_paths(judged, ledger.history)
     prefix = ledger.repo.prefix
     files = {
         path.removeprefix(prefix): entry
         for path, entry in git.tree_files(root, sha, ["."] if prefix else []).items()
-        if path.startswith(prefix) and match_any(patterns, path.removeprefix(prefix))
+        if path.startswith(prefix)
+        and (path.removeprefix(prefix) in listed or match_any(patterns, path.removeprefix(prefix)))
     }
     contents = read_blobs(ledger.repo, [entry.blob for entry in files.values()])
     digests: dict[str, str | None] = {
         path: sha256_bytes(contents[entry.blob]) if entry.blob in contents else None
         for path, entry in files.items()
     }
-    judged = judge_all(ledger.tags, main_ledger.trusted, ledger.history)
-    lineage = audit(sha, ledger.history, ledger.tags, main_ledger.trusted, ledger.tree, None)
-    uncovered = judge_deployment(
-        digests, judged, ledger.history, lambda path: match_any(patterns, path), lineage.findings
+    # the audit of the commit's history: the findings that make a record vouch for nothing;
+    # decisions are re-run only for the records the state may rest on (verify stays fast)
+    relied = relied_on(judged, ledger.history)
+    reevaluate = reevaluator(ledger.tree)
+
+    def reevaluate_relied_on(
+        record: AnyRecord, commit: HistoryCommit, policy: Policy | None
+    ) -> RecordedDecision | None:
+        return reevaluate(record, commit, policy) if record.digest in relied else None
+
+    lineage = audit(
+        sha, ledger.history, ledger.tags, main_ledger.trusted, ledger.tree, reevaluate_relied_on
     )
+    uncovered = judge_deployment(digests, judged, ledger.history, lineage.findings)
     return VerifyResult(sha, len(digests), uncovered)
 
 
@@ -82,12 +98,26 @@ def _default_main(root: Path) -> tuple[str, str]:
                       "deploys from")
 
 
-def _governed(ledger: Ledger, commit: str) -> list[str]:
-    """The governed change-type paths of the policy at `commit`."""
-    raw = ledger.tree.content(ledger.tree.blob_id(commit, POLICY_PATH) or "")
-    if raw is None:
-        raise ConfigError(f"no {POLICY_PATH} at {commit[:12]}: nothing says what is governed")
-    loaded = load_policy(raw, POLICY_PATH)
-    if loaded.value is None:
-        raise ConfigError(f"the policy at {commit[:12]} cannot be read", loaded.problems)
-    return list(change_type_paths(loaded.value))
+def _governed(main: Ledger, sha: str) -> list[str]:
+    """The governed change-type patterns for deploying `sha`: those trusted through main's
+    history (core/governed_history.py) at `sha` and at main's tip, and the raw patterns of
+    both policies; their union can only make verify stricter."""
+    policy_at = policy_reader(main.tree)
+    patterns: list[str] = []
+    for commit in (main.history.tip.sha if main.history.tip else sha, sha):
+        policy = policy_at(commit)
+        if policy is None:
+            raise ConfigError(
+                f"no readable {POLICY_PATH} at {commit[:12]}: nothing says what is governed; "
+                f"run: promotion-bot validate {POLICY_PATH}"
+            )
+        patterns.extend(change_type_paths(policy))
+    approved = {
+        item.record.merge_commit
+        for item in judge_all(main.tags, main.trusted, main.history)
+        if item.valid and item.record is not None and not item.record.is_violation
+    }
+    governed = governed_through_history(main.history, policy_at, approved)
+    patterns.extend(governed.at(None))
+    patterns.extend(governed.at(main.history.index(sha)))
+    return list(dict.fromkeys(patterns))

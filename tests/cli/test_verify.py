@@ -36,7 +36,7 @@ def test_every_governed_file_covered(
 ) -> None:
     code, out = verify(history, capsys, "--main", "main")
     assert code == 0
-    assert out.startswith("ok: all 6 governed file(s)")
+    assert out.startswith("ok: all 11 governed file(s)")  # 6 artifacts, 5 change requests
 
 
 def test_refuses_an_artifact_without_a_record(
@@ -50,7 +50,7 @@ def test_refuses_an_artifact_without_a_record(
     assert out.splitlines()[0] == (
         "NOT COVERED templates/replies/new_reply.md: no valid promotion record lists this file"
     )
-    assert "refused: 1 of 7 governed file(s)" in out
+    assert "refused: 1 of 12 governed file(s)" in out
 
 
 def test_refuses_an_artifact_whose_bytes_differ(
@@ -143,7 +143,7 @@ def test_refuses_a_direct_push_that_deletes_a_governed_artifact(
         f"and {deleter[:12]} deleted it without a valid, approved promotion record: the governed "
         "files differ from what the records promoted"
     )
-    assert "refused: 1 of 5 governed file(s)" in out
+    assert "refused: 1 of 10 governed file(s)" in out
 
 
 def test_a_deletion_that_an_approved_promotion_merged_is_deployable(
@@ -157,7 +157,7 @@ def test_a_deletion_that_an_approved_promotion_merged_is_deployable(
     assert run(capsys, *history.record_args())[0] == 0
     code, out = verify(history, capsys)
     assert code == 0, out
-    assert out.startswith("ok: all 6 governed file(s)")
+    assert out.startswith("ok: all 12 governed file(s)")
 
 
 def test_a_deletion_outside_the_promotions_merge_is_refused(
@@ -201,7 +201,7 @@ def test_a_junk_tag_does_not_stop_verify_of_a_covered_commit(
     history.git("tag", "-a", "-m", '{"payload":"' + "[" * 1000 + '"}', "promotion/junk", "HEAD")
     code, out = verify(history, capsys)
     assert code == 0, out
-    assert out.startswith("ok: all 6 governed file(s)")
+    assert out.startswith("ok: all 11 governed file(s)")
 
 
 def _unmerged_commit_rewriting_a_ruleset(history: GovernedHistory) -> str:

@@ -383,7 +383,10 @@ def test_a_change_id_merged_twice(
     history.git("commit", "-qm", "Add it again")
     code, report = audit_json(capsys, history)
     assert code == 1
-    assert codes(report) == [("DUPLICATE_CHANGE_ID", "CR-2026-0005")]
+    assert codes(report) == [
+        ("CHANGE_REQUEST_EDITED", "CR-2026-0005"),  # deleted after its merge
+        ("DUPLICATE_CHANGE_ID", "CR-2026-0005"),
+    ]
 
 
 def test_undeclared_change_on_main(
