@@ -237,7 +237,8 @@ def added_in_order(repo: Path, rev: str, directory: str) -> list[tuple[str, str]
         for name in names.split(b"\0"):
             name = name.strip(b"\n")
             if name:
-                result.append((sha.decode(), name.decode("utf-8", "surrogateescape")))
+                commit = sha.strip(b"\0\n").decode()
+                result.append((commit, name.decode("utf-8", "surrogateescape")))
     return result
 
 

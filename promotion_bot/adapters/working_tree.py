@@ -278,6 +278,7 @@ def _policy_fit(cr: ChangeRequest, document: Any, policy: Policy) -> list[Proble
 
 def promoted_versions(root: Path, rev: str, directory: str) -> dict[str, str]:
     """The version of each target promoted on `rev`: the last merged change request wins.
+    Each is read as it was merged, never as it reads on `rev` now.
 
     Merged change requests are read in first-parent order (a PR's CR counts from its merge
     commit); a rollback is a change request too, whose proposed_version is the restored one.
@@ -287,7 +288,10 @@ def promoted_versions(root: Path, rev: str, directory: str) -> dict[str, str]:
     prefix = git.prefix_in_toplevel(root)
     top = directory if not prefix or directory.startswith(prefix) else f"{prefix}{directory}"
     added = git.added_in_order(root, rev, f":(top){top}")
-    specs = [f"{rev}:{path}" for _commit, path in added]  # `git log` names paths from the top
+    # each change request as merged, at the commit that added it (`git log` names paths from
+    # the top): merged change requests are immutable, so one edited or replaced on main later
+    # (the audit's CHANGE_REQUEST_EDITED) never moves a version
+    specs = [f"{commit}:{path}" for commit, path in added]
     baseline_spec = f"{rev}:{prefix}{BASELINE_PATH}"
     blobs = git.read_blobs(root, list(dict.fromkeys([*specs, baseline_spec])))
     # the adoption baseline is where every target starts; change requests merged since move it

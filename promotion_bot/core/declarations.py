@@ -163,6 +163,24 @@ def judge(
     return result
 
 
+def judge_merge(
+    branch_crs: Sequence[BranchChangeRequest], facts: BranchFacts, policy: Policy
+) -> list[Problem]:
+    """What `record` re-checks from git for a merge on main (`facts`: the merge against its
+    first parent), instead of trusting the evidence: each declared artifact exists as a regular
+    file with the declared sha256 and is changed, every changed governed file is declared,
+    deletions are a rollback's, merged change requests are untouched. Staleness is the
+    audit's (STALE_VERSION), not a reason to refuse a record."""
+    result = Declarations()
+    result.problems += immutability_problems(facts.changes, facts.change_request_dir)
+    for item in branch_crs:
+        result.problems += _policy_fit(item, policy)
+        result.problems += _artifact_problems(item, facts)
+    result.declared = _declared_paths(branch_crs, result)
+    result.problems += _undeclared(branch_crs, facts, policy, result)
+    return sorted(result.problems, key=lambda p: (p.file, p.line or 0, p.column or 0))
+
+
 def _change_request_file_problems(facts: BranchFacts) -> list[Problem]:
     problems = []
     for path in added_change_request_paths(facts.changes, facts.change_request_dir):

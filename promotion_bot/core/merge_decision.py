@@ -42,6 +42,9 @@ class MergeQuestion:
         None  # governed paths where merge != head; None: unknown
     )
     evidence_note: str = ""  # artifacts rejected as evidence, and why
+    # the change requests re-checked against the merge itself (core/declarations.judge_merge):
+    # the declared hashes and declared = changed from git, never from the evidence's word
+    declaration_problems: tuple[str, ...] = ()
 
 
 Decide = Callable[[MergeQuestion, RevisionReader], RecordedDecision]
@@ -112,6 +115,10 @@ def decide(question: MergeQuestion, reader: RevisionReader) -> RecordedDecision:
         )
     elif question.tree_differences is None:
         violations.append("the approved head could not be compared with the merged tree")
+    violations.extend(
+        f"the change requests do not describe the merge: {problem}"
+        for problem in question.declaration_problems
+    )
     violations.extend(_evidence_problems(question, snapshot))
     roles = tuple(role.role for role in decision.roles)
     return _decision(not violations, roles, approvals, violations, question)

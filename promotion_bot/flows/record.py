@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from promotion_bot.adapters import git
 from promotion_bot.adapters.clock import utc_now
@@ -31,7 +31,7 @@ from promotion_bot.adapters.ledger import (
 from promotion_bot.adapters.offline_facts import OfflineFacts
 from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
 from promotion_bot.core.dsse import parse_envelope, sign
-from promotion_bot.core.errors import ConfigError
+from promotion_bot.core.errors import ConfigError, Problem
 from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
 from promotion_bot.core.git_facts import Change, TagRecord
 from promotion_bot.core.globs import match_any
@@ -62,6 +62,7 @@ from promotion_bot.core.records import (
     statement_digest,
     tag_name,
 )
+from promotion_bot.flows.merge_declarations import merge_declaration_problems
 from promotion_bot.flows.record_governance import (
     adds_baseline,
     record_governance,
@@ -167,9 +168,15 @@ def record_merges(
         if refuse_untrusted else []
     last = _last_records(tags, history)
     outcomes: list[RecordOutcome] = []
-    for done, (commit, policy, crs) in enumerate(pending, 1):
+    for done, (commit, policy, crs, unreadable) in enumerate(pending, 1):
         if progress is not None:
             progress(done, len(pending))
+        if unreadable:
+            # this merge cannot be recorded; the merges after it still are (audit:
+            # INVALID_CHANGE_REQUEST)
+            outcomes.extend(_unreadable_outcome(commit, path, problems)
+                            for path, problems in unreadable)
+            continue
         if not crs:
             governance = _record_governance_merge(
                 repo, tree, commit, policy, source, identity, signer, by_name, dry_run
@@ -193,13 +200,18 @@ def record_merges(
     return outcomes
 
 
+Unreadable = list[tuple[str, list[Problem]]]
+Pending = tuple[HistoryCommit, Policy, list[ChangeRequest], Unreadable]
+
+
 def _pending_merges(
     commits: tuple[HistoryCommit, ...], tree: HistoryTree, tags: dict[str, TagRecord]
-) -> list[tuple[HistoryCommit, Policy, list[ChangeRequest]]]:
+) -> list[Pending]:
     """Governed commits adding change requests, and governance merges (no change request;
     governance files changed, or the adoption baseline added), after the newest commit that
-    has a record."""
-    found: list[tuple[HistoryCommit, Policy, list[ChangeRequest]]] = []
+    has a record. A file in the change request folder that cannot be read is reported for
+    its own merge (`Unreadable`), never for the merges before or after it."""
+    found: list[Pending] = []
     tagged = {tag.target for tag in tags.values()}
     tree.prepare(
         {
@@ -218,15 +230,32 @@ def _pending_merges(
         if policy is None:
             adopted = _policy_at(tree, commit.sha, policies)
             if adopted is not None and adds_baseline(commit):  # the adoption, with a baseline
-                found.append((commit, adopted, []))
+                found.append((commit, adopted, [], []))
             continue
         last_good = policy
-        crs = _added(tree, commit, policy.change_request_dir)
+        crs, unreadable = _added(tree, commit, policy.change_request_dir)
         if commit.sha in tagged:
-            found = [(commit, policy, crs)]  # recorded: catch up only from here on
-        elif crs or commit.touches(governance_patterns(policy)) or adds_baseline(commit):
-            found.append((commit, policy, crs))
+            found = [(commit, policy, crs, [])]  # recorded: catch up only from here on
+        elif (
+            crs or unreadable or commit.touches(governance_patterns(policy))
+            or adds_baseline(commit)
+        ):
+            found.append((commit, policy, crs, unreadable))
     return found
+
+
+def _unreadable_outcome(commit: HistoryCommit, path: str, problems: list[Problem]) -> RecordOutcome:
+    return RecordOutcome(
+        PurePosixPath(path).stem,
+        commit.sha,
+        tag_name(PurePosixPath(path).stem),
+        "skipped",
+        False,
+        f"not recorded: {path} is not a valid change request, so {commit.sha[:12]} promotes "
+        "nothing (the audit reports it as INVALID_CHANGE_REQUEST); the merges after it are "
+        "recorded",
+        tuple(problem.render() for problem in problems),
+    )
 
 
 def _record_governance_merge(
@@ -270,19 +299,20 @@ def _policy_at(
     return cache[blob]
 
 
-def _added(tree: HistoryTree, commit: HistoryCommit, directory: str) -> list[ChangeRequest]:
+def _added(
+    tree: HistoryTree, commit: HistoryCommit, directory: str
+) -> tuple[list[ChangeRequest], Unreadable]:
     found: list[ChangeRequest] = []
+    unreadable: Unreadable = []
     for path in commit.added(directory):
         blob = tree.blob_id(commit.sha, path)
         raw = tree.content(blob) if blob else None
         loaded = load_change_request(raw or b"", path)
         if loaded.value is None:
-            raise ConfigError(
-                f"{path} on {commit.sha[:12]} is not a valid change request; it cannot be recorded",
-                loaded.problems,
-            )
-        found.append(loaded.value)
-    return sorted(found, key=lambda cr: cr.change_id)
+            unreadable.append((path, loaded.problems))
+        else:
+            found.append(loaded.value)
+    return sorted(found, key=lambda cr: cr.change_id), unreadable
 
 
 def _last_records(tags: list[TagRecord], history: History) -> dict[str, ChainLink]:
@@ -338,6 +368,7 @@ def _record_one(
         policy=policy,
         tree_differences=differences,
         evidence_note=facts.evidence_note if facts else "",
+        declaration_problems=merge_declaration_problems(tree, commit, policy, crs),
     )
     changes = [Change(c.status, c.path, c.old_path) for c in commit.changes]
     reader = MergedAsHead(tree, snapshot.head_sha if snapshot else commit.sha, commit.sha, changes)

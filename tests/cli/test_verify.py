@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
 from promotion_bot.cli.main import main
-from tests.ledger_repo import GovernedHistory
+from tests.ledger_repo import RULESET_CHECKS, GovernedHistory, Merge
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -254,3 +255,163 @@ def test_audit_refuses_a_ref_that_a_tag_makes_ambiguous(
         capsys, "audit", "--repo", str(history.root), "--ref", "refs/remotes/origin/main"
     )
     assert code == 0, out
+
+
+def _narrow_the_ruleset_paths(history: GovernedHistory) -> None:
+    policy = history.root / ".promotion/policy.yaml"
+    policy.write_text(policy.read_text().replace('paths: ["configs/routing_tables/**"]',
+                                                 'paths: ["configs/routing_tables/none/**"]'))
+    history.git("commit", "-qam", "policy tweak (direct push)")
+
+
+def test_narrowing_the_governed_paths_on_main_does_not_hide_later_tampering(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Push 1 narrows the policy on main, push 2 rewrites a recorded ruleset, deletes another
+    and adds an unreviewed one: files a valid record listed stay checked, and a narrowing
+    without an approved record governs nothing less."""
+    _narrow_the_ruleset_paths(history)
+    history.write("configs/routing_tables/routing_rules_v1.1.0.json", '{"rules": "unreviewed"}\n')
+    history.write("configs/routing_tables/routing_rules_v6.6.6.json", '{"rules": "evil"}\n')
+    history.git("rm", "-q", "configs/routing_tables/routing_rules_v1.0.0.json")
+    history.git("add", "-A")
+    history.git("commit", "-qm", "rewrite the rulesets (direct push)")
+    code, out = verify(history, capsys, "--format", "json")
+    assert code == 1, out
+    refused = {item["path"]: item["reason"] for item in json.loads(out)["uncovered"]}
+    assert sorted(refused) == [
+        "configs/routing_tables/routing_rules_v1.0.0.json",
+        "configs/routing_tables/routing_rules_v1.1.0.json",
+        "configs/routing_tables/routing_rules_v6.6.6.json",
+    ]
+    assert "differ from CR-2026-0005's record" in refused[
+        "configs/routing_tables/routing_rules_v1.1.0.json"]
+    assert "deleted it without a valid, approved promotion record" in refused[
+        "configs/routing_tables/routing_rules_v1.0.0.json"]
+
+
+def test_reverting_an_approved_rollback_by_direct_push_is_refused(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CR-6 promotes 1.2.0, the approved rollback CR-7 removes its file; `git revert` of the
+    rollback pushed straight to main brings 1.2.0 back (its bytes are what CR-6 recorded)."""
+    history.ruleset("CR-2026-0006", "1.2.0", "1.1.0")
+    history.ruleset(
+        "CR-2026-0007", "1.1.0", "1.2.0", rollback_of="CR-2026-0006",
+        remove=("configs/routing_tables/routing_rules_v1.2.0.json",),
+    )
+    assert run(capsys, *history.record_args())[0] == 0
+    rollback = history.rev("HEAD")
+    assert verify(history, capsys)[0] == 0
+    history.git("revert", "--no-edit", "-m", "1", rollback)
+    code, out = verify(history, capsys, "--format", "json")
+    assert code == 1, out
+    refused = {item["path"]: item["reason"] for item in json.loads(out)["uncovered"]}
+    assert refused["configs/routing_tables/routing_rules_v1.2.0.json"].startswith(
+        f"CR-2026-0007 removed it in {rollback[:12]}, and it is back without a valid, approved "
+        "record that promotes it"
+    )
+    assert "deleted it without a valid, approved promotion record" in refused[
+        "change-requests/CR-2026-0007.yaml"]
+
+
+def merge_a_change_request_declaring_other_bytes(history: GovernedHistory) -> str:
+    """An approved pull request (checks claimed passed) whose change request declares the
+    sha256 of other bytes than the file it merges; returns those other bytes."""
+    base = history.rev("main")
+    history.git("checkout", "-q", "-b", "p6", "main")
+    path = "configs/routing_tables/routing_rules_v1.2.0.json"
+    history.write(path, json.dumps({"version": "1.2.0", "rules": []}) + "\n")
+    evil = json.dumps({"version": "1.2.0", "rules": ["evil"]}) + "\n"
+    declared = hashlib.sha256(evil.encode()).hexdigest()
+    history.write(
+        "change-requests/CR-2026-0006.yaml",
+        "change_id: CR-2026-0006\nchange_type: ruleset\ntarget: routing-rules\n"
+        'title: Rules 1.2.0\nproposed_version: "1.2.0"\ncurrent_version: "1.1.0"\n'
+        f"artifacts:\n  - path: {path}\n    sha256: {declared}\n"
+        "rollback_plan: Revert the pull request.\n",
+    )
+    history.git("add", "-A")
+    history.git("commit", "-qm", "1.2.0")
+    head = history.rev("HEAD")
+    history.git("checkout", "-q", "main")
+    history.git("merge", "-q", "--no-ff", "p6", "-m", "Merge pull request #102")
+    merge = Merge("CR-2026-0006", history.rev("HEAD"), head, base, 102)
+    history.write_snapshot(merge, ("rita", "adam"), title="Rules 1.2.0")
+    history.write_evidence(merge, RULESET_CHECKS, passed=True)
+    return evil
+
+
+def test_a_file_made_to_match_a_wrong_declared_hash_by_direct_push_is_refused(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    evil = merge_a_change_request_declaring_other_bytes(history)
+    code, out = run(capsys, *history.record_args())
+    assert code == 1, out  # record re-checks the hashes from git: a violation, not approved
+    history.write("configs/routing_tables/routing_rules_v1.2.0.json", evil)
+    history.git("commit", "-qam", "make the file what the record declares (direct push)")
+    code, out = verify(history, capsys, "--format", "json")
+    assert code == 1, out
+    [item] = json.loads(out)["uncovered"]
+    assert item["path"] == "configs/routing_tables/routing_rules_v1.2.0.json"
+    assert item["reason"].startswith("its newest record CR-2026-0006 is a policy violation")
+
+
+def test_a_state_resting_on_a_record_the_audit_flags_is_refused_with_the_finding(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An approved, recorded rollback that restores 1.0.0 although CR-6 replaced 1.1.0:
+    every signature holds, but the audit says ROLLBACK_VERSION_MISMATCH; verify names it."""
+    history.ruleset("CR-2026-0006", "1.2.0", "1.1.0")
+    history.ruleset("CR-2026-0007", "1.0.0", "1.2.0", rollback_of="CR-2026-0006")
+    assert run(capsys, *history.record_args())[0] == 0
+    code, out = verify(history, capsys, "--format", "json")
+    assert code == 1, out
+    [item] = json.loads(out)["uncovered"]
+    assert item["path"] == "configs/routing_tables/routing_rules_v1.0.0.json"
+    assert item["reason"].startswith(
+        "it rests on CR-2026-0007, whose record the audit does not accept "
+        "(ROLLBACK_VERSION_MISMATCH: CR-2026-0007 rolls back CR-2026-0006 to 1.0.0"
+    )
+
+
+def test_a_copy_of_a_valid_record_pushed_as_another_tag_does_not_stop_a_deploy(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """RECORD_MOVED and RECORD_NAME_MISMATCH about a copied tag are the tag's findings, not
+    the record's: pushing a tag needs no key, so it must not taint what is deployed."""
+    message = history.git("tag", "-l", "--format=%(contents)", "promotion/CR-2026-0005")
+    history.git("tag", "-a", "-m", message, "promotion/CR-2026-0005-copy", "HEAD~1")
+    code, out = run(capsys, "audit", "--repo", str(history.root), "--format", "json")
+    assert code == 1 and "RECORD_MOVED" in out
+    code, out = verify(history, capsys)
+    assert code == 0, out
+
+
+@pytest.mark.parametrize(
+    ("edit", "finding"),
+    [
+        ("bump", "CHANGE_REQUEST_EDITED"),
+        ("junk", "CHANGE_REQUEST_EDITED"),
+        ("delete", "CHANGE_REQUEST_EDITED"),
+    ],
+)
+def test_a_merged_change_request_edited_on_main_is_refused(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], edit: str, finding: str
+) -> None:
+    path = "change-requests/CR-2026-0005.yaml"
+    if edit == "bump":
+        target = history.root / path
+        target.write_text(target.read_text().replace('"1.1.0"', '"9.9.9"', 1))
+    elif edit == "junk":
+        history.write(path, "change_id: [\n")
+    else:
+        history.git("rm", "-q", path)
+    history.git("commit", "-qam", "edit a merged change request (direct push)")
+    code, out = verify(history, capsys, "--format", "json")
+    assert code == 1, out
+    [item] = json.loads(out)["uncovered"]
+    assert item["path"] == path
+    code, out = run(capsys, "audit", "--repo", str(history.root), "--format", "json")
+    assert code == 1
+    assert [f["code"] for f in json.loads(out)["findings"]] == [finding]
