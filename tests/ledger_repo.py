@@ -234,6 +234,35 @@ class GovernedHistory:
             self.write_evidence(merged, checks, passed=checks_pass)
         return merged
 
+    def ruleset_declaring_other_bytes(self, change_id: str, version: str, current: str) -> str:
+        """An approved pull request (checks claimed passed) whose change request declares the
+        sha256 of other bytes than the ruleset it merges; returns those other bytes."""
+        base = self.rev("main")
+        self.number += 1
+        branch = f"promote/{change_id}"
+        self.git("checkout", "-q", "-b", branch, "main")
+        path = f"configs/routing_tables/routing_rules_v{version}.json"
+        self.write(path, json.dumps({"version": version, "rules": []}) + "\n")
+        other = json.dumps({"version": version, "rules": ["unreviewed"]}) + "\n"
+        self.write(
+            f"change-requests/{change_id}.yaml",
+            f"change_id: {change_id}\nchange_type: ruleset\ntarget: routing-rules\n"
+            f'title: Routing rules {version}\nproposed_version: "{version}"\n'
+            f'current_version: "{current}"\nartifacts:\n  - path: {path}\n'
+            f"    sha256: {hashlib.sha256(other.encode()).hexdigest()}\n"
+            "rollback_plan: Revert the pull request.\n",
+        )
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", f"Promote routing rules {version}")
+        head = self.rev("HEAD")
+        self.git("checkout", "-q", "main")
+        self.git("merge", "-q", "--no-ff", branch, "-m", f"Merge pull request #{self.number}")
+        merged = Merge(change_id, self.rev("HEAD"), head, base, self.number)
+        self.merges.append(merged)
+        self.write_snapshot(merged, ("rita", "adam"), title=f"Routing rules {version}")
+        self.write_evidence(merged, RULESET_CHECKS, passed=True)
+        return other
+
     def governance(
         self,
         title: str,

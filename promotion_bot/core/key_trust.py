@@ -4,7 +4,10 @@ Keys are trusted through history, not through main's tip: a push that bypasses t
 could otherwise add its own key to the policy on main and sign records with it.
 
 - The first policy on main (the adoption) brings the initial key set: the trust anchor. An
-  auditor may add keys received out of band (--trusted-keys); they are trusted throughout.
+  auditor may give keys received out of band (--trusted-keys): they are trusted throughout and
+  they replace the anchor, so of the adoption's keys only those among them count (a history
+  rewritten from its first commit cannot bring its own anchor); later changes are applied as
+  below, judged by the keys trusted before them.
 - A later change to the policy's `signing.keys` (a key added, revoked, removed, or its window
   changed) takes effect only when the commit that makes it carries an approved record (a
   governance record, or a promotion record whose merge also changed the policy) signed by a
@@ -151,9 +154,16 @@ def trust_through_history(
         entries = policy.signing_keys
         short = commit.sha[:12]
         if trusted is None:
-            trusted = {entry.keyid: entry for entry in entries}
+            anchor = entries
+            if extra:  # keys received out of band are the anchor: the adoption's count only
+                out_of_band = {key.fingerprint for key in extra}  # as far as they agree
+                anchor = tuple(
+                    entry for entry in entries
+                    if _keys({entry.keyid: entry}, "")[0].fingerprint in out_of_band
+                )
+            trusted = {entry.keyid: entry for entry in anchor}
             previous = entries
-            trust.epochs.append(KeyEpoch(position, entries, f"policy at {short}, the adoption"))
+            trust.epochs.append(KeyEpoch(position, anchor, f"policy at {short}, the adoption"))
             continue
         if entries == previous:
             continue

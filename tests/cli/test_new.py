@@ -121,3 +121,24 @@ def test_sha256_is_streamed_for_large_files(tmp_path: Path) -> None:
             handle.write(bytes([index]) * (1024 * 1024))
     expected = hashlib.sha256(big.read_bytes()).hexdigest()
     assert sha256_file(big) == expected
+
+
+def test_new_does_not_derive_the_current_version_from_an_edited_change_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A direct push edits a merged change request's proposed_version to 9.9.9 and replaces
+    another with junk: versions come from change requests as merged."""
+    from tests.ledger_repo import GovernedHistory
+
+    history = GovernedHistory.create(tmp_path, adopt=True)
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    cr = history.root / "change-requests/CR-2026-0005.yaml"
+    cr.write_text(cr.read_text().replace('proposed_version: "1.1.0"', 'proposed_version: "9.9.9"'))
+    history.write("change-requests/CR-2026-0001.yaml", "garbage: [\n")
+    history.git("commit", "-qam", "edit merged change requests (direct push)")
+    code = main(["new", "--repo", str(history.root), "--type", "ruleset", "--target",
+                 "routing-rules", "--title", "Next", "--proposed", "2.0.0", "--stdout",
+                 "configs/routing_tables/routing_rules_v1.1.0.json"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert 'current_version: "1.1.0"' in out

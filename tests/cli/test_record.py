@@ -13,7 +13,7 @@ from promotion_bot.cli.main import main
 from promotion_bot.core.keys import generate_key
 from promotion_bot.core.records import parse_statement
 from tests.conftest import git
-from tests.ledger_repo import GovernedHistory
+from tests.ledger_repo import RULESET_CHECKS, GovernedHistory, Merge
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -332,3 +332,63 @@ def test_record_keeps_the_identity_git_has(
     tagger = history.git("for-each-ref", "--format=%(taggername)",
                          "refs/tags/promotion/CR-2026-0005")
     assert tagger == "promo[bot]"
+
+
+def test_a_change_request_declaring_other_bytes_than_it_merges_is_recorded_as_a_violation(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The evidence says passed (the checks job runs the pull request's own code); record
+    re-checks the declared hashes against the merge from git."""
+    history.ruleset_declaring_other_bytes("CR-2026-0005", "1.1.0", "1.0.0")
+    code, out = run(capsys, *history.record_args())
+    assert code == 1, out
+    predicate = statement(history, "CR-2026-0005")["predicate"]
+    assert predicate["decision"]["approved"] is False
+    [violation] = predicate["decision"]["violations"]
+    assert violation.startswith(
+        "the change requests do not describe the merge: change-requests/CR-2026-0005.yaml:"
+    )
+    assert "sha256 of configs/routing_tables/routing_rules_v1.1.0.json" in violation
+
+
+def test_a_merge_changing_a_governed_file_its_change_request_does_not_declare_is_a_violation(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pending = history.ruleset("CR-2026-0005", "1.1.0", "1.0.0", merge=False)
+    history.git("checkout", "-q", "promote/CR-2026-0005")
+    history.write("templates/replies/acknowledgement.md", "Sneaked in with a ruleset.\n")
+    history.git("commit", "-qam", "Sneak a template change")
+    head = history.rev("HEAD")
+    history.git("checkout", "-q", "main")
+    history.git("merge", "-q", "--no-ff", "promote/CR-2026-0005", "-m", "Merge pull request #101")
+    merged = Merge("CR-2026-0005", history.rev("HEAD"), head, pending.base, pending.number)
+    history.write_snapshot(merged, ("rita", "adam", "pat"), title="Routing rules 1.1.0")
+    history.write_evidence(merged, RULESET_CHECKS, passed=True)
+    code, out = run(capsys, *history.record_args())
+    assert code == 1, out
+    violations = statement(history, "CR-2026-0005")["predicate"]["decision"]["violations"]
+    assert any(
+        "templates/replies/acknowledgement.md" in line and "declared by no change request" in line
+        for line in violations
+    ), violations
+
+
+def test_an_unreadable_change_request_stops_only_its_own_merge(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A direct push adds change-requests/CR-2026-0100.yaml with only `change_id:`; the next
+    pull request is still recorded, and the run after that has nothing left to report."""
+    history.write("change-requests/CR-2026-0100.yaml", "change_id: CR-2026-0100\n")
+    history.git("add", "-A")
+    history.git("commit", "-qm", "junk change request (direct push)")
+    junk = history.rev("HEAD")
+    code, out = run(capsys, *history.record_args())
+    assert code == 1, out
+    assert out.startswith(f"skipped   promotion/CR-2026-0100 on {junk[:12]}: not recorded: ")
+    assert "Traceback" not in out
+    merged = history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    code, out = run(capsys, *history.record_args())
+    assert code == 1, out
+    assert f"created   promotion/CR-2026-0005 on {merged.sha[:12]}: approved" in out
+    code, out = run(capsys, *history.record_args())
+    assert (code, out) == (0, "nothing to record: every merge on main is recorded\n")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
 from promotion_bot.cli.main import main
-from tests.ledger_repo import RULESET_CHECKS, GovernedHistory, Merge
+from tests.ledger_repo import GovernedHistory
 
 
 def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -315,37 +314,10 @@ def test_reverting_an_approved_rollback_by_direct_push_is_refused(
         "change-requests/CR-2026-0007.yaml"]
 
 
-def merge_a_change_request_declaring_other_bytes(history: GovernedHistory) -> str:
-    """An approved pull request (checks claimed passed) whose change request declares the
-    sha256 of other bytes than the file it merges; returns those other bytes."""
-    base = history.rev("main")
-    history.git("checkout", "-q", "-b", "p6", "main")
-    path = "configs/routing_tables/routing_rules_v1.2.0.json"
-    history.write(path, json.dumps({"version": "1.2.0", "rules": []}) + "\n")
-    evil = json.dumps({"version": "1.2.0", "rules": ["evil"]}) + "\n"
-    declared = hashlib.sha256(evil.encode()).hexdigest()
-    history.write(
-        "change-requests/CR-2026-0006.yaml",
-        "change_id: CR-2026-0006\nchange_type: ruleset\ntarget: routing-rules\n"
-        'title: Rules 1.2.0\nproposed_version: "1.2.0"\ncurrent_version: "1.1.0"\n'
-        f"artifacts:\n  - path: {path}\n    sha256: {declared}\n"
-        "rollback_plan: Revert the pull request.\n",
-    )
-    history.git("add", "-A")
-    history.git("commit", "-qm", "1.2.0")
-    head = history.rev("HEAD")
-    history.git("checkout", "-q", "main")
-    history.git("merge", "-q", "--no-ff", "p6", "-m", "Merge pull request #102")
-    merge = Merge("CR-2026-0006", history.rev("HEAD"), head, base, 102)
-    history.write_snapshot(merge, ("rita", "adam"), title="Rules 1.2.0")
-    history.write_evidence(merge, RULESET_CHECKS, passed=True)
-    return evil
-
-
 def test_a_file_made_to_match_a_wrong_declared_hash_by_direct_push_is_refused(
     history: GovernedHistory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    evil = merge_a_change_request_declaring_other_bytes(history)
+    evil = history.ruleset_declaring_other_bytes("CR-2026-0006", "1.2.0", "1.1.0")
     code, out = run(capsys, *history.record_args())
     assert code == 1, out  # record re-checks the hashes from git: a violation, not approved
     history.write("configs/routing_tables/routing_rules_v1.2.0.json", evil)

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from promotion_bot.cli.main import main
 from promotion_bot.core.dsse import parse_envelope, sign
-from promotion_bot.core.keys import keyid_of
+from promotion_bot.core.keys import GeneratedKey, generate_key, keyid_of, policy_entry
 from promotion_bot.core.records import statement_bytes
 from tests.ledger_repo import GovernedHistory
 
@@ -477,3 +477,84 @@ def test_every_finding_code_is_documented() -> None:
     table = docs.split("## Finding codes", 1)[1].split("\n## ", 1)[0]
     documented = set(re.findall(r"^\| `([A-Z_]+)` \|", table, flags=re.M))
     assert documented == set(FINDINGS)
+
+
+def _keys_file(history: GovernedHistory, *keys: GeneratedKey) -> str:
+    path = history.root.parent / "out-of-band-keys.yaml"
+    entries = [policy_entry(k.keyid, k.public_pem, None).split("  keys:\n", 1)[1] for k in keys]
+    path.write_text("keys:\n" + "".join(entries))
+    return str(path)
+
+
+def test_trusted_keys_received_out_of_band_restrict_the_anchor(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A history rewritten from its first commit brings its own anchor (the policy's key);
+    keys received out of band replace it instead of only adding to it."""
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert recorded(history, capsys) == 0
+    other = generate_key()
+    code, out = run(capsys, "audit", "--repo", str(history.root), "--format", "json",
+                    "--trusted-keys", _keys_file(history, other))
+    assert code == 1
+    assert {f["code"] for f in json.loads(out)["findings"]} >= {"UNTRUSTED_KEY"}
+    code, out = run(capsys, "verify", "--repo", str(history.root), "--commit", "HEAD",
+                    "--trusted-keys", _keys_file(history, other))
+    assert code == 1, out
+    code, out = run(capsys, "audit", "--repo", str(history.root),
+                    "--trusted-keys", _keys_file(history, history.key))
+    assert code == 0, out
+
+
+def test_narrowing_the_governed_paths_by_direct_push_does_not_hide_a_later_undeclared_change(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert recorded(history, capsys) == 0
+    policy = history.root / ".promotion/policy.yaml"
+    policy.write_text(policy.read_text().replace('paths: ["configs/routing_tables/**"]',
+                                                 'paths: ["configs/routing_tables/none/**"]'))
+    history.git("commit", "-qam", "policy tweak (direct push)")
+    history.write("configs/routing_tables/routing_rules_v1.1.0.json", '{"rules": "unreviewed"}\n')
+    history.write("configs/routing_tables/routing_rules_v6.6.6.json", '{"rules": "evil"}\n')
+    history.git("add", "-A")
+    history.git("commit", "-qm", "rewrite the rulesets (direct push)")
+    code, report = audit_json(capsys, history)
+    assert code == 1
+    undeclared = [f for f in report["findings"] if f["code"] == "UNDECLARED_CHANGE"]
+    assert [f["commit"] for f in undeclared] == [history.rev("HEAD")]
+    assert "routing_rules_v1.1.0.json" in undeclared[0]["message"]
+    assert "routing_rules_v6.6.6.json" in undeclared[0]["message"]
+    assert "UNRECORDED_GOVERNANCE" in {f["code"] for f in report["findings"]}
+
+
+def test_an_unreadable_change_request_on_main_is_a_finding(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.write("change-requests/CR-2026-0100.yaml", "change_id: CR-2026-0100\n")
+    history.git("add", "-A")
+    history.git("commit", "-qm", "junk change request (direct push)")
+    code, report = audit_json(capsys, history)
+    assert code == 1
+    [finding] = report["findings"]
+    assert finding["code"] == "INVALID_CHANGE_REQUEST"
+    assert finding["message"].startswith(
+        f"{history.rev('HEAD')[:12]} adds change-requests/CR-2026-0100.yaml, which is not a valid "
+        "change request: change-requests/CR-2026-0100.yaml:1:1: missing required key"
+    )
+
+
+def test_reverting_an_approved_rollback_by_direct_push_is_found(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    history.ruleset("CR-2026-0006", "1.2.0", "1.1.0")
+    assert recorded(history, capsys) == 0
+    history.ruleset("CR-2026-0007", "1.1.0", "1.2.0", rollback_of="CR-2026-0006",
+                    remove=("configs/routing_tables/routing_rules_v1.2.0.json",))
+    assert recorded(history, capsys) == 0
+    history.git("revert", "--no-edit", "-m", "1", "HEAD")
+    code, report = audit_json(capsys, history)
+    assert code == 1
+    assert codes(report) == [("CHANGE_REQUEST_EDITED", "CR-2026-0007"),
+                             ("UNDECLARED_CHANGE", None)]
