@@ -137,20 +137,25 @@ def _judge_path(
         return _flagged_reason(record, flagged) if record.change_id in flagged else None
     if not present:
         return _missing_reason(path, event, history)
+    if event.is_change_request:  # only its bytes: the record's artifacts say the rest
+        return _differs(files[path], event)
     if record.is_violation:
         return (
             f"its newest record {record.change_id} is a policy violation: "
             + (record.decision.violations[0] if record.decision.violations else "")
         )
-    if record.change_id in flagged and not event.is_change_request:
+    if record.change_id in flagged:
         return _flagged_reason(record, flagged)
-    digest = files[path]
-    if digest != event.sha256:
-        return (
-            f"its bytes (sha256 {str(digest)[:12]}…) differ from {record.change_id}'s "
-            f"record ({event.sha256[:12]}…)"
-        )
-    return None
+    return _differs(files[path], event)
+
+
+def _differs(digest: str | None, event: _Listed) -> str | None:
+    if digest == event.sha256:
+        return None
+    return (
+        f"its bytes (sha256 {str(digest)[:12]}…) differ from {event.record.change_id}'s "
+        f"record ({event.sha256[:12]}…)"
+    )
 
 
 def _missing_reason(path: str, event: _Listed, history: History) -> str:

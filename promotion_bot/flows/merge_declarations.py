@@ -40,6 +40,7 @@ def merge_declaration_problems(
     modes = {change.path: change.new_mode for change in commit.changes}
     wanted = {c.path for c in commit.changes if c.status != "D"}
     wanted |= {artifact.path for cr in crs for artifact in cr.artifacts}
+    tree.prepare({commit.sha: wanted})  # one `cat-file --batch` for all of them
     head: dict[str, HeadFile] = {}
     for path in sorted(wanted):
         blob = tree.blob_id(commit.sha, path)
