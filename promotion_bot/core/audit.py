@@ -26,6 +26,7 @@ History before the policy existed on main is not governed and is only counted.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -185,7 +186,7 @@ def judge_tag(tag: TagRecord, trusted: Sequence[TrustedKey], history: History) -
     if envelope.payload_type != PAYLOAD_TYPE:
         return bad("MALFORMED_RECORD", f"{tag.name}: payloadType {envelope.payload_type!r}")
     try:
-        record: AnyRecord = parse_any_statement(envelope.payload)
+        record: AnyRecord = _parse_signed(envelope.payload)
     except RecordError as error:
         return bad("MALFORMED_RECORD", f"{tag.name}: {error}")
     # judged at the later of the record's claim and the merge commit's own time on main: a
@@ -236,6 +237,13 @@ def judge_tag(tag: TagRecord, trusted: Sequence[TrustedKey], history: History) -
             )
         )
     return JudgedTag(tag, record, envelope, not findings, good[0], tuple(findings))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_signed(payload: bytes) -> AnyRecord:
+    """A signed payload parsed once per process: verify judges the same tags against main's
+    history and the deployed commit's (records are frozen; callers only read them)."""
+    return parse_any_statement(payload)
 
 
 def _short(keyid: str) -> str:

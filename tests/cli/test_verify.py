@@ -146,18 +146,20 @@ def test_refuses_a_direct_push_that_deletes_a_governed_artifact(
     assert "refused: 1 of 10 governed file(s)" in out
 
 
-def test_a_deletion_that_an_approved_promotion_merged_is_deployable(
+def test_a_deletion_that_an_approved_rollback_merged_is_deployable(
     history: GovernedHistory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The pull request of 1.2.0 removes 1.0.0: approved and recorded, so it is deployable."""
+    """The rollback of 1.2.0 removes its file: approved and recorded, so it is deployable
+    (only a rollback may delete what the promotion it undoes added: record re-checks that)."""
+    history.ruleset("CR-2026-0006", "1.2.0", "1.1.0")
     history.ruleset(
-        "CR-2026-0006", "1.2.0", "1.1.0",
-        remove=("configs/routing_tables/routing_rules_v1.0.0.json",),
+        "CR-2026-0007", "1.1.0", "1.2.0", rollback_of="CR-2026-0006",
+        remove=("configs/routing_tables/routing_rules_v1.2.0.json",),
     )
     assert run(capsys, *history.record_args())[0] == 0
     code, out = verify(history, capsys)
     assert code == 0, out
-    assert out.startswith("ok: all 12 governed file(s)")
+    assert out.startswith("ok: all 13 governed file(s)")  # 6 artifacts, 7 change requests
 
 
 def test_a_deletion_outside_the_promotions_merge_is_refused(
