@@ -48,7 +48,7 @@ def test_the_demo_walks_all_seven_steps_with_the_expected_answers(demo_run: Demo
         ("record", 3, 0, rf"created   promotion/{CR} on [0-9a-f]{{12}}: approved: pat \(reviewer\), adam \(administrator\)"),
         # 4. what runs where; deploy allowed
         ("status", 4, 0, rf"routing-rules    ruleset   1\.1\.0    {CR}  [0-9a-f]{{12}}  \S+  recorded"),
-        ("verify", 4, 0, r"ok: all 6 governed file\(s\) at [0-9a-f]{12} are covered"),
+        ("verify", 4, 0, r"ok: all 11 governed file\(s\) at [0-9a-f]{12} are covered"),
         # 5. a second promotion, its rollback, recorded with rollback_of
         ("record-2", 5, 0, r"created   promotion/CR-\d{4}-\d{4} on [0-9a-f]{12}: approved"),
         ("rollback", 5, 0, rf"rollback of {CR}: routing-rules 1\.2\.0 -> 1\.1\.0"),
