@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import ipaddress
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from promotion_bot.core.errors import InputError, Problem
 from promotion_bot.core.formats.schemas import validate_document, with_defaults
 from promotion_bot.core.formats.strict_yaml import YamlDocument, load_yaml_bytes
 from promotion_bot.core.models import (
+    KEY_CHANGE_KINDS,
     ApprovalSettings,
     ChangeRequest,
     ChangeTypeRule,
@@ -34,10 +36,12 @@ from promotion_bot.core.models import (
     Role,
     RollbackRule,
     SigningKey,
+    ValuePredicate,
 )
 from promotion_bot.core.paths import path_problem
 
 POLICY_PATH = ".promotion/policy.yaml"
+CONFIG_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 T = TypeVar("T")
@@ -157,6 +161,7 @@ def _load_policy_cached(raw: bytes, display_path: str) -> Loaded[Policy]:
     data = with_defaults("policy", document.data)
     problems.extend(_policy_references(data, document))
     problems.extend(_signing_key_problems(data, document))
+    problems.extend(_key_watch_problems(data, document))
     if problems:
         return Loaded(None, problems, document)
     return Loaded(_build_policy(data, display_path), [], document)
@@ -309,6 +314,81 @@ def _signing_key_problems(data: Mapping[str, Any], document: YamlDocument) -> li
     return problems
 
 
+def _key_watch(data: Mapping[str, Any]) -> ConfigKeyWatch:
+    def listed(key: str) -> tuple[str, ...] | None:
+        return tuple(data[key]) if key in data else None
+
+    return ConfigKeyWatch(
+        files=tuple(data["files"]),
+        keys=tuple(data["keys"]),
+        changes=tuple(data.get("changes", KEY_CHANGE_KINDS)),
+        predicate=ValuePredicate(
+            value_in=listed("in"),
+            value_not_in=listed("not_in"),
+            host_in=listed("host_in"),
+            host_not_in=listed("host_not_in"),
+        ),
+    )
+
+
+def _key_watch_problems(data: Mapping[str, Any], document: YamlDocument) -> list[Problem]:
+    """What the schema cannot say about keys inside files: files that cannot hold keys, host
+    networks that do not parse, and predicates that can never fire."""
+    problems: list[Problem] = []
+    watches: list[tuple[list[str | int], Mapping[str, Any]]] = []
+    for type_name, rule in data["change_types"].items():
+        for index, watch in enumerate(rule.get("keys", [])):
+            watches.append((["change_types", type_name, "keys", index], watch))
+    for number, condition in enumerate(data.get("conditions", [])):
+        for index, watch in enumerate(condition["when"].get("config_keys", [])):
+            watches.append((["conditions", number, "when", "config_keys", index], watch))
+    for where, watch in watches:
+        for position, pattern in enumerate(watch["files"]):
+            name = pattern.rstrip("/").rsplit("/", 1)[-1].lower()
+            if "." in name and not name.endswith((*CONFIG_FILE_SUFFIXES, "*")):
+                problems.append(
+                    document.problem(
+                        [*where, "files", position],
+                        f"{pattern!r} is not a YAML or JSON file: keys can be read only from "
+                        "*.yaml, *.yml and *.json files",
+                        hint="name the config files, e.g. configs/models/*.yaml",
+                    )
+                )
+        for key in ("host_in", "host_not_in"):
+            for position, host in enumerate(watch.get(key, [])):
+                if "/" in host:
+                    try:
+                        ipaddress.ip_network(host, strict=False)
+                    except ValueError:
+                        problems.append(
+                            document.problem(
+                                [*where, key, position],
+                                f"{host!r} is not an IP network",
+                                hint="write a network as address/prefix, e.g. 10.0.0.0/8",
+                            )
+                        )
+        positive = [key for key in ("in", "host_in") if key in watch]
+        if positive and watch.get("changes") == ["removed"]:
+            problems.append(
+                document.problem(
+                    [*where, positive[0]],
+                    f"{positive[0]} can never hold: this entry counts only removed keys, and a "
+                    "removed key has no value on the head",
+                    hint="use not_in / host_not_in, or count added and changed keys too",
+                )
+            )
+        overlap = sorted(set(watch.get("in", [])) & set(watch.get("not_in", [])))
+        if overlap:
+            problems.append(
+                document.problem(
+                    [*where, "not_in"],
+                    f"{', '.join(overlap)} is listed in both in and not_in, so it can never fire",
+                    hint="keep one of the two lists",
+                )
+            )
+    return problems
+
+
 def _timestamp(text: str | None) -> dt.datetime | None:
     if text is None:
         return None
@@ -332,10 +412,11 @@ def _build_policy(data: Mapping[str, Any], display_path: str) -> Policy:
             {
                 name: ChangeTypeRule(
                     name,
-                    tuple(rule["paths"]),
+                    tuple(rule.get("paths", [])),
                     tuple(rule["required_roles"]),
                     tuple(rule["required_checks"]),
                     rule.get("description", ""),
+                    keys=tuple(_key_watch(w) for w in rule.get("keys", [])),
                 )
                 for name, rule in data["change_types"].items()
             }
@@ -346,10 +427,7 @@ def _build_policy(data: Mapping[str, Any], display_path: str) -> Policy:
                 name=c["name"],
                 require_roles=tuple(c["require_roles"]),
                 paths=tuple(c["when"].get("paths", [])),
-                config_keys=tuple(
-                    ConfigKeyWatch(tuple(w["files"]), tuple(w["keys"]))
-                    for w in c["when"].get("config_keys", [])
-                ),
+                config_keys=tuple(_key_watch(w) for w in c["when"].get("config_keys", [])),
                 description=c.get("description", ""),
             )
             for c in data.get("conditions", [])
