@@ -202,3 +202,68 @@ def test_a_junk_tag_does_not_stop_verify_of_a_covered_commit(
     code, out = verify(history, capsys)
     assert code == 0, out
     assert out.startswith("ok: all 6 governed file(s)")
+
+
+# --- keys a change type governs inside a file ------------------------------------------------
+
+MODEL_CONFIG = "configs/models/classifier.yaml"
+
+
+def govern_model_keys(policy: str) -> str:
+    """The model change type governs only the model keys of its configs, not whole files."""
+    old = '    paths: ["configs/models/**"]\n'
+    assert old in policy
+    return policy.replace(
+        old,
+        '    keys:\n      - files: ["configs/models/*.yaml"]\n'
+        "        keys: [identifier, provider, endpoint]\n",
+    )
+
+
+@pytest.fixture
+def key_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> GovernedHistory:
+    made = GovernedHistory.create(tmp_path, adopt=True, edit_policy=govern_model_keys)
+    assert run(capsys, *made.record_args())[0] == 0
+    return made
+
+
+def edit_on_main(history: GovernedHistory, old: str, new: str) -> None:
+    text = (history.root / MODEL_CONFIG).read_text()
+    assert old in text
+    history.write(MODEL_CONFIG, text.replace(old, new))
+    history.git("commit", "-qam", "Edit the model config on main")
+
+
+def test_a_key_governed_file_whose_other_keys_changed_is_covered(
+    key_history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_on_main(key_history, "max_tokens: 256", "max_tokens: 512")
+    code, out = verify(key_history, capsys, "--main", "main")
+    assert code == 0, out
+    assert out.startswith("ok: all 5 governed file(s)")
+
+
+def test_a_key_governed_file_whose_governed_key_changed_is_refused(
+    key_history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_on_main(key_history, "endpoint: http://127.0.0.1:11434", "endpoint: https://llm.example.com")
+    code, out = verify(key_history, capsys, "--main", "main")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        f"NOT COVERED {MODEL_CONFIG}: its governed keys differ from CR-2026-0002's record: "
+        'endpoint changed from "http://127.0.0.1:11434" to "https://llm.example.com"'
+    )
+
+
+def test_a_new_file_with_governed_keys_and_no_record_is_refused(
+    key_history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_history.write("configs/models/shadow.yaml", "provider: openai\nnote: x\n")
+    key_history.git("add", "-A")
+    key_history.git("commit", "-qm", "A second model config, pushed to main")
+    code, out = verify(key_history, capsys, "--main", "main")
+    assert code == 1
+    assert (
+        "NOT COVERED configs/models/shadow.yaml: no valid promotion record lists this file, "
+        "but it holds governed keys (provider)"
+    ) in out
