@@ -502,6 +502,38 @@ def test_a_safety_metric_regression_fails_and_is_named(
     assert result.check("prompt-hashes")["result"] == "passed"
 
 
+SIMULATE_METRICS = (
+    "    builtin: no-regression\n    timeout: 60\n    with:\n"
+    "      run: python3 tools/simulate_metrics.py {output}\n"
+    "      metrics:\n        simulate_accuracy: higher_is_better\n"
+    "        simulate_failures: lower_is_better\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("edit", "code", "reason"),
+    [
+        (None, 0, "no regression in 2 metrics"),
+        # the fraud rule dropped: golden fraud cases now land in the general queue
+        ({"rules": []}, 1, "regression in simulate_accuracy, simulate_failures"),
+    ],
+)
+def test_the_example_metrics_wrapper_feeds_no_regression(
+    repo: GitRepo,
+    capsys: pytest.CaptureFixture[str],
+    edit: dict[str, object] | None,
+    code: int,
+    reason: str,
+) -> None:
+    """tools/simulate_metrics.py (docs/checks.md) turns a tool that only prints its results
+    into the metrics file no-regression compares, in the named-list shape."""
+    set_checks(repo, "ruleset", {"simulate-metrics": SIMULATE_METRICS}, ["simulate-metrics"])
+    ruleset_branch(repo, edit=edit)
+    result = run_check(repo, capsys)
+    assert result.code == code, result.out + result.err
+    assert result.check("simulate-metrics")["reason"] == reason
+
+
 # --- reporting and errors --------------------------------------------------------------------
 
 
