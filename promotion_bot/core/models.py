@@ -180,6 +180,8 @@ class CheckSpec:
     timeout: int
     settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     description: str = ""
+    for_each: str | None = None  # command checks: None (once), change_request or artifact
+    artifact_paths: tuple[str, ...] = ()  # command checks: only these artifacts (globs)
 
 
 @dataclass(frozen=True)

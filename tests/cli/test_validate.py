@@ -343,6 +343,24 @@ POLICY_CASES: list[tuple[str, tuple[str, str], int | None, str]] = [
                                      '    paths: ["configs/models/**"]\n'
                                      "    keys:\n      - keys: [classification.llm]\n"), 27,
      "missing required key 'files'"),
+    # placeholders in a check's command
+    ("placeholder-unknown", ("ieimctl.py rules lint\n", "ieimctl.py rules lint {artifact_path}\n"), 62,
+     "unknown placeholder {artifact_path} (the placeholders are {artifacts}, {change_requests}"),
+    ("placeholder-inside-an-argument", ("ieimctl.py rules lint\n", "ieimctl.py rules lint --files={artifacts}\n"), 62,
+     "{artifacts} becomes one argument per item, so it must be an argument of its own"),
+    ("placeholder-needs-for-each", ("ieimctl.py rules lint\n", "ieimctl.py rules lint {artifact}\n"), 62,
+     "{artifact} names one artifact: the check must run once per artifact (add for_each: "
+     "artifact, or use {artifacts} for all at once)"),
+    ("placeholder-in-a-list", ("run: python3 tools/ieimctl.py rules lint\n",
+                               "run: [python3, tools/ieimctl.py, rules, lint, '{target}']\n"), 62,
+     "{target} names one change request"),
+    ("for-each-unknown", ("ieimctl.py rules lint\n", "ieimctl.py rules lint\n    for_each: file\n"), 63,
+     "'file' is not one of: change_request, artifact"),
+    ("for-each-on-a-builtin", ("    builtin: pinned-models\n",
+                               "    builtin: pinned-models\n    for_each: artifact\n"), 88,
+     "for_each is for command checks (run) only; remove it"),
+    ("no-regression-placeholder", ("--out {output}\n", "--out {output} {artifacts}\n"), 97,
+     "{artifacts}: the evaluation of no-regression knows only {output}"),
     ("change-type-without-paths-or-keys", ('    paths: ["configs/models/**"]\n', ""), 25,
      "give paths (governed files), keys (governed keys inside files), or both"),
 ]

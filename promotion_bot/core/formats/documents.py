@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from promotion_bot.core.check_commands import placeholders_in, run_problems
 from promotion_bot.core.errors import InputError, Problem
 from promotion_bot.core.formats.schemas import validate_document, with_defaults
 from promotion_bot.core.formats.strict_yaml import YamlDocument, load_yaml_bytes
@@ -267,18 +268,53 @@ def _policy_references(data: Mapping[str, Any], document: YamlDocument) -> list[
                     ["checks", name, "with", "manifest"], f"manifest: {manifest_problem}"
                 )
             )
-        if isinstance(check.get("run"), str):
-            try:
-                shlex.split(check["run"])
-            except ValueError as error:
-                problems.append(
-                    document.problem(
-                        ["checks", name, "run"],
-                        f"cannot split the command: {error}",
-                        hint="balance the quotes, or give a list",
-                    )
-                )
+        problems.extend(_command_problems(name, check, document))
     return problems
+
+
+def _command_problems(
+    name: str, check: Mapping[str, Any], document: YamlDocument
+) -> list[Problem]:
+    """A command that splits, and placeholders that exist and fit the check's for_each."""
+    if "run" in check:
+        where: list[str | int] = ["checks", name, "run"]
+        run, for_each = check["run"], check.get("for_each")
+    elif check.get("builtin") == "no-regression":
+        where = ["checks", name, "with", "run"]
+        run, for_each = check["with"]["run"], None
+    else:
+        return []
+    if isinstance(run, str):
+        try:
+            argv = shlex.split(run)
+        except ValueError as error:
+            return [
+                document.problem(
+                    where,
+                    f"cannot split the command: {error}",
+                    hint="balance the quotes, or give a list",
+                )
+            ]
+    else:
+        argv = list(run)
+    if "run" not in check:
+        used = sorted(placeholders_in(argv) - {"output"})
+        return [
+            document.problem(
+                where,
+                f"{{{used[0]}}}: the evaluation of no-regression knows only {{output}}",
+                hint="it runs on the base and on the head alike; read what it needs from the "
+                "repository",
+            )
+        ] if used else []
+    return [
+        document.problem(
+            where if index is None or isinstance(run, str) else [*where, index],
+            message,
+            hint=hint,
+        )
+        for index, message, hint in run_problems(argv, for_each)
+    ]
 
 
 def _signing_key_problems(data: Mapping[str, Any], document: YamlDocument) -> list[Problem]:
@@ -447,6 +483,8 @@ def _build_policy(data: Mapping[str, Any], display_path: str) -> Policy:
                     timeout=c["timeout"],
                     settings=MappingProxyType(dict(c.get("with", {}))),
                     description=c.get("description", ""),
+                    for_each=c.get("for_each"),
+                    artifact_paths=tuple(c.get("artifact_paths", [])),
                 )
                 for name, c in data["checks"].items()
             }
