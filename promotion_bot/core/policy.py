@@ -193,6 +193,19 @@ def watched_keys(policy: Policy, *paths: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
+def governed_keys(policy: Policy, path: str) -> tuple[str, ...]:
+    """The key patterns some change type governs in the file at `path` (its `keys`)."""
+    return tuple(
+        dict.fromkeys(
+            key
+            for rule in policy.change_types.values()
+            for watch in rule.keys
+            if match_any(watch.files, path)
+            for key in watch.keys
+        )
+    )
+
+
 def key_governing_types(policy: Policy, key_change: KeyChange) -> list[str]:
     """The change types that govern the key that changed (`change_types.<type>.keys`)."""
     return [

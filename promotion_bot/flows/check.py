@@ -119,6 +119,8 @@ def run_session(settings: Settings, progress: Progress) -> dict[str, Any]:
         merged_paths=branch.merged_paths,
         base_name=_branch_name(settings.base_ref),
         unreadable=tuple(sorted({problem.file for problem in branch.load_problems})),
+        key_changes=branch.key_changes,
+        key_problems=branch.key_problems,
     )
     promoted = promoted_versions(settings.root, branch.base.sha, branch.policy.change_request_dir)
     judgement = judge(branch.crs, facts, branch.policy, promoted)

@@ -115,9 +115,12 @@ def test_a_correct_ruleset_promotion_passes_with_evidence(
         "pack-verify",
     ]
     lint = result.check("rules-lint")
-    assert lint["command"] == ["python3", "tools/ieimctl.py", "rules", "lint"]
+    assert lint["command"] == [
+        "python3", "tools/ieimctl.py", "rules", "lint",
+        "configs/routing_tables/routing_rules_v1.1.0.json",
+    ]
     assert lint["exit_code"] == 0 and lint["required_by"] == ["CR-2026-0005"]
-    assert "rules lint: 2 ruleset(s), 0 problem(s)" in lint["output"]["tail"]
+    assert "rules lint: 1 ruleset(s), 0 problem(s)" in lint["output"]["tail"]
     log = repo.root.parent / "check-output" / lint["output"]["file"]
     assert lint["output"]["sha256"] == __import__("hashlib").sha256(log.read_bytes()).hexdigest()
     assert evidence["head"]["sha"] == repo.git("rev-parse", "HEAD")
@@ -382,9 +385,15 @@ def test_check_commands_get_a_clean_environment(
     result = run_check(repo, capsys)
     assert result.code == 0, result.out
     seen = json.loads(result.check("env")["output"]["tail"])
-    assert set(seen) - {"LC_CTYPE"} == {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL"}
+    promotion = {name for name in seen if name.startswith("PROMOTION_")}
+    assert set(seen) - {"LC_CTYPE"} - promotion == {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL"}
     assert "secret" not in json.dumps(seen)
     assert seen["HOME"] != str(Path.home())
+    # the facts of the change, and nothing else, are added
+    assert seen["PROMOTION_ARTIFACTS"] == "configs/routing_tables/routing_rules_v1.1.0.json"
+    assert seen["PROMOTION_CHANGE_ID"] == "CR-2026-0005"
+    assert seen["PROMOTION_PROPOSED_VERSION"] == "1.1.0"
+    assert seen["PROMOTION_CURRENT_VERSION"] == "1.0.0"
 
 
 def test_independent_checks_run_in_parallel(
@@ -408,6 +417,108 @@ def test_independent_checks_run_in_parallel(
     assert second_start < first_end  # the second started before the first finished
     (first_start, first_end), (second_start, second_end) = spans("1")
     assert first_start < first_end <= second_start + dt.timedelta(milliseconds=20) < second_end
+
+
+# --- checks that receive the change ----------------------------------------------------------
+
+NEW_RULES = "configs/routing_tables/routing_rules_v1.1.0.json"
+
+
+def broken_ruleset_on_main(repo: GitRepo) -> None:
+    """An old, broken ruleset already on main: linting every ruleset would fail on it."""
+    old = repo.new_ruleset("0.9.0", edit={"default_queue": "nowhere"})
+    repo.update_pack()
+    repo.commit(f"Keep the old {old} for reference")
+
+
+@pytest.mark.parametrize(
+    ("edit", "code", "lint", "simulate"),
+    [
+        (None, 0, "passed", "passed"),
+        # the new ruleset is broken: lint names it (and its cases land in no queue)
+        ({"default_queue": "nowhere"}, 1, "failed", "failed"),
+        # lints clean, but routes every golden case to the general queue
+        ({"rules": []}, 1, "passed", "failed"),
+    ],
+    ids=["good-new-ruleset", "broken-new-ruleset", "misrouting-new-ruleset"],
+)
+def test_the_example_lints_and_simulates_only_the_rulesets_the_change_request_promotes(
+    repo: GitRepo,
+    capsys: pytest.CaptureFixture[str],
+    edit: dict[str, object] | None,
+    code: int,
+    lint: str,
+    simulate: str,
+) -> None:
+    """The example policy hands the change request's rulesets to ieimctl ({artifacts},
+    {artifact} with for_each): the broken 0.9.0 on main is not linted, the new 1.1.0 is."""
+    broken_ruleset_on_main(repo)
+    ruleset_branch(repo, edit=edit)
+    result = run_check(repo, capsys)
+    assert result.code == code, result.out + result.err
+    linted, simulated = result.check("rules-lint"), result.check("rules-simulate")
+    assert linted["command"][-1] == NEW_RULES
+    assert "rules lint: 1 ruleset(s)" in linted["output"]["tail"]
+    assert "v0.9.0" not in linted["output"]["tail"]
+    assert (linted["result"], simulated["result"]) == (lint, simulate)
+    assert simulated["details"]["runs"][0]["subject"] == NEW_RULES
+    assert "rules simulate: routing_rules_v1.1.0.json on 12 golden cases" in (
+        simulated["output"]["tail"]
+    )
+    if edit == {"default_queue": "nowhere"}:
+        assert "routing_rules_v1.1.0.json: default_queue is not one of the queues" in result.out
+
+
+ARGV_CHECK = (
+    "    run: [{python}, -c, 'import json, os, sys; "
+    "print(json.dumps([sys.argv[1:], os.environ[\"PROMOTION_ARTIFACT\"]]))', "
+    "'--path={{artifact}}', '{{artifact}}']\n    for_each: artifact\n    timeout: 60\n"
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a b; touch PWNED.md",
+        "$(touch PWNED).md",
+        "`touch PWNED`.md",
+        "it's \"quoted\" && rm -rf ~.md",
+        "-rf.md",
+    ],
+)
+def test_an_artifact_path_reaches_the_check_as_data_never_as_shell(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    set_checks(repo, "template", {"argv": ARGV_CHECK.format(python=json.dumps(sys.executable))},
+               ["argv"])
+    repo.branch("template")
+    path = f"templates/replies/{name}"
+    repo.write(path, "Hello.\n")
+    repo.change_request("CR-2026-0005", "template", "reply-templates", "1.0.0", "1.1.0", [path])
+    repo.commit("A template with an odd name")
+    result = run_check(repo, capsys)
+    assert result.code == 0, result.out + result.err
+    argv, environment = json.loads(result.check("argv")["output"]["tail"])
+    shown = f"./{path}" if path.startswith("-") else path
+    assert argv == [f"--path={path}", shown]
+    assert environment == path
+
+
+def test_a_check_about_artifacts_without_any_fails(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lint = (
+        "    run: python3 tools/ieimctl.py rules lint {artifacts}\n"
+        '    artifact_paths: ["configs/routing_tables/*.yaml"]\n'
+    )
+    set_checks(repo, "ruleset", {"yaml-lint": lint}, ["yaml-lint"])
+    ruleset_branch(repo)
+    result = run_check(repo, capsys)
+    assert result.code == 1
+    assert result.check("yaml-lint")["reason"] == (
+        "nothing to check: CR-2026-0005 declare no artifact under configs/routing_tables/*.yaml "
+        "for this check; fix the check's artifact_paths in the policy"
+    )
 
 
 # --- built-in checks -------------------------------------------------------------------------
