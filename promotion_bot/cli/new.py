@@ -100,6 +100,11 @@ def new(
         click.echo(result.text, nl=False)
         return 0
     cr = result.change_request
+    for path in result.staged:
+        click.echo(f"staged {path} (it was not added to git yet)")
+    if result.models_from:
+        pins = ", ".join(f"{m.name}={m.identifier}" for m in cr.models)
+        click.echo(f"models from {', '.join(result.models_from)}: {pins}")
     click.echo(
         f"wrote {result.path} ({cr.change_type} {cr.target}: "
         f"{cr.current_version or 'first promotion'} -> {cr.proposed_version})"

@@ -398,13 +398,28 @@ def _mappings(
             yield from _mappings(value, (*path, index))
 
 
-def pinned_models(given: BuiltinInput) -> BuiltinResult:
-    scope = _scope(given.settings, "files", given.governed_paths)
-    keys = tuple(given.settings.get("keys") or ("identifier",))
+def _model_keys(settings: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[SplitModelKeys, ...]]:
+    keys = tuple(settings.get("keys") or ("identifier",))
     split = tuple(
         SplitModelKeys(str(pair["name"]), str(pair["version"]))
-        for pair in given.settings.get("name_version_keys") or ()
+        for pair in settings.get("name_version_keys") or ()
     )
+    return keys, split
+
+
+def model_identifiers(
+    path: str, raw: bytes, settings: Mapping[str, Any]
+) -> tuple[list[tuple[Any, int | None]], list[Finding]]:
+    """The model identifiers in one configuration, as pinned-models with these `with:`
+    settings reads them: (value, line) pairs, and findings for what cannot be read."""
+    keys, split = _model_keys(settings)
+    found, findings = _config_identifiers(path, raw, keys, split)
+    return [(item.value, item.line) for item in found], findings
+
+
+def pinned_models(given: BuiltinInput) -> BuiltinResult:
+    scope = _scope(given.settings, "files", given.governed_paths)
+    keys, split = _model_keys(given.settings)
     files = sorted(
         p for p in given.files.paths() if match_any(scope, p) and p.endswith(CONFIG_SUFFIXES)
     )
@@ -933,6 +948,7 @@ __all__ = [
     "MemoryFiles",
     "RecordedPrompt",
     "compare_metrics",
+    "model_identifiers",
     "pin_problem",
     "pinned_models",
     "prompt_hashes",
