@@ -30,6 +30,7 @@ from promotion_bot.core.evidence import (
 )
 from promotion_bot.core.formats.documents import POLICY_PATH
 from promotion_bot.core.formats.schemas import validate_data
+from promotion_bot.core.policy import is_governed
 from promotion_bot.flows.check_branch import Branch, Settings, head_files, read_branch
 from promotion_bot.flows.check_runs import run_required_checks
 from promotion_bot.render.evidence import render_markdown
@@ -111,6 +112,15 @@ def run_session(settings: Settings, progress: Progress) -> dict[str, Any]:
     """Read, judge, run the required checks and build the evidence document."""
     started = settings.clock()
     branch = read_branch(settings)
+    pending = _uncommitted(settings, branch)
+    if pending and not branch.crs and not branch.load_problems:
+        more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
+        shown = ", ".join(pending[:5]) + more
+        raise ConfigError(
+            f"nothing to check: {settings.head_ref} adds no change request, and {len(pending)} "
+            f"governed file(s) are not committed ({shown}); check runs on commits: commit them, "
+            "then run promotion-bot check again"
+        )
     facts = BranchFacts(
         change_request_dir=branch.policy.change_request_dir,
         changes=branch.changes,
@@ -126,6 +136,11 @@ def run_session(settings: Settings, progress: Progress) -> dict[str, Any]:
     judgement = judge(branch.crs, facts, branch.policy, promoted)
     wanted = required_checks(branch.crs, branch.policy)
     notes = _notes(branch, wanted)
+    if pending:
+        notes.append(
+            f"{len(pending)} governed file(s) are not committed and were not checked: "
+            + ", ".join(pending)
+        )
     if wanted:
         progress.line(
             f"promotion-bot check: {len(wanted)} required check(s) for "
@@ -163,6 +178,22 @@ def run_session(settings: Settings, progress: Progress) -> dict[str, Any]:
     if problems:  # a bug in promotion-bot: never write evidence that does not validate
         raise RuntimeError("evidence does not match its schema: " + problems[0].render())
     return evidence
+
+
+def _uncommitted(settings: Settings, branch: Branch) -> list[str]:
+    """Governed files and change requests in the work tree that differ from HEAD (staged,
+    modified or untracked), when HEAD is what is checked: check never sees them."""
+    if settings.head_ref != "HEAD":
+        return []
+    directory = f"{branch.policy.change_request_dir.rstrip('/')}/"
+    found = []
+    for path in git.uncommitted_paths(settings.root):
+        if not path.startswith(branch.prefix):
+            continue
+        relative = path.removeprefix(branch.prefix)
+        if relative.startswith(directory) or is_governed(branch.policy, relative):
+            found.append(relative)
+    return sorted(found)
 
 
 def _branch_name(ref: str) -> str:

@@ -143,6 +143,43 @@ def test_a_branch_without_change_requests_needs_no_checks(
     assert "this branch adds no change request" in result.out
 
 
+@pytest.mark.parametrize("stage", [True, False], ids=["staged", "not-added"])
+def test_nothing_committed_is_said_and_fails(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], stage: bool
+) -> None:
+    """The change request and its ruleset are written (and staged) but not committed: check
+    runs on commits, so it must not answer "passed: no checks are required"."""
+    repo.branch("feature")
+    ruleset = repo.new_ruleset("1.1.0")
+    repo.change_request("CR-2026-0005", "ruleset", "routing-rules", "1.0.0", "1.1.0", [ruleset])
+    repo.write("NOTES.md", "not governed\n")
+    if stage:
+        repo.git("add", "-A")
+    result = run_check(repo, capsys, "--head", "HEAD")
+    assert result.code == 2
+    assert result.evidence is None
+    assert (
+        "promotion-bot: nothing to check: HEAD adds no change request, and 2 governed file(s) "
+        "are not committed (change-requests/CR-2026-0005.yaml, "
+        "configs/routing_tables/routing_rules_v1.1.0.json); check runs on commits: commit them, "
+        "then run promotion-bot check again"
+    ) in result.err
+    assert "passed" not in result.out
+
+
+def test_uncommitted_changes_beside_a_committed_change_request_are_named(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ruleset_branch(repo)
+    repo.write("configs/routing_tables/routing_rules_v1.2.0.json", "{}\n")
+    result = run_check(repo, capsys)
+    assert result.code == 0, result.out
+    assert (
+        "note: 1 governed file(s) are not committed and were not checked: "
+        "configs/routing_tables/routing_rules_v1.2.0.json"
+    ) in result.out
+
+
 def test_a_prompt_promotion_runs_the_evaluation_on_head_and_base(
     repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
