@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -58,6 +59,12 @@ class Plan:
 
     invocations: tuple[Invocation, ...]
     nothing: str | None = None
+
+
+def command_label(argv: Sequence[str]) -> str:
+    """A check's command as people read it: quoted like a shell would need it, with its
+    placeholders left as they are written in the policy ({artifacts}, not '{artifacts}')."""
+    return " ".join(arg if PLACEHOLDER.fullmatch(arg) else shlex.quote(arg) for arg in argv)
 
 
 def placeholders_in(argv: Sequence[str]) -> set[str]:
@@ -214,6 +221,7 @@ __all__ = [
     "PLACEHOLDERS",
     "Invocation",
     "Plan",
+    "command_label",
     "placeholders_in",
     "plan_invocations",
     "run_problems",

@@ -66,7 +66,7 @@ def run_check(request: CheckRequest, progress: Progress) -> CheckOutcome:
     settings = Settings(request.root, base_ref, request.head_ref, request.jobs, out,
                         dict(request.environ))
     evidence = run_session(settings, progress)
-    _writable(target, "--evidence", lambda: _write(target, _json(evidence)))
+    _writable(target, "--output", lambda: _write(target, _json(evidence)))
     _write_step_summary(evidence, settings.environ)
     return CheckOutcome(evidence, target)
 

@@ -32,7 +32,7 @@ from promotion_bot.core.builtin_checks import (
     read_metrics,
     run_builtin,
 )
-from promotion_bot.core.check_commands import Invocation, plan_invocations
+from promotion_bot.core.check_commands import Invocation, command_label, plan_invocations
 from promotion_bot.core.check_results import ERROR, FAILED, PASSED, TIMEOUT, CheckResult
 from promotion_bot.core.evidence import output_dict
 from promotion_bot.core.models import CheckSpec
@@ -101,7 +101,7 @@ def _task(spec: CheckSpec, required_by: tuple[str, ...], context: RunContext) ->
         )
 
     if spec.run:
-        label = shlex.join(spec.run)
+        label = command_label(spec.run)
         return CheckTask(
             spec.name, label, lambda: _command_check(spec, required_by, context), fallback
         )

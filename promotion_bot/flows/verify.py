@@ -101,7 +101,7 @@ def _default_main(root: Path) -> str:
         if git.run_git(root, "rev-parse", "--verify", "--quiet", f"{candidate}^{{commit}}",
                        ok_codes=(0, 1)).returncode == 0:
             return candidate
-    raise ConfigError("no origin/main or main here: pass --main BRANCH, the branch production "
+    raise ConfigError("no origin/main or main here: pass --base BRANCH, the branch production "
                       "deploys from")
 
 

@@ -60,7 +60,7 @@ def run_check(
             base,
             "--output-dir",
             str(out_dir),
-            "--evidence",
+            "--output",
             str(evidence_path),
             *args,
         ]
@@ -800,7 +800,7 @@ def test_the_base_defaults_to_origin_main_else_main(
 ) -> None:
     ruleset_branch(repo)
     evidence = tmp_path / "e.json"
-    assert main(["check", "--repo", str(repo.root), "--evidence", str(evidence)]) == 0
+    assert main(["check", "--repo", str(repo.root), "-o", str(evidence)]) == 0
     assert json.loads(evidence.read_text())["base"]["ref"] == "main"
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(repo.root), str(clone)], check=True)

@@ -34,7 +34,7 @@ def verify(
 def test_every_governed_file_covered(
     history: GovernedHistory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = verify(history, capsys, "--main", "main")
+    code, out = verify(history, capsys, "--base", "main")
     assert code == 0
     assert out.startswith("ok: all 6 governed file(s)")
 
@@ -91,7 +91,7 @@ def test_refuses_a_commit_that_is_not_on_main(
 ) -> None:
     history.git("checkout", "-q", "-b", "side")
     history.git("commit", "-q", "--allow-empty", "-m", "side")
-    code, out = verify(history, capsys, "--main", "main")
+    code, out = verify(history, capsys, "--base", "main")
     assert code == 1
     assert "is not on the first-parent history of main" in out
 
@@ -126,7 +126,7 @@ def test_without_a_main_branch_verify_asks_for_one(
     history.git("branch", "-m", "main", "trunk")
     code, out = verify(history, capsys)
     assert code == 2
-    assert "pass --main BRANCH" in out
+    assert "pass --base BRANCH" in out
 
 
 def test_refuses_a_direct_push_that_deletes_a_governed_artifact(
@@ -238,7 +238,7 @@ def test_a_key_governed_file_whose_other_keys_changed_is_covered(
     key_history: GovernedHistory, capsys: pytest.CaptureFixture[str]
 ) -> None:
     edit_on_main(key_history, "max_tokens: 256", "max_tokens: 512")
-    code, out = verify(key_history, capsys, "--main", "main")
+    code, out = verify(key_history, capsys, "--base", "main")
     assert code == 0, out
     assert out.startswith("ok: all 5 governed file(s)")
 
@@ -247,7 +247,7 @@ def test_a_key_governed_file_whose_governed_key_changed_is_refused(
     key_history: GovernedHistory, capsys: pytest.CaptureFixture[str]
 ) -> None:
     edit_on_main(key_history, "endpoint: http://127.0.0.1:11434", "endpoint: https://llm.example.com")
-    code, out = verify(key_history, capsys, "--main", "main")
+    code, out = verify(key_history, capsys, "--base", "main")
     assert code == 1
     assert out.splitlines()[0] == (
         f"NOT COVERED {MODEL_CONFIG}: its governed keys differ from CR-2026-0002's record: "
@@ -261,7 +261,7 @@ def test_a_new_file_with_governed_keys_and_no_record_is_refused(
     key_history.write("configs/models/shadow.yaml", "provider: openai\nnote: x\n")
     key_history.git("add", "-A")
     key_history.git("commit", "-qm", "A second model config, pushed to main")
-    code, out = verify(key_history, capsys, "--main", "main")
+    code, out = verify(key_history, capsys, "--base", "main")
     assert code == 1
     assert (
         "NOT COVERED configs/models/shadow.yaml: no valid promotion record lists this file, "
