@@ -558,6 +558,42 @@ def test_a_check_about_artifacts_without_any_fails(
     )
 
 
+APP = "configs/app.yaml"
+APP_BASE = "auth:\n  session_minutes: '30'\nclassification:\n  llm:\n    model: qwen2.5:7b-1.2.3\n"
+
+
+@pytest.mark.parametrize(
+    ("edit", "code", "problem"),
+    [
+        (("'30'", "'60'"), 0, None),  # auth only: governed as the rest of the policy says
+        (("qwen2.5:7b-1.2.3", "qwen2.5:7b-1.3.0"), 1,
+         "configs/app.yaml: its model keys changed on this branch (classification.llm) but "
+         "declared by no change request (governed by change type model)"),
+        (("qwen2.5:7b-1.2.3", "[unclosed"), 1, "configs/app.yaml:6:1: expected"),
+    ],
+    ids=["other-keys", "governed-key", "unreadable"],
+)
+def test_a_governed_key_inside_a_config_must_be_declared(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], edit: tuple[str, str], code: int,
+    problem: str | None,
+) -> None:
+    repo.replace(
+        ".promotion/policy.yaml",
+        '    paths: ["configs/models/**"]\n',
+        '    paths: ["configs/models/**"]\n'
+        '    keys:\n      - files: ["configs/app.yaml"]\n        keys: [classification.llm]\n',
+    )
+    repo.write(APP, APP_BASE)
+    repo.commit("Govern the model keys of the app config")
+    repo.branch("config")
+    repo.write(APP, APP_BASE.replace(*edit))
+    repo.commit("Edit the app config")
+    result = run_check(repo, capsys)
+    assert result.code == code, result.out + result.err
+    if problem:
+        assert f"  {problem}" in result.out
+
+
 # --- built-in checks -------------------------------------------------------------------------
 
 
