@@ -55,9 +55,8 @@ SUMMARIES: dict[str, str] = {
     "status": "The version of each target promoted on main, and its record.",
     "verify": "Deployment gate: is every governed file at a commit recorded?",
     "keys": "Make and inspect the keys that sign promotion records.",
-    "export": "Deliver every valid record on main as a CloudEvent (JSON, structured mode).",
-    "baseline": "Check the adoption baseline (.promotion/baseline.yaml) before its pull "
-    "request.",
+    "export": "Deliver every valid record on main as a CloudEvent.",
+    "baseline": "Check the adoption baseline (.promotion/baseline.yaml).",
     "rollback": "Open a gated revert pull request for a promotion.",
 }
 
