@@ -58,6 +58,7 @@ SUMMARIES: dict[str, str] = {
     "export": "Deliver every valid record on main as a CloudEvent.",
     "baseline": "Check the adoption baseline (.promotion/baseline.yaml).",
     "rollback": "Open a gated revert pull request for a promotion.",
+    "demo": "Watch the whole promotion lifecycle on the bundled example.",
 }
 
 INTERNAL_ERROR = 3
