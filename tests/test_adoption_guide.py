@@ -145,7 +145,7 @@ def test_the_adoption_guide_on_a_repository_with_a_year_of_history(
 
     # step 3: the signing key, then init on a branch
     key = tmp_path / "signing-key.pem"
-    code, out = run(capsys, *documented("keys generate --out ../signing-key.pem")[:-1], str(key))
+    code, out = run(capsys, *documented("keys generate -o ../signing-key.pem")[:-1], str(key))
     assert code == 0, out
     git(root, "switch", "-q", "-c", "adopt-promotion-bot")
     code, out = run(capsys, *documented("init --signing-key ../signing-key.pem")[:-1], str(key),

@@ -43,6 +43,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 # command name -> one line for the top-level help, so that `promotion-bot --help` imports no
 # command module (a test keeps these equal to each command's own short help).
 SUMMARIES: dict[str, str] = {
+    "init": "Adopt this repository: propose a policy.",
+    "doctor": "Check the repository's GitHub configuration, item by item.",
     "validate": "Validate change requests and the policy, with file:line errors.",
     "new": "Write a change request for artifacts, hashes filled in.",
     "hash": "Print the SHA-256 of files, for a change request.",
