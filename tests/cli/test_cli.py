@@ -15,16 +15,14 @@ from promotion_bot.cli.main import COMMANDS, SUMMARIES, LazyGroup, cli, main
 from tests.conftest import git
 
 COMMAND_NAMES = list(COMMANDS)
-# the commands of the consistency pass (issue 17); init, doctor, export, baseline and demo were
-# added beside it and keep their own help until their owners align them
-ADDED_BESIDE = ("init", "doctor", "export", "baseline", "demo")
-CONSISTENT = [name for name in COMMAND_NAMES if name not in ADDED_BESIDE]
+CONSISTENT = COMMAND_NAMES
 # the spellings of before the consistency pass, and what they are now
 RENAMED = {
     "record": {"--ref": "--base"},
     "audit": {"--ref": "--base"},
     "status": {"--ref": "--base"},
     "verify": {"--main": "--base"},
+    "export": {"--ref": "--base"},
     "check": {"--evidence": "--output"},
     "gate": {"--save-snapshot": "--output"},
 }
