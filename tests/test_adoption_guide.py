@@ -145,7 +145,7 @@ def test_the_adoption_guide_on_a_repository_with_a_year_of_history(
 
     # step 3: the signing key, then init on a branch
     key = tmp_path / "signing-key.pem"
-    code, out = run(capsys, *documented("keys generate --out ../signing-key.pem")[:-1], str(key))
+    code, out = run(capsys, *documented("keys generate -o ../signing-key.pem")[:-1], str(key))
     assert code == 0, out
     git(root, "switch", "-q", "-c", "adopt-promotion-bot")
     code, out = run(capsys, *documented("init --signing-key ../signing-key.pem")[:-1], str(key),
@@ -206,5 +206,5 @@ def test_the_adoption_guide_on_a_repository_with_a_year_of_history(
     # the deployment gate on the promotion's merge: every governed file is covered, the
     # promoted ruleset by its record, everything live before adoption by the baseline
     verify = documented("verify --commit origin/main")
-    code, out = run(capsys, verify[0], "--commit", promotion, "--main", "main")
+    code, out = run(capsys, verify[0], "--commit", promotion, "--base", "main")
     assert code == 0, out

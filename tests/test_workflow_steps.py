@@ -11,13 +11,16 @@ checkout's (a symlink), since tests have no network for pip.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping
+import zipfile
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -268,11 +271,16 @@ def test_pin_check_refuses_anything_but_a_commit(
 # --- checks: promotion-bot check on the merge commit of a pull request ---------------------
 
 
-def governed_origin(tmp_path: Path, base_ref: str) -> tuple[Path, str, str]:
-    """A bare origin whose `base_ref` is the example repository and whose `changes` branch
-    promotes routing rules 1.1.0 with its change request; returns (origin, base, head)."""
+def governed_origin(
+    tmp_path: Path, base_ref: str, prepare: Callable[[Path], None] | None = None
+) -> tuple[Path, str, str]:
+    """A bare origin whose `base_ref` is the example repository (changed by `prepare`) and
+    whose `changes` branch promotes routing rules 1.1.0 with its change request; returns
+    (origin, base, head)."""
     work = tmp_path / "author"
     shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns("snapshots"))
+    if prepare is not None:
+        prepare(work)
     git(work, "init", "-q", "-b", base_ref)
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "base")
@@ -366,6 +374,92 @@ def test_checks_step_runs_only_in_the_untrusted_events(
     assert result.returncode == 2
     assert f"not {event}" in result.stdout
     assert not (runner.temp / "promotion-evidence.json").exists()
+
+
+WHEEL_NAME = "govdep-1.0-py3-none-any.whl"
+
+
+def write_wheel(folder: Path) -> Path:
+    """A tiny wheel of the package `govdep`, installable offline (pip --no-index)."""
+    files = {
+        "govdep/__init__.py": b"ANSWER = 42\n",
+        "govdep-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: govdep\nVersion: 1.0\n",
+        "govdep-1.0.dist-info/WHEEL": (
+            b"Wheel-Version: 1.0\nGenerator: tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
+        ),
+    }
+    record = "".join(
+        f"{name},sha256="
+        f"{base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b'=').decode()},"
+        f"{len(data)}\n"
+        for name, data in files.items()
+    ) + "govdep-1.0.dist-info/RECORD,,\n"
+    folder.mkdir(parents=True, exist_ok=True)
+    wheel = folder / WHEEL_NAME
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+        archive.writestr("govdep-1.0.dist-info/RECORD", record)
+    return wheel
+
+
+def needs_a_dependency(work: Path) -> None:
+    """The governed repository's ruleset checks import a package of its own requirements."""
+    write_wheel(work / "vendor")
+    (work / "requirements-checks.txt").write_text(f"--no-index\n./vendor/{WHEEL_NAME}\n")
+    policy = work / ".promotion/policy.yaml"
+    text = policy.read_text()
+    text = text.replace(
+        "checks:\n",
+        "checks:\n  uses-dependency:\n"
+        "    run: [python3, -c, 'import govdep; print(\"govdep\", govdep.ANSWER)']\n",
+        1,
+    ).replace(
+        "required_checks: [rules-lint, rules-simulate, pack-verify]",
+        "required_checks: [uses-dependency, rules-lint, rules-simulate, pack-verify]",
+    )
+    policy.write_text(text)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "code", "dependency"),
+    [
+        ({}, 1, "ModuleNotFoundError: No module named 'govdep'"),
+        ({"requirements": "requirements-checks.txt"}, 0, "govdep 42"),
+        ({"setup": f"python -m pip install --no-index vendor/{WHEEL_NAME}"}, 0, "govdep 42"),
+    ],
+    ids=["nothing-installed", "requirements", "setup-command"],
+)
+def test_checks_step_installs_the_governed_repositorys_dependencies(
+    tmp_path: Path, inputs: dict[str, str], code: int, dependency: str
+) -> None:
+    payload = webhook_payload("pull_request", "opened.payload.json")
+    base_ref = payload["pull_request"]["base"]["ref"]
+    origin, _base, _head = governed_origin(tmp_path, base_ref, prepare=needs_a_dependency)
+    workspace = checkout_merge_commit(tmp_path, origin, base_ref)
+    runner = make_runner(tmp_path, workspace, "pull_request", payload, inputs=inputs)
+    runner.install_bot()
+    python = Path(sys.executable).parent  # `python` on PATH, as setup-python leaves it
+
+    setup = runner.run(workflow_step("promotion-checks.yml", "dependencies"), extra_path=python)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    result = runner.run(workflow_step("promotion-checks.yml", "Run the required checks"),
+                        extra_path=python)
+
+    assert result.returncode == code, result.stdout + result.stderr
+    evidence = json.loads((runner.temp / "promotion-evidence.json").read_text())
+    check = next(c for c in evidence["checks"] if c["name"] == "uses-dependency")
+    assert dependency in check["output"]["tail"]
+
+
+def test_checks_step_refuses_a_requirements_file_that_is_not_there(tmp_path: Path) -> None:
+    runner = make_runner(tmp_path, tmp_path, "pull_request",
+                         webhook_payload("pull_request", "opened.payload.json"),
+                         inputs={"requirements": "requirements/missing.txt"})
+    result = runner.run(workflow_step("promotion-checks.yml", "dependencies"),
+                        extra_path=Path(sys.executable).parent)
+    assert result.returncode == 2
+    assert "::error::requirements: requirements/missing.txt is not a file" in result.stdout
 
 
 # --- gate: fails closed without the App's credentials --------------------------------------

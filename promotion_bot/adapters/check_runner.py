@@ -48,16 +48,25 @@ def output_file(path: Path, relative_to: Path) -> OutputFile:
 
 
 def check_environment(
-    home: Path, tmpdir: Path, caller: Mapping[str, str] | None = None
+    home: Path,
+    tmpdir: Path,
+    caller: Mapping[str, str] | None = None,
+    promotion: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The whole environment a check command sees: nothing is inherited but PATH."""
+    """The whole environment a check command sees: nothing is inherited but PATH, plus the
+    PROMOTION_* facts about the change (promotion_bot.core.check_commands)."""
     source = os.environ if caller is None else caller
+    facts = dict(promotion or {})
+    stray = sorted(name for name in facts if not name.startswith("PROMOTION_"))
+    if stray:  # a bug: only the change's facts may be added, never the caller's variables
+        raise ValueError(f"not a PROMOTION_ variable: {', '.join(stray)}")
     return {
         "PATH": source.get("PATH") or os.defpath,
         "HOME": str(home),
         "TMPDIR": str(tmpdir),
         "LANG": "C.UTF-8",
         "LC_ALL": "C.UTF-8",
+        **facts,
     }
 
 
@@ -85,13 +94,14 @@ def run_command(
     scratch: Path,
     clock: Clock = utc_now,
     environ: Mapping[str, str] | None = None,
+    promotion: Mapping[str, str] | None = None,
 ) -> CommandRun:
     """Run one command (no shell) with a timeout; stdout and stderr go to `log`."""
     home, tmpdir = scratch / "home", scratch / "tmp"
     home.mkdir(parents=True, exist_ok=True)
     tmpdir.mkdir(parents=True, exist_ok=True)
     log.parent.mkdir(parents=True, exist_ok=True)
-    env = check_environment(home, tmpdir, environ)
+    env = check_environment(home, tmpdir, environ, promotion)
     started_at, start = clock(), time.monotonic()
     with log.open("wb") as output:
         try:

@@ -151,6 +151,46 @@ def tracked_files(repo: Path, paths: Iterable[str] = ()) -> dict[str, TrackedFil
     return files
 
 
+def stage(repo: Path, paths: Sequence[str]) -> None:
+    """`git add` these paths (relative to `repo`); a path git ignores is an error."""
+    result = run_git(repo, "add", "--", *paths, ok_codes=(0, 1))
+    if result.returncode != 0:
+        message = result.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(
+            f"cannot add {', '.join(paths)} to git: {message[0] if message else 'git add failed'}"
+            " (is it in .gitignore?)"
+        )
+
+
+def files_added_on_any_ref(repo: Path, directory: str) -> set[str]:
+    """The names of the files ever added under `directory` (relative to `repo`) on any branch
+    or remote-tracking branch git knows, in one `git log --all`."""
+    output = run_git(
+        repo, "log", "--all", "--format=", "--name-only", "--diff-filter=A", "--", directory
+    ).stdout.decode("utf-8", "surrogateescape")
+    return {line.rsplit("/", 1)[-1] for line in output.splitlines() if line.strip()}
+
+
+def uncommitted_paths(repo: Path) -> list[str]:
+    """Files below `repo` that differ from HEAD: staged, modified, or untracked (not ignored);
+    relative to the git top level."""
+    output = run_git(
+        repo, "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", "."
+    ).stdout
+    paths: list[str] = []
+    entries = output.split(b"\0")
+    index = 0
+    while index < len(entries):
+        entry = entries[index].decode("utf-8", "surrogateescape")
+        index += 1
+        if len(entry) < 4:
+            continue
+        paths.append(entry[3:])
+        if entry[0] in "RC":  # a rename or copy is followed by its source path
+            index += 1
+    return paths
+
+
 def tree_files(repo: Path, rev: str, paths: Iterable[str] = ()) -> dict[str, TrackedFile]:
     """Files in the tree of commit `rev` (recursive), relative to the repository root."""
     output = run_git(repo, "ls-tree", "-r", "-z", "--full-tree", rev, "--", *paths).stdout

@@ -21,7 +21,6 @@ from promotion_bot.core.formats.documents import (
     load_policy,
 )
 from promotion_bot.core.git_facts import GITLINK_MODE, SYMLINK_MODE, TrackedFile
-from promotion_bot.core.globs import match_any
 from promotion_bot.core.governance import BASELINE_PATH
 from promotion_bot.core.models import ChangeRequest, Policy
 from promotion_bot.core.paths import path_problem
@@ -264,7 +263,7 @@ def _policy_fit(cr: ChangeRequest, document: Any, policy: Policy) -> list[Proble
         ]
     problems = []
     for position, artifact in enumerate(cr.artifacts):
-        if not match_any(rule.paths, artifact.path):
+        if not rule.governs_file(artifact.path):
             problems.append(
                 document.problem(
                     ["artifacts", position, "path"],

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
 
-from promotion_bot.cli.options import echo_json, governed_root, repo_option
+from promotion_bot.cli.options import (
+    base_option,
+    emit,
+    governed_root,
+    output_option,
+    repo_option,
+)
 from promotion_bot.core.approvals import Status
 from promotion_bot.core.errors import ExitCode
 from promotion_bot.flows.approvals import evaluate_snapshot
@@ -20,7 +27,7 @@ EXIT_CODES = {
 }
 
 
-@click.command("approvals")
+@click.command("approvals", short_help="Who must still approve a pull request, and why.")
 @repo_option()
 @click.option(
     "--snapshot",
@@ -30,12 +37,9 @@ EXIT_CODES = {
     help="The pull request snapshot (JSON, schemas/pr-snapshot.schema.json): reviews, "
     "author, head/base SHAs, changed files and owner-team members.",
 )
-@click.option(
-    "--base",
-    metavar="REV",
-    default=None,
-    help="The base commit: policy and CODEOWNERS are read here. "
-    "Default: the snapshot's base SHA.",
+@base_option(
+    None,
+    "The base commit: policy and CODEOWNERS are read here. Default: the snapshot's base SHA.",
 )
 @click.option(
     "--head",
@@ -52,12 +56,14 @@ EXIT_CODES = {
     show_default=True,
     help="text for people, json for machines, markdown for the PR comment / job summary.",
 )
+@output_option("Write the decision to this file instead of standard output.")
 def approvals(
     repo: Path | None,
     snapshot_path: Path,
     base: str | None,
     head: str | None,
     output_format: str,
+    output: Path | None,
 ) -> int:
     """Evaluate a pull request's approvals: required roles and who fills them.
 
@@ -71,7 +77,8 @@ def approvals(
 
     \b
     Example:
-      promotion-bot approvals --repo . --base main --head HEAD --snapshot pr.json
+      promotion-bot approvals --base main --head HEAD --snapshot pr.json -o decision.md \\
+        --format markdown
 
     \b
     Exit codes: 0 approved, 1 pending or blocked,
@@ -79,7 +86,10 @@ def approvals(
     """
     decision = evaluate_snapshot(governed_root(repo), snapshot_path, base, head)
     if output_format == "json":
-        echo_json(decision_to_json(decision))
+        text = json.dumps(decision_to_json(decision), indent=2, default=str) + "\n"
     else:
-        click.echo(render(decision, output_format), nl=False)
+        text = render(decision, output_format)
+    emit(text, output)
+    if output is not None:
+        click.echo(f"wrote {output} ({decision.status.value}: {decision.summary})")
     return int(EXIT_CODES[decision.status])

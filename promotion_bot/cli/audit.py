@@ -7,16 +7,28 @@ from pathlib import Path
 import click
 
 from promotion_bot.adapters.clock import utc_now
-from promotion_bot.cli.options import governed_root, repo_option
+from promotion_bot.cli.options import (
+    RenamedOptions,
+    base_option,
+    emit,
+    governed_root,
+    output_option,
+    repo_option,
+)
 from promotion_bot.cli.progress import progress_reporter
 from promotion_bot.core.errors import ExitCode
 from promotion_bot.flows.audit import AuditRequest, audit_ledger
 from promotion_bot.render.audit import RENDERERS, render_html
 
 
-@click.command("audit")
+@click.command(
+    "audit",
+    cls=RenamedOptions,
+    renamed={"--ref": "--base"},
+    short_help="Verify every promotion and rollback on main, from git alone.",
+)
 @repo_option()
-@click.option("--ref", default="HEAD", show_default=True, help="Main: the history to audit.")
+@base_option("HEAD", "Main: the history to audit.")
 @click.option(
     "--trusted-keys",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -42,15 +54,10 @@ from promotion_bot.render.audit import RENDERERS, render_html
     help="text (terminal table), markdown, json, csv (one row per promotion) or html "
     "(a self-contained report).",
 )
-@click.option(
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Write the report to this file instead of standard output.",
-)
+@output_option("Write the report to this file instead of standard output.")
 def audit_command(
     repo: Path | None,
-    ref: str,
+    base: str,
     trusted_keys: Path | None,
     checkpoint: str | None,
     since: str | None,
@@ -69,9 +76,15 @@ def audit_command(
     satisfy the policy, the chain of records per target must hold, and rollbacks must name
     an earlier promotion. Finding codes: docs/records.md.
 
+    \b
+    Examples:
+      promotion-bot audit
+      promotion-bot audit --base origin/main --format html -o audit.html
+
+    \b
     Exit codes: 0 no findings, 1 findings, 2 usage or configuration error.
     """
-    request = AuditRequest(governed_root(repo), ref, trusted_keys, since, target, change_id,
+    request = AuditRequest(governed_root(repo), base, trusted_keys, since, target, change_id,
                            checkpoint, progress_reporter("audit"))
     report = audit_ledger(request)
     text = (
@@ -80,7 +93,7 @@ def audit_command(
         else RENDERERS[output_format](report)
     )
     if output is not None:
-        output.write_text(text, encoding="utf-8")
+        emit(text, output)
         click.echo(
             f"wrote {output} ({len(report.entries)} promotions, {len(report.findings)} findings)"
         )

@@ -12,7 +12,7 @@ from promotion_bot.core.governance import BASELINE_PATH
 from promotion_bot.flows.baseline import check_baseline, propose_baseline
 
 
-@click.command()
+@click.command(short_help="Check the adoption baseline (.promotion/baseline.yaml).")
 @repo_option()
 @click.option("--propose", is_flag=True,
               help=f"Print a skeleton {BASELINE_PATH}: one target per change type with the "
@@ -27,6 +27,11 @@ def baseline(repo: Path | None, propose: bool, output_format: str) -> int:
     the policy's governance section), `record` signs it as the baseline record, which
     verify, status, audit, check and new take as the starting point: the first change
     request of a target declares the baselined version as its current_version.
+
+    \b
+    Examples:
+      promotion-bot baseline --propose > .promotion/baseline.yaml
+      promotion-bot baseline
 
     \b
     Exit codes: 0 the baseline is valid and lists every governed file, 1 it does not

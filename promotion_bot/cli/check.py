@@ -9,7 +9,15 @@ from pathlib import Path
 import click
 
 from promotion_bot.adapters.check_runner import Progress
-from promotion_bot.cli.options import echo_json, format_option, governed_root, repo_option
+from promotion_bot.cli.options import (
+    RenamedOptions,
+    base_option,
+    echo_json,
+    format_option,
+    governed_root,
+    output_option,
+    repo_option,
+)
 from promotion_bot.core.errors import ExitCode
 from promotion_bot.flows.check import CheckRequest, run_check
 from promotion_bot.render.evidence import render_text
@@ -17,13 +25,16 @@ from promotion_bot.render.evidence import render_text
 DEFAULT_JOBS = min(4, os.cpu_count() or 1)
 
 
-@click.command()
+@click.command(
+    cls=RenamedOptions,
+    renamed={"--evidence": "--output"},
+    short_help="Run the checks the change requests of this branch require.",
+)
 @repo_option()
-@click.option(
-    "--base",
-    default=None,
-    help="The branch the pull request merges into (default: origin/main if it exists, "
-    "else main). Policy and promoted versions are read from it.",
+@base_option(
+    None,
+    "The branch the pull request merges into (default: origin/main if it exists, else "
+    "main). Policy and promoted versions are read from it.",
 )
 @click.option("--head", default="HEAD", show_default=True, help="The commit to check.")
 @click.option(
@@ -39,13 +50,7 @@ DEFAULT_JOBS = min(4, os.cpu_count() or 1)
     default=None,
     help="Where check outputs (one .log per check) go (default: a new temporary folder).",
 )
-@click.option(
-    "--evidence",
-    "evidence_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=None,
-    help="Where the evidence JSON goes (default: evidence.json in the output folder).",
-)
+@output_option("Where the evidence JSON goes (default: evidence.json in --output-dir).")
 @format_option()
 def check(
     repo: Path | None,
@@ -53,7 +58,7 @@ def check(
     head: str,
     jobs: int,
     output_dir: Path | None,
-    evidence_path: Path | None,
+    output: Path | None,
     output_format: str,
 ) -> int:
     """Check the change requests this branch adds and run the checks they require.
@@ -70,11 +75,16 @@ def check(
     5. one evidence document (schemas/evidence.schema.json); a Markdown summary is
        appended to $GITHUB_STEP_SUMMARY when it is set
 
+    \b
+    Example:
+      promotion-bot check --base main -o evidence.json
+
+    \b
     Exit codes: 0 every required check passed, 1 a check or a declaration failed,
-    2 usage or configuration error.
+    2 usage or configuration error (also: nothing committed yet).
     """
     request = CheckRequest(
-        governed_root(repo), base, head, jobs, output_dir, evidence_path, dict(os.environ)
+        governed_root(repo), base, head, jobs, output_dir, output, dict(os.environ)
     )
     outcome = run_check(request, Progress(lambda line: click.echo(line, err=True)))
     if output_format == "json":

@@ -29,7 +29,7 @@ class _Printer:
         click.echo(text)
 
 
-@click.command("demo")
+@click.command("demo", short_help="Watch the whole promotion lifecycle on the bundled example.")
 @click.argument("folder", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option(
     "--keep",
@@ -49,6 +49,11 @@ def demo(folder: Path | None, keep: bool) -> int:
       3. GitHub merges; CI: record             7. a rewritten record: audit and verify refuse
       4. deploy job: status, verify
     Every command is the real one; the pull request snapshots stand in for GitHub.
+
+    \b
+    Examples:
+      promotion-bot demo
+      promotion-bot demo /tmp/promotion-demo --keep
 
     Exit codes: 0 every step gave the expected answer; 1 a step did not (the demo stops
     there, says why and keeps FOLDER); 2 FOLDER is not new or empty.

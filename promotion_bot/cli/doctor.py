@@ -17,7 +17,7 @@ from promotion_bot.flows.doctor import run_doctor
 from promotion_bot.render.doctor import as_data, render_text
 
 
-@click.command("doctor")
+@click.command("doctor", short_help="Check the repository's GitHub configuration, item by item.")
 @repo_option()
 @click.option("--repository", default=None, metavar="OWNER/NAME",
               help="The GitHub repository (default: GITHUB_REPOSITORY, else the origin remote).")
@@ -50,6 +50,10 @@ def doctor(repo: Path | None, repository: str | None, api_url: str | None,
     Run it with a token of a repository administrator who is an organisation owner:
       GITHUB_TOKEN=$(gh auth token) promotion-bot doctor
     (the App's own token cannot see rulesets' bypass lists or the organisation's Apps).
+
+    \b
+    Examples:
+      GITHUB_TOKEN=$(gh auth token) promotion-bot doctor --repository example-org/routing
 
     Exit codes: 0 everything holds, 1 something does not (each fix is shown), 2 usage or
     configuration error (no token, unknown repository, GitHub unreachable).

@@ -9,16 +9,28 @@ from pathlib import Path
 import click
 
 from promotion_bot.adapters.event_sinks import RetryPolicy
-from promotion_bot.cli.options import echo_json, format_option, governed_root, repo_option
+from promotion_bot.cli.options import (
+    RenamedOptions,
+    base_option,
+    echo_json,
+    format_option,
+    governed_root,
+    repo_option,
+)
 from promotion_bot.cli.progress import progress_reporter
 from promotion_bot.core.errors import ExitCode
 from promotion_bot.flows.export import ExportRequest, ExportResult
 from promotion_bot.flows.export import export as export_records
 
 
-@click.command("export")
+@click.command(
+    "export",
+    cls=RenamedOptions,
+    renamed={"--ref": "--base"},
+    short_help="Deliver every valid record on main as a CloudEvent.",
+)
 @repo_option()
-@click.option("--ref", default="HEAD", show_default=True, help="Main: the history to export.")
+@base_option("HEAD", "Main: the history to export.")
 @click.option(
     "--to",
     "destination",
@@ -57,7 +69,7 @@ from promotion_bot.flows.export import export as export_records
 @format_option()
 def export(
     repo: Path | None,
-    ref: str,
+    base: str,
     destination: str,
     cursor: Path | None,
     source: str | None,
@@ -79,13 +91,18 @@ def export(
     $PROMOTION_BOT_EXPORT_HMAC_KEY. The event format: docs/records.md.
 
     \b
+    Examples:
+      promotion-bot export --to events.jsonl --cursor .promotion-export-cursor
+      PROMOTION_BOT_EXPORT_TOKEN=... promotion-bot export --to https://audit.example.org/events
+
+    \b
     Exit codes: 0 every event delivered, 1 delivery stopped (the sink refused an event or
     did not answer after the retries; run again: nothing acknowledged is sent twice),
     2 usage or configuration error.
     """
     request = ExportRequest(
         root=governed_root(repo),
-        ref=ref,
+        ref=base,
         destination=destination,
         cursor=cursor,
         source=source,

@@ -13,7 +13,14 @@ import click
 from promotion_bot.adapters.actions_event import EventTarget, read_event
 from promotion_bot.adapters.clock import utc_now
 from promotion_bot.adapters.github import GitHubClient, PullReader, PullWriter, client_for
-from promotion_bot.cli.options import echo_json, github_options, github_settings
+from promotion_bot.cli.options import (
+    RenamedOptions,
+    echo_json,
+    emit,
+    github_options,
+    github_settings,
+    output_option,
+)
 from promotion_bot.core.approvals import Status
 from promotion_bot.core.errors import ConfigError, ExitCode
 from promotion_bot.flows.gate import Gate, GateRun, pull_numbers
@@ -56,7 +63,12 @@ def _run_url() -> str | None:
     return f"{server}/{repo}/actions/runs/{run}" if server and repo and run else None
 
 
-@click.command("gate")
+@click.command(
+    "gate",
+    cls=RenamedOptions,
+    renamed={"--save-snapshot": "--output"},
+    short_help="Evaluate a pull request on GitHub and set promotion/approvals.",
+)
 @pull_option
 @github_options("Default: GITHUB_REPOSITORY, or the event's repository.")
 @click.option("--all-open", is_flag=True,
@@ -69,13 +81,13 @@ def _run_url() -> str | None:
                    "Default: the repository's default branch.")
 @click.option("--dry-run", is_flag=True,
               help="Evaluate and print; write nothing to GitHub (exit code = the decision).")
-@click.option("--save-snapshot", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Also write the PR snapshot used, for `promotion-bot approvals --snapshot`.")
+@output_option("Also write the PR snapshot used, for `promotion-bot approvals --snapshot`.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]),
-              default="text", show_default=True)
+              default="text", show_default=True,
+              help="text for people, json for machines, markdown as the sticky comment.")
 def gate(pull_number: int | None, repository: str | None, api_url: str | None, timeout: int,
          retries: int, request_pace: float, all_open: bool, governed_branches: tuple[str, ...],
-         dry_run: bool, save_snapshot: Path | None, output_format: str) -> int:
+         dry_run: bool, output: Path | None, output_format: str) -> int:
     """Evaluate a pull request's approvals on GitHub and set the `promotion/approvals` status.
 
     Builds the PR snapshot from the API (the pull request, all its files and reviews, the
@@ -94,6 +106,10 @@ def gate(pull_number: int | None, repository: str | None, api_url: str | None, t
     GITHUB_TOKEN cannot read organisation teams: see docs/github.md.
 
     \b
+    Example (in a GitHub Actions job; locally add --pr N --repository OWNER/NAME):
+      promotion-bot gate --dry-run -o pr.json
+
+    \b
     Exit codes: 0 evaluated and published (approved, pending or blocked: the status says
     which); 1 with --dry-run when pending or blocked; 2 error (the status says why, if it
     could be written).
@@ -106,8 +122,8 @@ def gate(pull_number: int | None, repository: str | None, api_url: str | None, t
     runner = Gate(reader, writer, target.repository, utc_now, _run_url(), governed_branches)
     run = runner.run_target(target, all_open=all_open)
     judged = [o for o in run.pulls if o.snapshot is not None]
-    if save_snapshot is not None and judged:
-        save_snapshot.write_text(json.dumps(judged[0].snapshot, indent=2) + "\n")
+    if output is not None and judged:
+        emit(json.dumps(judged[0].snapshot, indent=2) + "\n", output)
     _report(run, client, output_format, dry_run)
     return _exit_code(run, dry_run)
 
@@ -163,18 +179,25 @@ def _exit_code(run: GateRun, dry_run: bool) -> int:
     return int(ExitCode.OK)
 
 
-@click.command("snapshot")
+@click.command("snapshot", short_help="Export a pull request's snapshot, for offline approvals.")
 @pull_option
 @github_options("Default: GITHUB_REPOSITORY, or the event's repository.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="Where to write the snapshot JSON.")
+@output_option("Where to write the snapshot JSON.", required=True)
 def snapshot(pull_number: int | None, repository: str | None, api_url: str | None,
              timeout: int, retries: int, request_pace: float, output: Path) -> int:
     """Export a pull request's snapshot from GitHub, for offline debugging of a decision.
 
     \b
+    Example:
+      promotion-bot snapshot --pr 42 --repository acme/intake -o pr.json
     Then reproduce the gate's decision without GitHub:
-      promotion-bot approvals --repo . --snapshot pr.json
+      promotion-bot approvals --snapshot pr.json
+
+    \b
+    Credentials come from the environment, as for `gate`.
+
+    \b
+    Exit codes: 0 written, 2 GitHub, the event or the output file could not be used.
     """
     target = _target(pull_number, repository)
     settings = github_settings(repository, api_url, timeout, retries, request_pace)
@@ -184,7 +207,7 @@ def snapshot(pull_number: int | None, repository: str | None, api_url: str | Non
     [number, *_] = pull_numbers(target, reader)
     facts = reader.pull(number)
     data = runner.snapshot(facts, runner.base_policy(facts))
-    output.write_text(json.dumps(data, indent=2) + "\n")
+    emit(json.dumps(data, indent=2) + "\n", output)
     click.echo(f"wrote {output} (pull request #{number}, head {facts.head_sha[:12]}, "
                f"{len(data['files'])} files, {len(data['reviews'])} reviews, "
                f"{len(data['teams'])} teams; {client.requests_made} API requests)")

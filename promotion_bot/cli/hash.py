@@ -10,7 +10,7 @@ from promotion_bot.cli.options import echo_json, format_option
 from promotion_bot.flows.hash import hash_paths
 
 
-@click.command("hash")
+@click.command("hash", short_help="Print the SHA-256 of files, for a change request.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @format_option("text", "yaml", "json")
 def hash_command(paths: tuple[Path, ...], output_format: str) -> int:
@@ -22,6 +22,13 @@ def hash_command(paths: tuple[Path, ...], output_format: str) -> int:
     json: [{"path": ..., "sha256": ...}]
 
     The digest is streamed, so large files cost constant memory.
+
+    \b
+    Example:
+      promotion-bot hash --format yaml configs/routing_tables/routing_rules_v1.4.2.json
+
+    \b
+    Exit codes: 0 hashed, 2 a path does not exist or cannot be read.
     """
     entries = hash_paths(paths)
     if output_format == "json":

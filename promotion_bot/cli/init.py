@@ -14,7 +14,7 @@ from promotion_bot.flows.init import propose_adoption, signing_key_entry, write_
 from promotion_bot.render.adoption import next_steps, render_proposal, render_questions
 
 
-@click.command("init")
+@click.command("init", short_help="Adopt this repository: propose a policy.")
 @repo_option()
 @click.option("--org", default=None, help="The GitHub organisation that owns the teams "
               "(default: the owner of the origin remote).")
@@ -59,6 +59,11 @@ def init(repo: Path | None, org: str | None, bot_repository: str | None, bot_ref
       - the five workflow files, pinned to one promotion-bot commit;
     shows them, and writes them when you confirm (--yes for scripts). The result validates
     as it stands. What init cannot find out is asked, one named option each.
+
+    \b
+    Examples:
+      promotion-bot init
+      promotion-bot init --dry-run
 
     Exit codes: 0 written (or shown, with --dry-run), 1 not written (declined) or the written
     files do not validate, 2 an open question with --yes, or a usage error.

@@ -40,12 +40,41 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("promotion_bot.cli.demo", "demo"),
 }
 
+# command name -> one line for the top-level help, so that `promotion-bot --help` imports no
+# command module (a test keeps these equal to each command's own short help).
+SUMMARIES: dict[str, str] = {
+    "init": "Adopt this repository: propose a policy.",
+    "doctor": "Check the repository's GitHub configuration, item by item.",
+    "validate": "Validate change requests and the policy, with file:line errors.",
+    "new": "Write a change request for artifacts, hashes filled in.",
+    "hash": "Print the SHA-256 of files, for a change request.",
+    "check": "Run the checks the change requests of this branch require.",
+    "approvals": "Who must still approve a pull request, and why.",
+    "gate": "Evaluate a pull request on GitHub and set promotion/approvals.",
+    "snapshot": "Export a pull request's snapshot, for offline approvals.",
+    "record": "Sign a promotion record for every unrecorded merge on main.",
+    "audit": "Verify every promotion and rollback on main, from git alone.",
+    "status": "The version of each target promoted on main, and its record.",
+    "verify": "Deployment gate: is every governed file at a commit recorded?",
+    "keys": "Make and inspect the keys that sign promotion records.",
+    "export": "Deliver every valid record on main as a CloudEvent.",
+    "baseline": "Check the adoption baseline (.promotion/baseline.yaml).",
+    "rollback": "Open a gated revert pull request for a promotion.",
+    "demo": "Watch the whole promotion lifecycle on the bundled example.",
+}
+
 INTERNAL_ERROR = 3
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from SUMMARIES: no command module is imported for --help."""
+        rows = [(name, SUMMARIES.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
@@ -65,16 +94,26 @@ def cli() -> None:
     """Approval-gated, auditable promotion of governed artifacts through pull requests.
 
     \b
-    Newcomers:  demo                             (the whole lifecycle, offline, in seconds)
-    Adopters:   init, baseline, doctor          (adopt a repository, check its GitHub setup)
-    Engineers:  validate, new, hash, check      (before pushing a change request)
-    Approvers:  approvals                        (why a PR is or is not approved)
-    In CI:      gate, record                     (GitHub Actions)
-    Auditors:   audit, status, verify            (from git alone)
-    On call:    rollback                         (a gated revert pull request)
-    Audit system: export                         (records as CloudEvents)
-    Adoption:   baseline                         (the versions live at adoption)
+    Newcomers:    demo                          (the whole lifecycle, offline, in seconds)
+    Adopters:     init, baseline, doctor        (adopt a repository, check its GitHub setup)
+    Engineers:    validate, new, hash, check    (before pushing a change request)
+    Approvers:    approvals, snapshot           (why a PR is or is not approved)
+    In CI:        gate, record                  (GitHub Actions)
+    Auditors:     audit, status, verify         (from git alone)
+    On call:      rollback                      (a gated revert pull request)
+    Operators:    keys                          (the keys that sign records)
+    Audit system: export                        (records as CloudEvents)
 
+    \b
+    Options mean the same in every command: --repo DIR the governed repository, --base REF
+    the main branch, -o/--output FILE the file the command writes. Each command's --help
+    shows an example and its exit codes.
+
+    \b
+    Example:
+      promotion-bot check --base main
+
+    \b
     Exit codes: 0 success, 1 rejected / not approved, 2 usage or configuration error,
     3 internal error (a bug: please report it with the traceback).
     """

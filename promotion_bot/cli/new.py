@@ -12,7 +12,7 @@ from promotion_bot.core.models import CHANGE_TYPES
 from promotion_bot.flows.new import NewRequest, new_change_request
 
 
-@click.command()
+@click.command(short_help="Write a change request for artifacts, hashes filled in.")
 @click.argument("artifacts", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--type",
@@ -78,7 +78,14 @@ def new(
         --title "Route GDPR requests to the privacy queue" --proposed 1.4.2 \\
         configs/routing_tables/routing_rules_v1.4.2.json
 
-    The file is written to change-requests/<change_id>.yaml and validated at once.
+    The file is written to change-requests/<change_id>.yaml and validated at once. An
+    artifact that is not added to git yet is added. The change_id is the next number after
+    the highest on any branch git knows (git fetch first to see your colleagues'). For a
+    model change without --model, the pinned identifiers of its configurations are recorded.
+
+    \b
+    Exit codes: 0 written (or printed with --stdout), 1 the change request would not be
+    valid (each problem names the option or file to fix), 2 usage or configuration error.
     """
     request = NewRequest(
         root=governed_root(repo),
@@ -100,6 +107,11 @@ def new(
         click.echo(result.text, nl=False)
         return 0
     cr = result.change_request
+    for path in result.staged:
+        click.echo(f"staged {path} (it was not added to git yet)")
+    if result.models_from:
+        pins = ", ".join(f"{m.name}={m.identifier}" for m in cr.models)
+        click.echo(f"models from {', '.join(result.models_from)}: {pins}")
     click.echo(
         f"wrote {result.path} ({cr.change_type} {cr.target}: "
         f"{cr.current_version or 'first promotion'} -> {cr.proposed_version})"

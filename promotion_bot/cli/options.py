@@ -4,7 +4,7 @@ that say how to reach GitHub."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -85,3 +85,71 @@ def github_options(repository_help: str) -> Callable[[F], F]:
 def github_settings(repository: str | None, api_url: str | None, timeout: int, retries: int,
                     request_pace: float) -> GitHubSettings:
     return GitHubSettings(repository, api_url, timeout, retries, request_pace)
+
+
+class RenamedOptions(click.Command):
+    """A command whose options were renamed: the old spellings still work for one release,
+    hidden from --help, with a note on stderr (e.g. `--ref` -> `--base`)."""
+
+    def __init__(self, *args: Any, renamed: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.renamed = dict(renamed or {})
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, rename_options(args, self.renamed))
+
+
+def rename_options(args: Sequence[str], renamed: Mapping[str, str]) -> list[str]:
+    """`args` with old option names replaced by the new ones (up to a `--`)."""
+    result: list[str] = []
+    for position, arg in enumerate(args):
+        if arg == "--":
+            return [*result, *args[position:]]
+        name, equals, value = arg.partition("=")
+        if name in renamed:
+            new = renamed[name]
+            click.echo(
+                f"promotion-bot: {name} is now {new}; the old name goes away in the next release",
+                err=True,
+            )
+            arg = f"{new}{equals}{value}"
+        result.append(arg)
+    return result
+
+
+def base_option(default: str | None, help_text: str) -> Callable[[F], F]:
+    """--base: the main branch (the trusted side) in every command that reads one."""
+    return click.option(
+        "--base",
+        "base",
+        default=default,
+        show_default=default is not None,
+        metavar="REF",
+        help=help_text,
+    )
+
+
+def output_option(help_text: str, *, required: bool = False) -> Callable[[F], F]:
+    """-o/--output: the file a command writes its document to."""
+    return click.option(
+        "-o",
+        "--output",
+        "output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        required=required,
+        help=help_text,
+    )
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Print `text`, or write it to --output (a path that cannot be written is a usage
+    error, never a traceback)."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"--output {output}: {error.strerror or error}") from None

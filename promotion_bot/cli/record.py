@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from promotion_bot.cli.options import (
+    RenamedOptions,
+    base_option,
     echo_json,
     format_option,
     github_options,
@@ -21,9 +23,14 @@ from promotion_bot.core.errors import ExitCode
 from promotion_bot.flows.record import CHECKS_WORKFLOW, RecordOutcome, RecordRequest, record
 
 
-@click.command("record")
+@click.command(
+    "record",
+    cls=RenamedOptions,
+    renamed={"--ref": "--base"},
+    short_help="Sign a promotion record for every unrecorded merge on main.",
+)
 @repo_option()
-@click.option("--ref", default="HEAD", show_default=True, help="Main (the branch to record).")
+@base_option("HEAD", "Main: the branch whose merges are recorded.")
 @click.option(
     "--snapshot",
     "snapshots",
@@ -53,7 +60,7 @@ from promotion_bot.flows.record import CHECKS_WORKFLOW, RecordOutcome, RecordReq
 @format_option()
 def record_command(
     repo: Path | None,
-    ref: str,
+    base: str,
     snapshots: tuple[Path, ...],
     evidence: tuple[Path, ...],
     key_file: Path | None,
@@ -81,12 +88,17 @@ def record_command(
     With neither, record refuses: a merge without facts would be signed as a violation.
 
     \b
+    Examples:
+      promotion-bot record --push origin        (in CI, on push to main)
+      promotion-bot record --snapshot snapshots/ --evidence evidence/ --key-file key.pem
+
+    \b
     Exit codes: 0 recorded (or nothing to record), 1 a merge violated the policy (it is
     recorded as a violation), 2 usage or configuration error (nothing half-written: an
     existing different tag is never replaced).
     """
     github = github_settings(repository, api_url, timeout, retries, request_pace)
-    request = RecordRequest(governed_root(repo), ref, snapshots, evidence, key_file, remote,
+    request = RecordRequest(governed_root(repo), base, snapshots, evidence, key_file, remote,
                             github, dry_run, dict(os.environ), progress_reporter("record"),
                             checks_workflow)
     outcomes = record(request)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from promotion_bot.cli.options import (
+    base_option,
     echo_json,
     format_option,
     github_options,
@@ -23,7 +24,7 @@ from promotion_bot.flows.rollback import RollbackRequest, rollback
 from promotion_bot.render.rollback import refusal_data, render_text
 
 
-@click.command("rollback")
+@click.command("rollback", short_help="Open a gated revert pull request for a promotion.")
 @click.argument("change_id")
 @click.option(
     "--to",
@@ -45,11 +46,9 @@ from promotion_bot.render.rollback import refusal_data, render_text
     help="Create the branch locally only; push it and open the pull request yourself.",
 )
 @click.option("--remote", default="origin", show_default=True, help="Where the branch is pushed.")
-@click.option(
-    "--base",
-    default=None,
-    help="Main: the branch the rollback merges into (default: origin/main if it exists, "
-    "else main).",
+@base_option(
+    None,
+    "Main: the branch the rollback merges into (default: origin/main if it exists, else main).",
 )
 @repo_option()
 @click.option(
@@ -95,6 +94,12 @@ def rollback_command(
     Credentials (for the pull request) come from the environment, as for `gate`:
       GITHUB_TOKEN or PROMOTION_BOT_TOKEN, or PROMOTION_BOT_APP_ID + PROMOTION_BOT_APP_PRIVATE_KEY
 
+    \b
+    Examples:
+      promotion-bot rollback CR-2026-0006 --dry-run
+      promotion-bot rollback CR-2026-0006 --to CR-2026-0004
+
+    \b
     Exit codes: 0 prepared (and opened, or found open); 1 refused; 2 usage or configuration
     error.
     """

@@ -12,7 +12,7 @@ from promotion_bot.core.errors import ConfigError, ExitCode, Problem
 from promotion_bot.flows.validate import validate_paths
 
 
-@click.command()
+@click.command(short_help="Validate change requests and the policy, with file:line errors.")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @repo_option()
 @format_option()
@@ -29,6 +29,12 @@ def validate(paths: tuple[Path, ...], repo: Path | None, output_format: str) -> 
     every artifact against the working tree, artifacts under their change type's governed
     paths, and the policy's cross references (roles, checks, signing keys).
 
+    \b
+    Examples:
+      promotion-bot validate
+      promotion-bot validate change-requests/CR-2026-0005.yaml .promotion/policy.yaml
+
+    \b
     Exit codes: 0 valid, 1 rejected (problems listed as file:line:column), 2 usage or
     configuration error.
     """

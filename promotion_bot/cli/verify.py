@@ -10,19 +10,28 @@ from pathlib import Path
 
 import click
 
-from promotion_bot.cli.options import echo_json, format_option, governed_root, repo_option
+from promotion_bot.cli.options import (
+    RenamedOptions,
+    base_option,
+    echo_json,
+    format_option,
+    governed_root,
+    repo_option,
+)
 from promotion_bot.core.errors import ExitCode
 from promotion_bot.flows.verify import verify_commit
 
 
-@click.command()
+@click.command(
+    cls=RenamedOptions,
+    renamed={"--main": "--base"},
+    short_help="Deployment gate: is every governed file at a commit recorded?",
+)
 @repo_option()
 @click.option("--commit", "commit", required=True, help="The commit to deploy (a SHA or ref).")
-@click.option(
-    "--main",
-    "main_ref",
-    default=None,
-    help="The trusted branch (default: origin/main, else main). COMMIT must be on its "
+@base_option(
+    None,
+    "The trusted branch (default: origin/main, else main). COMMIT must be on its "
     "first-parent history; the trusted keys and what is governed come from its tip.",
 )
 @click.option(
@@ -35,18 +44,22 @@ from promotion_bot.flows.verify import verify_commit
 def verify(
     repo: Path | None,
     commit: str,
-    main_ref: str | None,
+    base: str | None,
     trusted_keys: Path | None,
     output_format: str,
 ) -> int:
     """Deployment gate: is every governed artifact at COMMIT covered by a valid record?
 
     \b
+    Example (in the deployment job, before anything is deployed):
+      promotion-bot verify --commit "$DEPLOY_SHA" --base origin/main
+
+    \b
     Exit codes: 0 every governed file is covered; 1 a file is not covered (no record, its
     bytes differ from the record, or its record is a policy violation), or COMMIT is not on
-    --main; 2 the repository, policy or keys cannot be read.
+    --base; 2 the repository, policy or keys cannot be read.
     """
-    result = verify_commit(governed_root(repo), commit, main_ref, trusted_keys)
+    result = verify_commit(governed_root(repo), commit, base, trusted_keys)
     sha, uncovered, count = result.commit, result.uncovered, result.governed_files
     if output_format == "json":
         echo_json(

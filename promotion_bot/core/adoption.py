@@ -241,7 +241,7 @@ def propose(
     problems += _proposal_problems(facts, policy_text, codeowners_file)
     if answers.signing_key is None:
         notes.append("no signing key in the policy yet: make one with `promotion-bot keys "
-                     "generate --out signing-key.pem` and run init with --signing-key "
+                     "generate -o signing-key.pem` and run init with --signing-key "
                      "signing-key.pem, or paste the entry it prints under signing:")
     return Proposal(files, tuple(found), tuple(notes), (), tuple(problems))
 

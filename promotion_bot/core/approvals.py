@@ -420,7 +420,7 @@ def _commit_list_problems(snapshot: PullSnapshot, where: str) -> list[Problem]:
                 field="commits",
                 message=f"the pull request has {count} commit{'s' if count != 1 else ''} but "
                 "the snapshot lists none, so who contributed them cannot be checked",
-                hint="take a new snapshot (the gate's --save-snapshot lists the commits)",
+                hint="take a new snapshot (the gate's --output lists the commits)",
             )
         ]
     if count is not None and len(commits) != count:

@@ -49,6 +49,7 @@ from promotion_bot.core.history import History, HistoryCommit
 from promotion_bot.core.key_trust import KeyTrust
 from promotion_bot.core.keys import TrustedKey
 from promotion_bot.core.models import ChangeRequest, Policy
+from promotion_bot.core.policy import config_key_changes
 from promotion_bot.core.records import (
     PAYLOAD_TYPE,
     Approval,
@@ -391,6 +392,27 @@ class _Policies:
         return self._cache[blob]
 
 
+def _governed_key_files(
+    commit: HistoryCommit, policy: Policy, tree: TreeSource, skip: Sequence[str]
+) -> list[str]:
+    """The files `commit` changes whose governed keys (change_types.<type>.keys) changed, or
+    that cannot be read to tell (an unreadable file is never "no change")."""
+    watches = [watch for rule in policy.change_types.values() for watch in rule.keys]
+    found = []
+    for path in commit.touches(tuple(p for watch in watches for p in watch.files)):
+        if path in skip:
+            continue
+        keys = tuple(k for watch in watches if match_any(watch.files, path) for k in watch.keys)
+        sides = []
+        for sha in (commit.first_parent, commit.sha):
+            blob = tree.blob_id(sha, path) if sha else None
+            sides.append(tree.content(blob) if blob else None)
+        changed, problems = config_key_changes(path, sides[0], sides[1], keys)
+        if changed or problems:
+            found.append(path)
+    return found
+
+
 def audit(
     ref: str,
     history: History,
@@ -484,6 +506,7 @@ def audit(
             for path in (change.old_path, change.path)
             if path and path in listed and not match_any(patterns, path)
         ]
+        governed += _governed_key_files(commit, policy, tree, skip=governed)
         findings.extend(
             Finding(
                 "INVALID_CHANGE_REQUEST",
@@ -1205,14 +1228,10 @@ class Uncovered:
     reason: str
 
 
-def coverage(
-    files: Mapping[str, str | None],
-    judged: Sequence[JudgedTag],
-    history: History,
-) -> list[Uncovered]:
-    """Deployment gate: each governed file (path -> its sha256 at the commit) must be
-    covered by the newest valid, approved record on `history` that lists it, with the same
-    sha256. `history` ends at the commit being deployed."""
+def _newest_records(
+    judged: Sequence[JudgedTag], history: History
+) -> dict[str, tuple[int, AnyRecord]]:
+    """path -> the newest valid record on `history` that lists it (and its position)."""
     newest: dict[str, tuple[int, AnyRecord]] = {}
     for item in judged:
         record = item.record
@@ -1229,6 +1248,24 @@ def coverage(
                 or (position == current[0] and record.change_id > current[1].change_id)
             ):
                 newest[artifact.path] = (position, record)
+    return newest
+
+
+def _violation(record: AnyRecord) -> str:
+    return f"its newest record {record.change_id} is a policy violation: " + (
+        record.decision.violations[0] if record.decision.violations else ""
+    )
+
+
+def coverage(
+    files: Mapping[str, str | None],
+    judged: Sequence[JudgedTag],
+    history: History,
+) -> list[Uncovered]:
+    """Deployment gate: each governed file (path -> its sha256 at the commit) must be
+    covered by the newest valid, approved record on `history` that lists it, with the same
+    sha256. `history` ends at the commit being deployed."""
+    newest = _newest_records(judged, history)
     uncovered: list[Uncovered] = []
     for path, digest in sorted(files.items()):
         found = newest.get(path)
@@ -1238,19 +1275,74 @@ def coverage(
         record = found[1]
         declared = next(a.sha256 for a in record.artifacts if a.path == path)
         if record.is_violation:
-            uncovered.append(
-                Uncovered(
-                    path,
-                    f"its newest record {record.change_id} is a policy violation: "
-                    + (record.decision.violations[0] if record.decision.violations else ""),
-                )
-            )
+            uncovered.append(Uncovered(path, _violation(record)))
         elif digest != declared:
             uncovered.append(
                 Uncovered(
                     path,
                     f"its bytes (sha256 {str(digest)[:12]}…) differ from {record.change_id}'s "
                     f"record ({declared[:12]}…)",
+                )
+            )
+    return uncovered
+
+
+def key_coverage(
+    files: Mapping[str, bytes | None],
+    governed_keys: Mapping[str, tuple[str, ...]],
+    judged: Sequence[JudgedTag],
+    history: History,
+    tree: TreeSource,
+) -> list[Uncovered]:
+    """Deployment gate for keys a change type governs inside a file (path -> its bytes at the
+    commit; `governed_keys`: path -> key patterns). The governed keys must hold the values of
+    the newest valid, approved record on `history` that lists the file (read from its merge
+    commit, whose bytes must be the recorded ones); the rest of the file is free. A file with
+    none of its governed keys and no record holds nothing governed."""
+    newest = _newest_records(judged, history)
+    uncovered: list[Uncovered] = []
+    for path, content in sorted(files.items()):
+        keys = governed_keys[path]
+        found = newest.get(path)
+        if found is None:
+            present, problems = config_key_changes(path, None, content, keys)
+            if problems:
+                uncovered.append(Uncovered(path, problems[0].render()))
+            elif present:
+                uncovered.append(
+                    Uncovered(
+                        path,
+                        "no valid promotion record lists this file, but it holds governed keys ("
+                        + ", ".join(change.key for change in present)
+                        + ")",
+                    )
+                )
+            continue
+        record = found[1]
+        declared = next(a.sha256 for a in record.artifacts if a.path == path)
+        if record.is_violation:
+            uncovered.append(Uncovered(path, _violation(record)))
+            continue
+        blob = tree.blob_id(record.merge_commit, path)
+        recorded = tree.content(blob) if blob else None
+        if recorded is None or tree.sha256(blob or "") != declared:
+            uncovered.append(
+                Uncovered(
+                    path,
+                    f"the bytes {record.change_id} recorded are not at its merge commit "
+                    f"{record.merge_commit[:12]}, so its governed keys cannot be compared",
+                )
+            )
+            continue
+        changed, problems = config_key_changes(path, recorded, content, keys)
+        if problems:
+            uncovered.append(Uncovered(path, problems[0].render()))
+        elif changed:
+            uncovered.append(
+                Uncovered(
+                    path,
+                    f"its governed keys differ from {record.change_id}'s record: "
+                    + "; ".join(change.describe().removeprefix(f"{path}: ") for change in changed),
                 )
             )
     return uncovered

@@ -241,7 +241,10 @@ def template_policy(given: BuiltinInput) -> BuiltinResult:
             findings.append(
                 Finding(".promotion/policy.yaml", f"pattern of rule {name}: {error}", rule=name)
             )
-    files = sorted(p for p in given.files.paths() if match_any(scope, p))
+    excluded = tuple(given.settings.get("exclude") or ())
+    files = sorted(
+        p for p in given.files.paths() if match_any(scope, p) and not match_any(excluded, p)
+    )
     if not files:
         return _nothing("templates", scope)
     given.files.prefetch(files)
@@ -300,8 +303,26 @@ def _walk(
             yield from _walk(value, (*path, index))
 
 
+@dataclass(frozen=True)
+class SplitModelKeys:
+    """A model named by one key and versioned by another in the same mapping
+    (`model: gpt-4o`, `model_version: "2024-08-06"`): the identifier is name:version
+    (name@version for a digest, sha256:...)."""
+
+    name: str
+    version: str
+
+
+def split_identifier(name: Any, version: Any) -> str | None:
+    """The identifier a name key and a version key make; None when either is not a string."""
+    if not isinstance(name, str) or not isinstance(version, str) or not version:
+        return None
+    joiner = "@" if version.startswith("sha256:") else ":"
+    return f"{name}{joiner}{version}"
+
+
 def _config_identifiers(
-    path: str, raw: bytes, keys: Sequence[str]
+    path: str, raw: bytes, keys: Sequence[str], split: Sequence[SplitModelKeys] = ()
 ) -> tuple[list[_Identifier], list[Finding]]:
     text = raw.decode("utf-8", "replace")
     document: YamlDocument | None = None
@@ -319,22 +340,86 @@ def _config_identifiers(
         return [], [
             Finding(path, f"invalid JSON: {error.message}", error.line, error.column, "unreadable")
         ]
-    found = []
-    for key_path, value in _walk(data):
-        if key_path[-1] not in keys:
-            continue
+
+    def line_of(key_path: tuple[str | int, ...], value: Any) -> int | None:
         if document is not None:
-            line: int | None = document.locate(key_path).line
-        else:
-            offset = text.find(json.dumps(value)) if isinstance(value, str) else -1
-            line = _line_column(text, offset)[0] if offset >= 0 else None
-        found.append(_Identifier(path, value, line))
-    return found, []
+            return document.locate(key_path).line
+        offset = text.find(json.dumps(value)) if isinstance(value, str) else -1
+        return _line_column(text, offset)[0] if offset >= 0 else None
+
+    found = []
+    findings = []
+    for key_path, value in _walk(data):
+        if key_path[-1] in keys:
+            found.append(_Identifier(path, value, line_of(key_path, value)))
+    for mapping_path, mapping in _mappings(data):
+        for pair in split:
+            if pair.name not in mapping:
+                continue
+            name = mapping[pair.name]
+            if pair.version not in mapping:
+                findings.append(
+                    Finding(
+                        path,
+                        f"model {name!r} has no {pair.version}: pin its version next to it",
+                        line_of((*mapping_path, pair.name), name),
+                        rule="unpinned",
+                    )
+                )
+                continue
+            version = mapping[pair.version]
+            where = line_of((*mapping_path, pair.version), version)
+            identifier = split_identifier(name, version)
+            if identifier is None:
+                findings.append(
+                    Finding(
+                        path,
+                        f"{pair.name} and {pair.version} must be non-empty strings, not "
+                        f"{name!r} and {version!r}",
+                        where,
+                        rule="unpinned",
+                    )
+                )
+                continue
+            found.append(_Identifier(path, identifier, where))
+    return found, findings
+
+
+def _mappings(
+    data: Any, path: tuple[str | int, ...] = ()
+) -> Iterator[tuple[tuple[str | int, ...], Mapping[str, Any]]]:
+    """Every mapping in a document, with its key path."""
+    if isinstance(data, Mapping):
+        yield path, data
+        for key, value in data.items():
+            yield from _mappings(value, (*path, str(key)))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from _mappings(value, (*path, index))
+
+
+def _model_keys(settings: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[SplitModelKeys, ...]]:
+    keys = tuple(settings.get("keys") or ("identifier",))
+    split = tuple(
+        SplitModelKeys(str(pair["name"]), str(pair["version"]))
+        for pair in settings.get("name_version_keys") or ()
+    )
+    return keys, split
+
+
+def model_identifiers(
+    path: str, raw: bytes, settings: Mapping[str, Any]
+) -> tuple[list[tuple[Any, int | None]], list[Finding]]:
+    """The model identifiers in one configuration, as pinned-models with these `with:`
+    settings reads them: (value, line) pairs, and findings for what cannot be read."""
+    keys, split = _model_keys(settings)
+    found, findings = _config_identifiers(path, raw, keys, split)
+    return [(item.value, item.line) for item in found], findings
 
 
 def pinned_models(given: BuiltinInput) -> BuiltinResult:
     scope = _scope(given.settings, "files", given.governed_paths)
-    keys = tuple(given.settings.get("keys") or ("identifier",))
+    keys, split = _model_keys(given.settings)
     files = sorted(
         p for p in given.files.paths() if match_any(scope, p) and p.endswith(CONFIG_SUFFIXES)
     )
@@ -343,7 +428,7 @@ def pinned_models(given: BuiltinInput) -> BuiltinResult:
     given.files.prefetch(files)
     for path in files:
         raw = given.files.read(path) or b""
-        found, problems = _config_identifiers(path, raw, keys)
+        found, problems = _config_identifiers(path, raw, keys, split)
         identifiers += found
         findings += problems
     for item in identifiers:
@@ -362,7 +447,8 @@ def pinned_models(given: BuiltinInput) -> BuiltinResult:
             findings.append(Finding(item.file, problem, item.line, rule="unpinned"))
     findings += _recorded(given.change_requests, identifiers, scope)
     if not identifiers and not findings and not any(cr.models for cr in given.change_requests):
-        return _nothing(f"model identifiers (keys {', '.join(keys)})", scope)
+        named = [*keys, *(f"{pair.name}+{pair.version}" for pair in split)]
+        return _nothing(f"model identifiers (keys {', '.join(named)})", scope)
     count = len(identifiers)
     return _result(findings, files, f"{count} model identifier{'s' if count != 1 else ''}")
 
@@ -430,10 +516,126 @@ def prompt_hashes(given: BuiltinInput) -> BuiltinResult:
         for prompt in cr.prompts:
             checked.append(prompt.path)
             findings += _prompt_findings(cr, prompt, given, marker)
+    for entry in given.settings.get("config_versions") or ():
+        reference = ConfigPromptVersion(str(entry["file"]), str(entry["key"]), str(entry["prompt"]))
+        checked.append(f"{reference.file} ({reference.key})")
+        findings += _config_version_findings(reference, given)
     if not checked:
         return _nothing("prompts declared by the change requests", scope)
     count = len(checked)
     return _result(findings, checked, f"{count} prompt{'s' if count != 1 else ''}")
+
+
+@dataclass(frozen=True)
+class ConfigPromptVersion:
+    """A config file that records which version of a prompt the application uses."""
+
+    file: str
+    key: str  # dotted path to the version in the YAML or JSON file
+    prompt: str  # the prompt file the version is of
+
+
+def _config_version_findings(reference: ConfigPromptVersion, given: BuiltinInput) -> list[Finding]:
+    """The version the config names must be one a change request recorded for the prompt
+    (the branch's or a merged one), with the content the prompt file has at head."""
+    value, line, problem = _config_value(given.files, reference.file, reference.key)
+    if problem is not None:
+        return [problem]
+    if not isinstance(value, str) or not value:
+        return [
+            Finding(
+                reference.file,
+                f"{reference.key} must be a version string, not {value!r}",
+                line,
+                rule="config-version",
+            )
+        ]
+    recorded = [
+        (cr.change_id, prompt)
+        for cr in given.change_requests
+        for prompt in cr.prompts
+        if prompt.path == reference.prompt
+    ] + [
+        (item.change_id, item.prompt)
+        for item in given.recorded_prompts
+        if item.prompt.path == reference.prompt
+    ]
+    matching = [(change_id, prompt) for change_id, prompt in recorded if prompt.version == value]
+    if not matching:
+        versions = sorted({prompt.version for _, prompt in recorded})
+        return [
+            Finding(
+                reference.file,
+                f"{reference.key} is {value}, but no change request records {reference.prompt} "
+                f"at version {value} (recorded: {', '.join(versions) or 'none'})",
+                line,
+                rule="config-version",
+            )
+        ]
+    actual = given.files.sha256(reference.prompt)
+    if actual is None:
+        return [
+            Finding(
+                reference.prompt,
+                f"missing in the head commit, but {reference.file} names version {value} of it",
+                rule="missing",
+            )
+        ]
+    if all(prompt.sha256 != actual for _, prompt in matching):
+        change_id, prompt = matching[-1]
+        return [
+            Finding(
+                reference.file,
+                f"{reference.key} is {value}, but {reference.prompt} at head is not the content "
+                f"{change_id} recorded for {value} (sha256 {actual[:12]}…, recorded "
+                f"{prompt.sha256[:12]}…): the config and the prompt file disagree",
+                line,
+                rule="config-version",
+            )
+        ]
+    return []
+
+
+def _config_value(
+    files: FileView, path: str, key: str
+) -> tuple[Any, int | None, Finding | None]:
+    """The value at dotted `key` in a YAML or JSON file, its line, or a finding."""
+    raw = files.read(path)
+    if raw is None:
+        return None, None, Finding(path, "missing in the head commit", rule="missing")
+    document: YamlDocument | None = None
+    try:
+        if path.endswith(".json"):
+            data = parse_json(raw)
+        else:
+            document = load_yaml_bytes(raw, path)
+            data = document.data
+    except InputError as error:
+        first = error.problems[0] if error.problems else None
+        return None, None, Finding(
+            path,
+            first.message if first else str(error),
+            first.line if first else None,
+            first.column if first else None,
+            "unreadable",
+        )
+    except JsonError as error:
+        return None, None, Finding(
+            path, f"invalid JSON: {error.message}", error.line, error.column, "unreadable"
+        )
+    value: Any = data
+    parts: list[str | int] = []
+    for part in key.split("."):
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+            parts.append(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+            parts.append(int(part))
+        else:
+            return None, None, Finding(path, f"has no key {key}", rule="config-version")
+    line = document.locate(parts).line if document is not None else None
+    return value, line, None
 
 
 def _prompt_findings(
@@ -581,20 +783,37 @@ def _manifest_entry(
 def read_metrics(
     raw: bytes | None, label: str, names: Sequence[str]
 ) -> tuple[dict[str, float], list[Finding]]:
-    """The named metrics from a JSON metrics file: looked up in its top-level `metrics` object
-    when it has one, else at the top level. Missing or non-numeric values are findings."""
+    """The named metrics from a JSON metrics file, in one of the shapes evaluations write
+    (docs/checks.md, "The metrics file"):
+
+        {"accuracy": 0.91, "pii_guard": 1}                       a flat mapping
+        {"metrics": {"accuracy": 0.91}, ...}                     the same under "metrics"
+        [{"name": "accuracy", "value": 0.91}, ...]               a list of named metrics
+        {"metrics": [{"name": "accuracy", "value": 0.91}], ...}  the same under "metrics"
+
+    In a list, `metric` may stand for `name` and `score` for `value`. Missing, duplicated or
+    non-numeric values are findings (never a pass)."""
     if raw is None:
         return {}, [Finding(label, "the evaluation wrote no metrics file", rule="no-metrics")]
     try:
         data = parse_json(raw)
     except JsonError as error:
         return {}, [Finding(label, f"not a JSON metrics file: {error.message}", rule="no-metrics")]
-    if isinstance(data, dict) and isinstance(data.get("metrics"), dict):
+    if isinstance(data, dict) and isinstance(data.get("metrics"), dict | list):
         data = data["metrics"]
+    findings: list[Finding] = []
+    if isinstance(data, list):
+        data, findings = _named_metrics(data, label)
     if not isinstance(data, dict):
-        return {}, [Finding(label, "the metrics file is not a JSON object", rule="no-metrics")]
+        return {}, [
+            Finding(
+                label,
+                "the metrics file is neither a JSON object of metrics nor a list of "
+                '{"name": ..., "value": ...}',
+                rule="no-metrics",
+            )
+        ]
     values: dict[str, float] = {}
-    findings = []
     for name in names:
         value = data.get(name)
         if (
@@ -607,6 +826,35 @@ def read_metrics(
         else:
             values[name] = float(value)
     return values, findings
+
+
+def _named_metrics(items: list[Any], label: str) -> tuple[dict[str, Any], list[Finding]]:
+    """A list of {"name"|"metric": ..., "value"|"score": ...} as a mapping; a malformed or
+    repeated entry is a finding (and a repeated metric is not used: which one would count?)."""
+    found: dict[str, Any] = {}
+    repeated: set[str] = set()
+    findings = []
+    for index, item in enumerate(items):
+        name = item.get("name", item.get("metric")) if isinstance(item, dict) else None
+        has_value = isinstance(item, dict) and ("value" in item or "score" in item)
+        if not isinstance(name, str) or not has_value:
+            findings.append(
+                Finding(
+                    label,
+                    f"metrics[{index}] is not {{\"name\": ..., \"value\": ...}}",
+                    rule="no-metrics",
+                )
+            )
+            continue
+        if name in found:
+            repeated.add(name)
+            findings.append(
+                Finding(label, f"metric {name} is listed twice", rule="no-metrics")
+            )
+        found[name] = item.get("value", item.get("score"))
+    for name in repeated:
+        found.pop(name)
+    return found, findings
 
 
 def compare_metrics(
@@ -700,6 +948,7 @@ __all__ = [
     "MemoryFiles",
     "RecordedPrompt",
     "compare_metrics",
+    "model_identifiers",
     "pin_problem",
     "pinned_models",
     "prompt_hashes",

@@ -2,8 +2,9 @@
 
 - which change requests a branch adds (files added under the change request directory);
 - merged change requests are immutable (modifying, renaming or deleting one is rejected);
-- declared = changed: every changed file under a change type's governed paths is an artifact of
-  one of the branch's change requests, and every artifact's sha256 matches the head tree;
+- declared = changed: every changed file under a change type's governed paths, and every file
+  whose governed keys (`change_types.<type>.keys`) changed, is an artifact of one of the
+  branch's change requests, and every artifact's sha256 matches the head tree;
 - stale detection: `current_version` equals the version promoted on the base branch now;
 - the checks the policy requires for those change requests.
 
@@ -21,6 +22,7 @@ from promotion_bot.core.errors import Problem
 from promotion_bot.core.formats.strict_yaml import YamlDocument
 from promotion_bot.core.globs import match_any
 from promotion_bot.core.models import ChangeRequest, Policy
+from promotion_bot.core.policy import KeyChange, key_governing_types
 
 SYMLINK_MODE = "120000"
 GITLINK_MODE = "160000"
@@ -65,6 +67,10 @@ class BranchFacts:
     merged_paths: frozenset[str] = frozenset()  # CR files on the base branch now
     base_name: str = "main"
     unreadable: tuple[str, ...] = ()  # the branch's CR files that could not be loaded
+    # governed keys (change_types.<type>.keys) that differ between the merge base and the
+    # head, and the key-governed files that could not be read on either side
+    key_changes: tuple[KeyChange, ...] = ()
+    key_problems: tuple[Problem, ...] = ()
 
 
 @dataclass
@@ -150,6 +156,7 @@ def judge(
     result = Declarations()
     result.problems += immutability_problems(facts.changes, facts.change_request_dir)
     result.problems += _change_request_file_problems(facts)
+    result.problems += facts.key_problems
     for item in branch_crs:
         result.problems += _already_merged(item, facts)
         result.problems += _policy_fit(item, policy)
@@ -228,7 +235,7 @@ def _policy_fit(item: BranchChangeRequest, policy: Policy) -> list[Problem]:
             hint="declare it in a change request of the type that governs it",
         )
         for index, artifact in enumerate(cr.artifacts)
-        if not match_any(rule.paths, artifact.path)
+        if not rule.governs_file(artifact.path)
     ]
 
 
@@ -389,6 +396,11 @@ def _undeclared(
         if is_change_request_path(path, facts.change_request_dir):
             continue
         change_type = governing_type(policy, path)
+        keys: list[KeyChange] = []
+        if change_type is None:
+            keys = [k for k in facts.key_changes if k.file == path]
+            by_key = [t for k in keys for t in key_governing_types(policy, k)]
+            change_type = by_key[0] if by_key else None
         if change_type is None:
             if match_any(policy.governance.paths, path):
                 result.governance_changes.append(path)
@@ -396,7 +408,7 @@ def _undeclared(
         if change.status == "D":
             problems += _deletion(path, change_type, branch_crs, facts)
         elif path not in result.declared:
-            problems.append(_undeclared_problem(path, change_type, branch_crs, facts))
+            problems.append(_undeclared_problem(path, change_type, branch_crs, facts, keys))
     return problems
 
 
@@ -409,7 +421,11 @@ def governing_type(policy: Policy, path: str) -> str | None:
 
 
 def _undeclared_problem(
-    path: str, change_type: str, branch_crs: Sequence[BranchChangeRequest], facts: BranchFacts
+    path: str,
+    change_type: str,
+    branch_crs: Sequence[BranchChangeRequest],
+    facts: BranchFacts,
+    keys: Sequence[KeyChange] = (),
 ) -> Problem:
     digest = facts.head[path].sha256 if path in facts.head else "<sha256>"
     home = [item for item in branch_crs if item.change_request.change_type == change_type]
@@ -429,12 +445,18 @@ def _undeclared_problem(
             f"declare it in a {change_type} change request: promotion-bot new --type "
             f"{change_type} --title ... --proposed ... {path}"
         )
+    what = (
+        f"its {change_type} keys changed on this branch ({', '.join(k.key for k in keys)})"
+        if keys
+        else "changed on this branch"
+    )
     return Problem(
         file=path,
-        message=f"changed on this branch but declared by no change request "
-        f"(governed by change type {change_type})",
+        message=f"{what} but declared by no change request (governed by change type "
+        f"{change_type})",
         hint=hint,
     )
+
 
 
 def _deletion(

@@ -20,7 +20,7 @@ The newest record of each target is also held to `RECORD_FINDINGS` when no file 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from promotion_bot.core.audit import Finding, JudgedTag, Uncovered
@@ -88,17 +88,22 @@ def judge_deployment(
     judged: Sequence[JudgedTag],
     history: History,
     findings: Iterable[Finding],
+    judged_by_keys: Collection[str] = (),
 ) -> list[Uncovered]:
     """Every reason the commit at the end of `history` must not be deployed.
 
     `files`: each governed file at the commit (under the governed patterns, or listed by a
-    valid record) and its sha256; `findings`: the audit of the same history."""
+    valid record) and its sha256; `findings`: the audit of the same history;
+    `judged_by_keys`: files at the commit in which a change type governs only keys (their
+    governed keys are judged by `core.audit.key_coverage`, not their bytes)."""
     records = _valid_records(judged, history)
     events = _newest_events(records, history)
     flagged = _flagged(records, findings)
     refused: list[Uncovered] = []
     relied: set[str] = set()
     for path in sorted(set(files) | set(events)):
+        if path in judged_by_keys and path not in files:
+            continue
         event = events.get(path)
         if event is not None and _rests(event) and (path in files or isinstance(event, _Removed)):
             relied.add(event.record.change_id)

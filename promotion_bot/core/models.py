@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from promotion_bot.core.globs import match_any
+
 CHANGE_TYPES = ("ruleset", "model", "prompt", "template")
 
 
@@ -109,6 +111,14 @@ class ChangeTypeRule:
     required_roles: tuple[str, ...]
     required_checks: tuple[str, ...]
     description: str = ""
+    # keys inside YAML/JSON files governed as this change type (the rest of those files is
+    # governed as the rest of the policy says)
+    keys: tuple[ConfigKeyWatch, ...] = ()
+
+    def governs_file(self, path: str) -> bool:
+        """Whether `path` can hold this type's artifacts: under its paths, or one of the
+        files whose keys it governs."""
+        return match_any(self.paths, path) or any(match_any(w.files, path) for w in self.keys)
 
 
 @dataclass(frozen=True)
@@ -117,10 +127,40 @@ class GovernanceRule:
     required_roles: tuple[str, ...]
 
 
+KEY_CHANGE_KINDS = ("added", "removed", "changed")
+
+
+@dataclass(frozen=True)
+class ValuePredicate:
+    """What a watched key's value on the head must satisfy for a condition to fire.
+
+    Every given test must hold (and). An absent value (the key was removed) is in no list and
+    on no host. A value whose host cannot be read satisfies host_in and host_not_in alike:
+    conditions only add roles, so when in doubt they fire.
+    """
+
+    value_in: tuple[str, ...] | None = None
+    value_not_in: tuple[str, ...] | None = None
+    host_in: tuple[str, ...] | None = None
+    host_not_in: tuple[str, ...] | None = None
+
+    @property
+    def empty(self) -> bool:
+        return all(
+            test is None
+            for test in (self.value_in, self.value_not_in, self.host_in, self.host_not_in)
+        )
+
+
 @dataclass(frozen=True)
 class ConfigKeyWatch:
+    """Keys inside YAML/JSON files: which changes count (added, removed, changed) and,
+    for conditions, an optional predicate on the value on the head."""
+
     files: tuple[str, ...]
     keys: tuple[str, ...]
+    changes: tuple[str, ...] = KEY_CHANGE_KINDS
+    predicate: ValuePredicate = field(default_factory=ValuePredicate)
 
 
 @dataclass(frozen=True)
@@ -140,6 +180,8 @@ class CheckSpec:
     timeout: int
     settings: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     description: str = ""
+    for_each: str | None = None  # command checks: None (once), change_request or artifact
+    artifact_paths: tuple[str, ...] = ()  # command checks: only these artifacts (globs)
 
 
 @dataclass(frozen=True)

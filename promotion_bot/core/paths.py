@@ -17,6 +17,9 @@ def path_problem(path: str) -> str | None:
         return "empty path"
     if "\0" in path:
         return "path contains a NUL byte"
+    if any(unicodedata.category(char) == "Cc" for char in path):
+        # a newline would split PROMOTION_ARTIFACTS (one path per line) and log lines
+        return "path contains a control character (a newline, a tab, ...); rename the file"
     if "\\" in path:
         return "path contains a backslash; use forward slashes"
     if path.startswith("/"):

@@ -3,24 +3,35 @@
 The required roles are the union of
 (a) each change request's change type (a rollback change request: the rollback rule),
 (b) every governed path the diff touches (change-type paths, governance paths), and
-(c) the policy's conditions computed from the diff itself: changed paths, and watched config
-    keys whose value differs between base and head.
-Nothing a change request says can remove a role that (b) or (c) adds.
+(c) keys inside YAML/JSON files that a change type governs (`change_types.<type>.keys`),
+    whose value differs between base and head, and
+(d) the policy's conditions computed from the diff itself: changed paths, and watched config
+    keys that were added, removed or changed between base and head, optionally only when the
+    value on the head satisfies a predicate (in, not_in, host_in, host_not_in).
+Nothing a change request says can remove a role that (b), (c) or (d) adds.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 from promotion_bot.core.errors import InputError, Problem
 from promotion_bot.core.formats.bounded_json import JsonError, parse_json
 from promotion_bot.core.formats.strict_yaml import load_yaml_bytes
 from promotion_bot.core.globs import match_any
-from promotion_bot.core.models import ChangeRequest, Policy
+from promotion_bot.core.models import (
+    ChangeRequest,
+    ConfigKeyWatch,
+    Policy,
+    ValuePredicate,
+)
 
 _MISSING: Any = object()
 
@@ -61,6 +72,15 @@ class KeyChange:
             return (self.old_file, self.file)
         return (self.file,)
 
+    @property
+    def kind(self) -> str:
+        """added, removed or changed."""
+        if self.before is None:
+            return "added"
+        if self.after is None:
+            return "removed"
+        return "changed"
+
     def describe(self) -> str:
         before = "absent" if self.before is None else self.before
         after = "absent" if self.after is None else self.after
@@ -73,7 +93,7 @@ class Reason:
     """Why a role is required. `path` names the changed file the reason is about (the file
     whose CODEOWNERS must list an owner of the role); None for a change request's type."""
 
-    kind: str  # change_type | rollback | path | governance | condition
+    kind: str  # change_type | rollback | path | key | governance | condition
     message: str
     path: str | None = None
     change_id: str | None = None
@@ -97,10 +117,13 @@ class Requirements:
 
 
 def governed_paths(policy: Policy) -> tuple[str, ...]:
-    """Every glob the policy governs: change types, governance, conditions, watched configs."""
+    """Every glob the policy governs: change types (their paths and the files whose keys they
+    govern), governance, conditions, watched configs."""
     patterns: list[str] = []
     for rule in policy.change_types.values():
         patterns.extend(rule.paths)
+        for watch in rule.keys:
+            patterns.extend(watch.files)
     patterns.extend(policy.governance.paths)
     for condition in policy.conditions:
         patterns.extend(condition.paths)
@@ -129,14 +152,30 @@ def _adds_change_request(policy: Policy, change: FileChange, path: str) -> bool:
     )
 
 
+def key_watches(policy: Policy) -> Iterator[ConfigKeyWatch]:
+    """Every watch on keys inside files: change types' governed keys and conditions'."""
+    for rule in policy.change_types.values():
+        yield from rule.keys
+    for condition in policy.conditions:
+        yield from condition.config_keys
+
+
+def key_governed_files(policy: Policy) -> tuple[str, ...]:
+    """The globs of files some of whose keys a change type governs."""
+    return tuple(
+        dict.fromkeys(
+            pattern
+            for rule in policy.change_types.values()
+            for watch in rule.keys
+            for pattern in watch.files
+        )
+    )
+
+
 def watched_config_files(policy: Policy, changes: Iterable[FileChange]) -> list[FileChange]:
-    """The changed files whose keys some condition watches (they need a base/head diff)."""
-    patterns = [
-        pattern
-        for condition in policy.conditions
-        for watch in condition.config_keys
-        for pattern in watch.files
-    ]
+    """The changed files whose keys a change type or a condition watches (they need a
+    base/head diff)."""
+    patterns = [pattern for watch in key_watches(policy) for pattern in watch.files]
     return [
         change
         for change in changes
@@ -146,13 +185,145 @@ def watched_config_files(policy: Policy, changes: Iterable[FileChange]) -> list[
 
 def watched_keys(policy: Policy, *paths: str | None) -> tuple[str, ...]:
     """The key patterns watched in the file at any of `paths` (both sides of a rename), by
-    any condition."""
+    any change type or condition."""
     keys: list[str] = []
-    for condition in policy.conditions:
-        for watch in condition.config_keys:
-            if any(path and match_any(watch.files, path) for path in paths):
-                keys.extend(watch.keys)
+    for watch in key_watches(policy):
+        if any(path and match_any(watch.files, path) for path in paths):
+            keys.extend(watch.keys)
     return tuple(dict.fromkeys(keys))
+
+
+def governed_keys(policy: Policy, path: str) -> tuple[str, ...]:
+    """The key patterns some change type governs in the file at `path` (its `keys`)."""
+    return tuple(
+        dict.fromkeys(
+            key
+            for rule in policy.change_types.values()
+            for watch in rule.keys
+            if match_any(watch.files, path)
+            for key in watch.keys
+        )
+    )
+
+
+def key_governing_types(policy: Policy, key_change: KeyChange) -> list[str]:
+    """The change types that govern the key that changed (`change_types.<type>.keys`)."""
+    return [
+        name
+        for name, rule in policy.change_types.items()
+        if any(watch_matches(watch, key_change) for watch in rule.keys)
+    ]
+
+
+def watch_matches(watch: ConfigKeyWatch, key_change: KeyChange) -> bool:
+    """Whether a key change is one `watch` looks for: its file and key, a kind of change it
+    counts, and a value on the head that satisfies its predicate."""
+    return (
+        any(match_any(watch.files, file) for file in key_change.files)
+        and any(key_matches(pattern, key_change.key) for pattern in watch.keys)
+        and key_change.kind in watch.changes
+        and predicate_holds(watch.predicate, key_change.after)
+    )
+
+
+def predicate_holds(predicate: ValuePredicate, after: str | None) -> bool:
+    """`after` is the value on the head as JSON text (None: the key is absent there)."""
+    if predicate.empty:
+        return True
+    value = _scalar_text(after)
+    host = _host_of(after)
+    readable = host is not _UNREADABLE
+    host_in, host_not_in = predicate.host_in, predicate.host_not_in
+    failed = (
+        (predicate.value_in is not None and (value is None or value not in predicate.value_in))
+        or (predicate.value_not_in is not None and value in predicate.value_not_in)
+        or (host_in is not None and readable and not _host_listed(host, host_in))
+        or (host_not_in is not None and readable and _host_listed(host, host_not_in))
+    )
+    return not failed
+
+
+def describe_predicate(watch: ConfigKeyWatch) -> str:
+    """The watch's predicate as people read it, e.g. "not in [ollama, local]"; "" for none."""
+    parts = []
+    predicate = watch.predicate
+    for label, listed in (
+        ("in", predicate.value_in),
+        ("not in", predicate.value_not_in),
+        ("host in", predicate.host_in),
+        ("host not in", predicate.host_not_in),
+    ):
+        if listed is not None:
+            parts.append(f"{label} [{', '.join(listed)}]")
+    return " and ".join(parts)
+
+
+_UNREADABLE: Any = object()
+_HOSTNAME = re.compile(r"^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*$")
+
+
+def _scalar_text(after: str | None) -> str | None:
+    """A scalar value as the policy lists it (strings as they are, others as JSON text);
+    None for an absent key or a list or mapping (which no list can contain)."""
+    if after is None:
+        return None
+    value = json.loads(after)
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return None
+    return json.dumps(value)
+
+
+def _host_of(after: str | None) -> Any:
+    """The host of a URL or host[:port] value, lower-case; None for an absent key;
+    _UNREADABLE when the value is not a string whose host can be read."""
+    if after is None:
+        return None
+    value = json.loads(after)
+    if not isinstance(value, str) or not value.strip():
+        return _UNREADABLE
+    text = value.strip()
+    try:
+        parts = urlsplit(text if "://" in text else f"//{text}")
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        return _UNREADABLE
+    if not host:
+        return _UNREADABLE
+    host = host.rstrip(".")
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        pass
+    return host if _HOSTNAME.match(host) else _UNREADABLE
+
+
+def _host_listed(host: str | None, listed: Sequence[str]) -> bool:
+    if host is None:
+        return False
+    for entry in listed:
+        entry = entry.lower().rstrip(".")
+        if "/" in entry:
+            try:
+                if ipaddress.ip_address(host) in ipaddress.ip_network(entry, strict=False):
+                    return True
+            except ValueError:
+                continue
+        elif entry.startswith("*."):
+            if host.endswith(entry[1:]):
+                return True
+        elif host == entry or _same_ip(host, entry):
+            return True
+    return False
+
+
+def _same_ip(host: str, entry: str) -> bool:
+    try:
+        return ipaddress.ip_address(host) == ipaddress.ip_address(entry)
+    except ValueError:
+        return False
 
 
 def required_roles(
@@ -227,16 +398,26 @@ def required_roles(
                 governed[path] = None
 
     for key_change in sorted(config_changes, key=lambda k: (k.file, k.key)):
+        for type_name in key_governing_types(policy, key_change):
+            add(
+                policy.change_types[type_name].required_roles,
+                Reason(
+                    "key",
+                    f"{key_change.describe()} (a governed {type_name} key)",
+                    path=key_change.file,
+                    key_change=key_change,
+                ),
+            )
         for condition in policy.conditions:
             for watch in condition.config_keys:
-                if any(match_any(watch.files, file) for file in key_change.files) and any(
-                    key_matches(pattern, key_change.key) for pattern in watch.keys
-                ):
+                if watch_matches(watch, key_change):
+                    predicate = describe_predicate(watch)
                     add(
                         condition.require_roles,
                         Reason(
                             "condition",
-                            f"condition {condition.name}: {key_change.describe()}",
+                            f"condition {condition.name}: {key_change.describe()}"
+                            + (f" ({predicate})" if predicate else ""),
                             path=key_change.file,
                             condition=condition.name,
                             key_change=key_change,

@@ -30,6 +30,7 @@ from promotion_bot.core.evidence import (
 )
 from promotion_bot.core.formats.documents import POLICY_PATH
 from promotion_bot.core.formats.schemas import validate_data
+from promotion_bot.core.policy import is_governed
 from promotion_bot.flows.check_branch import Branch, Settings, head_files, read_branch
 from promotion_bot.flows.check_runs import run_required_checks
 from promotion_bot.render.evidence import render_markdown
@@ -65,7 +66,7 @@ def run_check(request: CheckRequest, progress: Progress) -> CheckOutcome:
     settings = Settings(request.root, base_ref, request.head_ref, request.jobs, out,
                         dict(request.environ))
     evidence = run_session(settings, progress)
-    _writable(target, "--evidence", lambda: _write(target, _json(evidence)))
+    _writable(target, "--output", lambda: _write(target, _json(evidence)))
     _write_step_summary(evidence, settings.environ)
     return CheckOutcome(evidence, target)
 
@@ -111,6 +112,15 @@ def run_session(settings: Settings, progress: Progress) -> dict[str, Any]:
     """Read, judge, run the required checks and build the evidence document."""
     started = settings.clock()
     branch = read_branch(settings)
+    pending = _uncommitted(settings, branch)
+    if pending and not branch.crs and not branch.load_problems:
+        more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
+        shown = ", ".join(pending[:5]) + more
+        raise ConfigError(
+            f"nothing to check: {settings.head_ref} adds no change request, and {len(pending)} "
+            f"governed file(s) are not committed ({shown}); check runs on commits: commit them, "
+            "then run promotion-bot check again"
+        )
     facts = BranchFacts(
         change_request_dir=branch.policy.change_request_dir,
         changes=branch.changes,
@@ -119,11 +129,18 @@ def run_session(settings: Settings, progress: Progress) -> dict[str, Any]:
         merged_paths=branch.merged_paths,
         base_name=_branch_name(settings.base_ref),
         unreadable=tuple(sorted({problem.file for problem in branch.load_problems})),
+        key_changes=branch.key_changes,
+        key_problems=branch.key_problems,
     )
     promoted = promoted_versions(settings.root, branch.base.sha, branch.policy.change_request_dir)
     judgement = judge(branch.crs, facts, branch.policy, promoted)
     wanted = required_checks(branch.crs, branch.policy)
     notes = _notes(branch, wanted)
+    if pending:
+        notes.append(
+            f"{len(pending)} governed file(s) are not committed and were not checked: "
+            + ", ".join(pending)
+        )
     if wanted:
         progress.line(
             f"promotion-bot check: {len(wanted)} required check(s) for "
@@ -161,6 +178,22 @@ def run_session(settings: Settings, progress: Progress) -> dict[str, Any]:
     if problems:  # a bug in promotion-bot: never write evidence that does not validate
         raise RuntimeError("evidence does not match its schema: " + problems[0].render())
     return evidence
+
+
+def _uncommitted(settings: Settings, branch: Branch) -> list[str]:
+    """Governed files and change requests in the work tree that differ from HEAD (staged,
+    modified or untracked), when HEAD is what is checked: check never sees them."""
+    if settings.head_ref != "HEAD":
+        return []
+    directory = f"{branch.policy.change_request_dir.rstrip('/')}/"
+    found = []
+    for path in git.uncommitted_paths(settings.root):
+        if not path.startswith(branch.prefix):
+            continue
+        relative = path.removeprefix(branch.prefix)
+        if relative.startswith(directory) or is_governed(branch.policy, relative):
+            found.append(relative)
+    return sorted(found)
 
 
 def _branch_name(ref: str) -> str:

@@ -28,6 +28,7 @@ from promotion_bot.core.errors import ConfigError, GitError, Problem
 from promotion_bot.core.evidence import Revision
 from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
 from promotion_bot.core.models import ChangeRequest, Policy
+from promotion_bot.core.policy import KeyChange, config_key_changes, governed_keys
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class Branch:
     crs: list[BranchChangeRequest] = field(default_factory=list)
     cr_digests: dict[str, str] = field(default_factory=dict)
     load_problems: list[Problem] = field(default_factory=list)
+    # keys a change type governs inside files (change_types.<type>.keys) that differ between
+    # the merge base and the head, and the files that could not be read to tell
+    key_changes: tuple[KeyChange, ...] = ()
+    key_problems: tuple[Problem, ...] = ()
 
 
 def read_branch(settings: Settings) -> Branch:
@@ -100,7 +105,35 @@ def read_branch(settings: Settings) -> Branch:
         recorded_prompts=recorded,
     )
     _load_branch_change_requests(branch, added_change_request_paths(changes, cr_dir))
+    branch.key_changes, branch.key_problems = _governed_key_changes(branch, root, merge_base)
     return branch
+
+
+def _governed_key_changes(
+    branch: Branch, root: Path, merge_base: str
+) -> tuple[tuple[KeyChange, ...], tuple[Problem, ...]]:
+    """The governed keys that changed in each changed file that holds some."""
+    found: list[KeyChange] = []
+    problems: list[Problem] = []
+    for change in branch.changes:
+        keys = governed_keys(branch.policy, change.path) or governed_keys(
+            branch.policy, change.old_path or change.path
+        )
+        if not keys:
+            continue
+        before_path = change.old_path or change.path
+        before = (
+            None
+            if change.status == "A"
+            else git.read_blob(root, merge_base, f"{branch.prefix}{before_path}")
+        )
+        after = None if change.status == "D" else branch.tree.read(change.path)
+        changed, unreadable = config_key_changes(
+            change.path, before, after, keys, old_path=change.old_path
+        )
+        found += changed
+        problems += unreadable
+    return tuple(found), tuple(problems)
 
 
 def _strip(path: str | None, prefix: str) -> str | None:

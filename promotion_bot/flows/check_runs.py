@@ -32,6 +32,7 @@ from promotion_bot.core.builtin_checks import (
     read_metrics,
     run_builtin,
 )
+from promotion_bot.core.check_commands import Invocation, command_label, plan_invocations
 from promotion_bot.core.check_results import ERROR, FAILED, PASSED, TIMEOUT, CheckResult
 from promotion_bot.core.evidence import output_dict
 from promotion_bot.core.models import CheckSpec
@@ -100,7 +101,7 @@ def _task(spec: CheckSpec, required_by: tuple[str, ...], context: RunContext) ->
         )
 
     if spec.run:
-        label = shlex.join(spec.run)
+        label = command_label(spec.run)
         return CheckTask(
             spec.name, label, lambda: _command_check(spec, required_by, context), fallback
         )
@@ -120,25 +121,93 @@ def _task(spec: CheckSpec, required_by: tuple[str, ...], context: RunContext) ->
 
 
 def _command_check(spec: CheckSpec, required_by: tuple[str, ...], ctx: RunContext) -> CheckResult:
+    """Run the check's invocations (one, or one per change request or artifact with
+    for_each) one after the other; the first that does not pass decides the result."""
     assert spec.run is not None and ctx.head_root is not None
-    run = _run(spec.run, spec, ctx, ctx.head_root, f"{spec.name}.log")
-    result, reason = result_of_run(run)
+    crs = [i.change_request for i in ctx.branch.crs if i.change_request.change_id in required_by]
+    plan = plan_invocations(spec, crs)
+    log = ctx.settings.output_dir / f"{spec.name}.log"
+    if plan.nothing is not None:
+        log.write_text(f"promotion-bot: {plan.nothing}\n", encoding="utf-8")
+        return CheckResult(
+            name=spec.name,
+            kind="command",
+            result=FAILED,
+            reason=plan.nothing,
+            started_at=ctx.settings.clock(),
+            duration=0.0,
+            required_by=required_by,
+            command=spec.run,
+            output=output_file(log, ctx.settings.output_dir),
+            description=spec.description,
+        )
+    several = len(plan.invocations) > 1
+    runs: list[tuple[Invocation, CommandRun]] = []
+    for number, invocation in enumerate(plan.invocations, start=1):
+        name = f"{spec.name}.{number}.log" if several else f"{spec.name}.log"
+        runs.append((invocation, _run(invocation.argv, spec, ctx, ctx.head_root, name,
+                                      invocation.environment)))
+    if several:
+        _join_logs(log, runs)
+    outcomes = [(invocation, run, *result_of_run(run)) for invocation, run in runs]
+    failing = [outcome for outcome in outcomes if outcome[2] != PASSED]
+    invocation, run, result, reason = failing[0] if failing else outcomes[0]
+    if several and failing:
+        reason = f"{invocation.subject}: {reason}"
+        if len(failing) > 1:
+            reason += f" (and {len(failing) - 1} more of {len(outcomes)} runs)"
+    elif several:
+        reason = f"{len(outcomes)} runs, exit 0"
+    details: dict[str, Any] = {}
+    if spec.for_each is not None or several:
+        details["runs"] = [
+            {
+                "subject": item.subject,
+                "command": list(item_run.argv),
+                "result": item_result,
+                "reason": item_reason,
+                "exit_code": item_run.exit_code,
+                "duration_seconds": round(item_run.duration, 3),
+            }
+            for item, item_run, item_result, item_reason in outcomes
+        ]
     return CheckResult(
         name=spec.name,
         kind="command",
         result=result,
         reason=reason,
-        started_at=run.started_at,
-        duration=run.duration,
+        started_at=runs[0][1].started_at,
+        duration=sum(item_run.duration for _, item_run in runs),
         required_by=required_by,
         command=run.argv,
         exit_code=run.exit_code,
-        output=output_file(run.log, ctx.settings.output_dir),
+        output=output_file(log, ctx.settings.output_dir),
+        details=details,
         description=spec.description,
     )
 
 
-def _run(argv: Sequence[str], spec: CheckSpec, ctx: RunContext, cwd: Path, log: str) -> CommandRun:
+def _join_logs(log: Path, runs: Sequence[tuple[Invocation, CommandRun]]) -> None:
+    """One log for a check that ran several times: each run's output under a header."""
+    with log.open("wb") as joined:
+        for number, (invocation, run) in enumerate(runs, start=1):
+            header = (
+                f"== run {number}/{len(runs)}: {invocation.subject}: {shlex.join(run.argv)} "
+                f"({result_of_run(run)[1]})\n"
+            )
+            joined.write(header.encode())
+            joined.write(run.log.read_bytes() if run.log.is_file() else b"")
+            run.log.unlink(missing_ok=True)
+
+
+def _run(
+    argv: Sequence[str],
+    spec: CheckSpec,
+    ctx: RunContext,
+    cwd: Path,
+    log: str,
+    promotion: Mapping[str, str] | None = None,
+) -> CommandRun:
     return run_command(
         argv,
         cwd=cwd,
@@ -147,6 +216,7 @@ def _run(argv: Sequence[str], spec: CheckSpec, ctx: RunContext, cwd: Path, log: 
         scratch=ctx.scratch / log.removesuffix(".log"),
         clock=ctx.settings.clock,
         environ=ctx.settings.environ,
+        promotion=promotion,
     )
 
 

@@ -235,7 +235,7 @@ class _Story:
                   "on main, which trusts the key (a later key change needs a record signed by a "
                   "key trusted before it), CODEOWNERS and the tooling, no artifact yet")
         generated = self.bot(
-            "keys-generate", ADAM, "keys", "generate", "--out", f"../{KEY_FILE}", quiet=True,
+            "keys-generate", ADAM, "keys", "generate", "-o", f"../{KEY_FILE}", quiet=True,
             expect=Expect(says=("add to .promotion/policy.yaml",)),
         )
         # the first policy on main is the trust anchor: the keys it lists sign from the start
@@ -483,7 +483,7 @@ class _Story:
     def check_args(self, number: int) -> list[str]:
         # one check at a time: the progress lines come in the same order on every run
         return ["check", "--jobs", "1", "--output-dir", f"../checks/pr-{number}",
-                "--evidence", f"../evidence/pr-{number}.json"]
+                "-o", f"../evidence/pr-{number}.json"]
 
     def record_args(self) -> list[str]:
         return ["record", "--snapshot", "../github", "--evidence", "../evidence",

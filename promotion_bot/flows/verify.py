@@ -4,7 +4,9 @@ Covered means: every governed file (under the change types' paths, or listed by 
 record) is exactly what the newest valid, approved record on the commit's first-parent history
 promoted or removed, and no record the state rests on has an audit finding that makes it vouch
 for nothing (the judgement is promotion_bot.core.deploy_gate). Which keys are trusted and what
-is governed are trusted through main's history, never taken from the commit alone.
+is governed are trusted through main's history, never taken from the commit alone. For keys a
+change type governs inside a file (`change_types.<type>.keys`), the governed keys must hold the
+values of the newest record that lists the file (the rest of the file is free).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 
 from promotion_bot.adapters import git
 from promotion_bot.adapters.ledger import read_blobs
-from promotion_bot.core.audit import Uncovered, audit, judge_all
+from promotion_bot.core.audit import Uncovered, audit, judge_all, key_coverage
 from promotion_bot.core.deploy_gate import judge_deployment, listed_paths, relied_on
 from promotion_bot.core.digests import sha256_bytes
 from promotion_bot.core.errors import ConfigError, RejectedError
@@ -23,7 +25,7 @@ from promotion_bot.core.globs import match_any
 from promotion_bot.core.governance import AnyRecord
 from promotion_bot.core.governed_history import change_type_paths, governed_through_history
 from promotion_bot.core.history import HistoryCommit
-from promotion_bot.core.models import Policy
+from promotion_bot.core.models import ConfigKeyWatch, Policy
 from promotion_bot.core.records import RecordedDecision
 from promotion_bot.flows.ledger_view import Ledger, load_ledger, policy_reader, reevaluator
 
@@ -57,16 +59,29 @@ def verify_commit(
         )
     ledger = load_ledger(root, sha, trusted_keys)
     judged = judge_all(ledger.tags, main_ledger.trusted, ledger.history)
-    patterns = _governed(main_ledger, sha)
+    patterns, watches = _governed(main_ledger, sha)
     listed = listed_paths(judged, ledger.history)
     prefix = ledger.repo.prefix
-    files = {
+    tree = {
         path.removeprefix(prefix): entry
         for path, entry in git.tree_files(root, sha, ["."] if prefix else []).items()
         if path.startswith(prefix)
-        and (path.removeprefix(prefix) in listed or match_any(patterns, path.removeprefix(prefix)))
     }
-    contents = read_blobs(ledger.repo, [entry.blob for entry in files.values()])
+    # governed whole: under the governed paths, or listed by a record (unless a change type
+    # governs only keys inside it: then its keys are judged below)
+    files = {
+        path: entry
+        for path, entry in tree.items()
+        if match_any(patterns, path)
+        or (path in listed and not any(match_any(w.files, path) for w in watches))
+    }
+    key_files = {
+        path: tuple(dict.fromkeys(k for w in watches if match_any(w.files, path) for k in w.keys))
+        for path in tree
+        if path not in files and any(match_any(w.files, path) for w in watches)
+    }
+    wanted = [entry.blob for path, entry in tree.items() if path in files or path in key_files]
+    contents = read_blobs(ledger.repo, wanted)
     digests: dict[str, str | None] = {
         path: sha256_bytes(contents[entry.blob]) if entry.blob in contents else None
         for path, entry in files.items()
@@ -84,8 +99,18 @@ def verify_commit(
     lineage = audit(
         sha, ledger.history, ledger.tags, main_ledger.trusted, ledger.tree, reevaluate_relied_on
     )
-    uncovered = judge_deployment(digests, judged, ledger.history, lineage.findings)
-    return VerifyResult(sha, len(digests), uncovered)
+    uncovered = judge_deployment(
+        digests, judged, ledger.history, lineage.findings, judged_by_keys=key_files
+    )
+    uncovered += key_coverage(
+        {path: contents.get(tree[path].blob) for path in key_files},
+        key_files,
+        judged,
+        ledger.history,
+        ledger.tree,
+    )
+    uncovered.sort(key=lambda item: (item.path, item.reason))
+    return VerifyResult(sha, len(digests) + len(key_files), uncovered)
 
 
 def _default_main(root: Path) -> tuple[str, str]:
@@ -94,16 +119,18 @@ def _default_main(root: Path) -> tuple[str, str]:
         if git.run_git(root, "show-ref", "--verify", "--quiet", candidate,
                        ok_codes=(0, 1, 128)).returncode == 0:
             return candidate.split("/", 2)[2], git.rev_parse(root, candidate)
-    raise ConfigError("no origin/main or main here: pass --main BRANCH, the branch production "
+    raise ConfigError("no origin/main or main here: pass --base BRANCH, the branch production "
                       "deploys from")
 
 
-def _governed(main: Ledger, sha: str) -> list[str]:
+def _governed(main: Ledger, sha: str) -> tuple[list[str], list[ConfigKeyWatch]]:
     """The governed change-type patterns for deploying `sha`: those trusted through main's
     history (core/governed_history.py) at `sha` and at main's tip, and the raw patterns of
-    both policies; their union can only make verify stricter."""
+    both policies; their union can only make verify stricter. Also the keys both policies
+    govern inside files (change_types.<type>.keys)."""
     policy_at = policy_reader(main.tree)
     patterns: list[str] = []
+    watches: list[ConfigKeyWatch] = []
     for commit in (main.history.tip.sha if main.history.tip else sha, sha):
         policy = policy_at(commit)
         if policy is None:
@@ -112,6 +139,7 @@ def _governed(main: Ledger, sha: str) -> list[str]:
                 f"run: promotion-bot validate {POLICY_PATH}"
             )
         patterns.extend(change_type_paths(policy))
+        watches.extend(w for rule in policy.change_types.values() for w in rule.keys)
     approved = {
         item.record.merge_commit
         for item in judge_all(main.tags, main.trusted, main.history)
@@ -120,4 +148,4 @@ def _governed(main: Ledger, sha: str) -> list[str]:
     governed = governed_through_history(main.history, policy_at, approved)
     patterns.extend(governed.at(None))
     patterns.extend(governed.at(main.history.index(sha)))
-    return list(dict.fromkeys(patterns))
+    return list(dict.fromkeys(patterns)), watches

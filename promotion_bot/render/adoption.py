@@ -47,7 +47,7 @@ def render_questions(questions: Sequence[Question]) -> str:
 def next_steps(written: Sequence[str], has_signing_key: bool) -> str:
     steps = []
     if not has_signing_key:
-        steps.append("make the signing key: promotion-bot keys generate --out ../signing-key.pem, "
+        steps.append("make the signing key: promotion-bot keys generate -o ../signing-key.pem, "
                      "and add the signing: entry it prints to .promotion/policy.yaml")
     folders = (".promotion/", ".github/workflows/")
     paths = sorted({next((f.rstrip("/") for f in folders if p.startswith(f)), p)

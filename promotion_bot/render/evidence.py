@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,9 +26,30 @@ def _duration(seconds: float) -> str:
 
 
 def _command(check: Mapping[str, Any]) -> str:
+    """The command as a shell would read it back (quoted like the progress lines)."""
     if check.get("command"):
-        return " ".join(check["command"])
+        return shlex.join(check["command"])
     return f"built-in {check.get('builtin')}"
+
+
+_FAILING_LINE = re.compile(
+    r"(?i)\b(fail(s|ed|ure)?|error|errors|invalid|problems?|traceback|exception|missing|"
+    r"denied|refused|regress(ed|ion)?)\b"
+)
+_CLEAN_SUMMARY = re.compile(r"(?i)\b0 (problems?|failures?|errors?)\b")
+
+
+def first_failing_line(check: Mapping[str, Any]) -> str | None:
+    """The line a person looks for first when a check did not pass: its first finding, else
+    the first line of its output that reads like a failure, else its last line."""
+    if check["findings"]:
+        return _finding_text(check["findings"][0])
+    output = check.get("output")
+    lines = [line for line in (output["tail"] if output else "").split("\n") if line.strip()]
+    for line in lines:
+        if _FAILING_LINE.search(line) and not _CLEAN_SUMMARY.search(line):
+            return line.strip()
+    return lines[-1].strip() if lines else None
 
 
 def _version_move(cr: Mapping[str, Any]) -> str:
@@ -169,11 +191,12 @@ def render_markdown(evidence: Mapping[str, Any]) -> str:
         lines += ["| Check | Result | Time | Details |", "|---|---|---|---|"]
         for check in evidence["checks"]:
             icon = ICONS.get(check["result"], ICONS["failed"])
-            detail = (
-                md_code(_command(check))
-                if check["result"] == "passed"
-                else md_text(check["reason"])
-            )
+            detail = md_code(_command(check))
+            if check["result"] != "passed":
+                detail = md_text(check["reason"])
+                line = first_failing_line(check)
+                if line:
+                    detail += f"<br>{md_code(line)}"
             lines.append(
                 f"| {md_text(check['name'])} | {icon} {check['result']} | "
                 f"{_duration(check['duration_seconds'])} | {detail} |"
@@ -220,4 +243,11 @@ def _md_footer(evidence: Mapping[str, Any]) -> str:
     return "<sub>" + " · ".join(parts) + "</sub>"
 
 
-__all__ = ["md_code", "md_text", "render_markdown", "render_text", "verdict"]
+__all__ = [
+    "first_failing_line",
+    "md_code",
+    "md_text",
+    "render_markdown",
+    "render_text",
+    "verdict",
+]

@@ -139,6 +139,21 @@ def test_the_environment_holds_nothing_but_path_home_tmpdir_and_locale(tmp_path:
     assert (tmp_path / "scratch" / "home").is_dir()
 
 
+def test_the_change_reaches_the_check_as_promotion_variables_only(tmp_path: Path) -> None:
+    facts = {"PROMOTION_ARTIFACTS": "a.json\nb b.json", "PROMOTION_CHANGE_ID": "CR-2026-0005"}
+    result = run(
+        tmp_path,
+        [PY, "-c", "import os; print(repr(os.environ['PROMOTION_ARTIFACTS']))"],
+        environ={"PATH": "/usr/bin:/bin", "GITHUB_TOKEN": "x"},
+        promotion=facts,
+    )
+    assert result.log.read_text() == "'a.json\\nb b.json'\n"
+    env = check_environment(tmp_path, tmp_path, {"PATH": "/bin"}, facts)
+    assert set(env) == {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL", *facts}
+    with pytest.raises(ValueError, match="not a PROMOTION_ variable: GITHUB_TOKEN"):
+        check_environment(tmp_path, tmp_path, {"PATH": "/bin"}, {"GITHUB_TOKEN": "x"})
+
+
 def test_the_tail_keeps_the_last_lines() -> None:
     data = "".join(f"line {n}\n" for n in range(100)).encode()
     assert tail_text(data).split("\n") == [f"line {n}" for n in range(80, 100)]

@@ -408,3 +408,65 @@ def test_approvals_on_earlier_commits_when_the_policy_allows_them(
         assert data["roles"][1]["approvals"][0]["note"] == (
             f"given on {first[:7]}; no governed file changed from there to the head"
         )
+
+
+# --- keys governed as a change type, inside a file -------------------------------------------
+
+APP = "configs/app.yaml"
+APP_BASE = "auth:\n  session_minutes: '30'\nclassification:\n  llm:\n    model: qwen2.5:7b-1.2.3\n"
+
+
+def snapshot_of(repo: Path, base: str, head: str, files: list[str]) -> dict[str, Any]:
+    return {
+        "snapshot_version": 1,
+        "repository": "example-org/intake-routing",
+        "pull_request": {
+            "number": 7, "title": "Config", "state": "open",
+            "user": {"login": "erin", "id": 1, "type": "User"},
+            "head": {"ref": "config", "sha": head},
+            "base": {"ref": "main", "sha": base},
+            "changed_files": len(files),
+        },
+        "files": [{"filename": name, "status": "modified"} for name in files],
+        "reviews": [],
+        "teams": {},
+    }
+
+
+@pytest.mark.parametrize(
+    ("edit", "roles"),
+    [
+        (("'30'", "'60'"), []),  # auth only: not a model change
+        (("qwen2.5:7b-1.2.3", "qwen2.5:7b-1.3.0"), ["reviewer", "administrator"]),
+    ],
+    ids=["other-keys", "governed-key"],
+)
+def test_a_governed_key_inside_a_config_requires_its_change_types_roles(
+    example_repo: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    edit: tuple[str, str], roles: list[str],
+) -> None:
+    policy = example_repo / ".promotion/policy.yaml"
+    policy.write_text(policy.read_text().replace(
+        '    paths: ["configs/models/**"]\n',
+        '    paths: ["configs/models/**"]\n'
+        '    keys:\n      - files: ["configs/app.yaml"]\n        keys: [classification.llm]\n',
+    ))
+    (example_repo / APP).write_text(APP_BASE)
+    git(example_repo, "add", "-A")
+    git(example_repo, "commit", "-qm", "govern the model keys of the app config")
+    base = git(example_repo, "rev-parse", "HEAD")
+    (example_repo / APP).write_text(APP_BASE.replace(*edit))
+    git(example_repo, "commit", "-qam", "edit the app config")
+    head = git(example_repo, "rev-parse", "HEAD")
+    path = tmp_path / "pr.json"
+    path.write_text(json.dumps(snapshot_of(example_repo, base, head, [APP])))
+    _code, out, _err = run(capsys, "--repo", str(example_repo), "--snapshot", str(path),
+                           "--format", "json")
+    decision = json.loads(out)
+    assert [role["role"] for role in decision["roles"]] == roles
+    if roles:
+        reasons = [reason["message"] for reason in decision["roles"][0]["reasons"]]
+        assert reasons == [
+            'configs/app.yaml: classification.llm changed from {"model": "qwen2.5:7b-1.2.3"} to '
+            '{"model": "qwen2.5:7b-1.3.0"} (a governed model key)'
+        ]

@@ -63,7 +63,7 @@ def test_without_a_baseline_verify_refuses_every_live_file(
     """The problem the baseline solves: after an adoption without one, nothing live is covered."""
     merge = history.governance("Adopt promotion-bot", {".promotion/policy.yaml": POLICY + "\n" + policy_entry(history.key.keyid, history.key.public_pem, None)})
     assert merge.sha
-    code, out = run(capsys, "verify", "--repo", str(history.root), "--commit", "main", "--main", "main")
+    code, out = run(capsys, "verify", "--repo", str(history.root), "--commit", "main", "--base", "main")
     assert code == 1
     assert "refused: 5 of 5 governed file(s)" in out
 
@@ -111,7 +111,7 @@ def test_the_adoption_is_signed_as_the_baseline(adopted: GovernedHistory, capsys
 
 def test_verify_status_and_audit_start_from_the_baseline(adopted: GovernedHistory, capsys: pytest.CaptureFixture[str]) -> None:
     root = str(adopted.root)
-    code, out = run(capsys, "verify", "--repo", root, "--commit", "main", "--main", "main")
+    code, out = run(capsys, "verify", "--repo", root, "--commit", "main", "--base", "main")
     assert code == 0, out
     assert "ok: all 5 governed file(s)" in out
     code, out = run(capsys, "status", "--repo", root, "--format", "json")
@@ -148,7 +148,7 @@ def test_the_first_change_request_after_the_baseline_declares_the_baselined_vers
     code, out = run(capsys, "audit", "--repo", root)
     assert code == 0, out
     assert re.search(r"CR-2026-0001\s+routing-rules\s+1\.4\.1 -> 1\.5\.0", out)
-    code, out = run(capsys, "verify", "--repo", root, "--commit", "main", "--main", "main")
+    code, out = run(capsys, "verify", "--repo", root, "--commit", "main", "--base", "main")
     assert code == 0, out
     code, out = run(capsys, "status", "--repo", root)
     assert "routing-rules    ruleset   1.5.0    CR-2026-0001" in out

@@ -60,7 +60,7 @@ def run_check(
             base,
             "--output-dir",
             str(out_dir),
-            "--evidence",
+            "--output",
             str(evidence_path),
             *args,
         ]
@@ -115,9 +115,12 @@ def test_a_correct_ruleset_promotion_passes_with_evidence(
         "pack-verify",
     ]
     lint = result.check("rules-lint")
-    assert lint["command"] == ["python3", "tools/ieimctl.py", "rules", "lint"]
+    assert lint["command"] == [
+        "python3", "tools/ieimctl.py", "rules", "lint",
+        "configs/routing_tables/routing_rules_v1.1.0.json",
+    ]
     assert lint["exit_code"] == 0 and lint["required_by"] == ["CR-2026-0005"]
-    assert "rules lint: 2 ruleset(s), 0 problem(s)" in lint["output"]["tail"]
+    assert "rules lint: 1 ruleset(s), 0 problem(s)" in lint["output"]["tail"]
     log = repo.root.parent / "check-output" / lint["output"]["file"]
     assert lint["output"]["sha256"] == __import__("hashlib").sha256(log.read_bytes()).hexdigest()
     assert evidence["head"]["sha"] == repo.git("rev-parse", "HEAD")
@@ -138,6 +141,43 @@ def test_a_branch_without_change_requests_needs_no_checks(
     result = run_check(repo, capsys)
     assert result.code == 0
     assert "this branch adds no change request" in result.out
+
+
+@pytest.mark.parametrize("stage", [True, False], ids=["staged", "not-added"])
+def test_nothing_committed_is_said_and_fails(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], stage: bool
+) -> None:
+    """The change request and its ruleset are written (and staged) but not committed: check
+    runs on commits, so it must not answer "passed: no checks are required"."""
+    repo.branch("feature")
+    ruleset = repo.new_ruleset("1.1.0")
+    repo.change_request("CR-2026-0005", "ruleset", "routing-rules", "1.0.0", "1.1.0", [ruleset])
+    repo.write("NOTES.md", "not governed\n")
+    if stage:
+        repo.git("add", "-A")
+    result = run_check(repo, capsys, "--head", "HEAD")
+    assert result.code == 2
+    assert result.evidence is None
+    assert (
+        "promotion-bot: nothing to check: HEAD adds no change request, and 2 governed file(s) "
+        "are not committed (change-requests/CR-2026-0005.yaml, "
+        "configs/routing_tables/routing_rules_v1.1.0.json); check runs on commits: commit them, "
+        "then run promotion-bot check again"
+    ) in result.err
+    assert "passed" not in result.out
+
+
+def test_uncommitted_changes_beside_a_committed_change_request_are_named(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ruleset_branch(repo)
+    repo.write("configs/routing_tables/routing_rules_v1.2.0.json", "{}\n")
+    result = run_check(repo, capsys)
+    assert result.code == 0, result.out
+    assert (
+        "note: 1 governed file(s) are not committed and were not checked: "
+        "configs/routing_tables/routing_rules_v1.2.0.json"
+    ) in result.out
 
 
 def test_a_prompt_promotion_runs_the_evaluation_on_head_and_base(
@@ -382,9 +422,15 @@ def test_check_commands_get_a_clean_environment(
     result = run_check(repo, capsys)
     assert result.code == 0, result.out
     seen = json.loads(result.check("env")["output"]["tail"])
-    assert set(seen) - {"LC_CTYPE"} == {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL"}
+    promotion = {name for name in seen if name.startswith("PROMOTION_")}
+    assert set(seen) - {"LC_CTYPE"} - promotion == {"PATH", "HOME", "TMPDIR", "LANG", "LC_ALL"}
     assert "secret" not in json.dumps(seen)
     assert seen["HOME"] != str(Path.home())
+    # the facts of the change, and nothing else, are added
+    assert seen["PROMOTION_ARTIFACTS"] == "configs/routing_tables/routing_rules_v1.1.0.json"
+    assert seen["PROMOTION_CHANGE_ID"] == "CR-2026-0005"
+    assert seen["PROMOTION_PROPOSED_VERSION"] == "1.1.0"
+    assert seen["PROMOTION_CURRENT_VERSION"] == "1.0.0"
 
 
 def test_independent_checks_run_in_parallel(
@@ -408,6 +454,144 @@ def test_independent_checks_run_in_parallel(
     assert second_start < first_end  # the second started before the first finished
     (first_start, first_end), (second_start, second_end) = spans("1")
     assert first_start < first_end <= second_start + dt.timedelta(milliseconds=20) < second_end
+
+
+# --- checks that receive the change ----------------------------------------------------------
+
+NEW_RULES = "configs/routing_tables/routing_rules_v1.1.0.json"
+
+
+def broken_ruleset_on_main(repo: GitRepo) -> None:
+    """An old, broken ruleset already on main: linting every ruleset would fail on it."""
+    old = repo.new_ruleset("0.9.0", edit={"default_queue": "nowhere"})
+    repo.update_pack()
+    repo.commit(f"Keep the old {old} for reference")
+
+
+@pytest.mark.parametrize(
+    ("edit", "code", "lint", "simulate"),
+    [
+        (None, 0, "passed", "passed"),
+        # the new ruleset is broken: lint names it (and its cases land in no queue)
+        ({"default_queue": "nowhere"}, 1, "failed", "failed"),
+        # lints clean, but routes every golden case to the general queue
+        ({"rules": []}, 1, "passed", "failed"),
+    ],
+    ids=["good-new-ruleset", "broken-new-ruleset", "misrouting-new-ruleset"],
+)
+def test_the_example_lints_and_simulates_only_the_rulesets_the_change_request_promotes(
+    repo: GitRepo,
+    capsys: pytest.CaptureFixture[str],
+    edit: dict[str, object] | None,
+    code: int,
+    lint: str,
+    simulate: str,
+) -> None:
+    """The example policy hands the change request's rulesets to ieimctl ({artifacts},
+    {artifact} with for_each): the broken 0.9.0 on main is not linted, the new 1.1.0 is."""
+    broken_ruleset_on_main(repo)
+    ruleset_branch(repo, edit=edit)
+    result = run_check(repo, capsys)
+    assert result.code == code, result.out + result.err
+    linted, simulated = result.check("rules-lint"), result.check("rules-simulate")
+    assert linted["command"][-1] == NEW_RULES
+    assert "rules lint: 1 ruleset(s)" in linted["output"]["tail"]
+    assert "v0.9.0" not in linted["output"]["tail"]
+    assert (linted["result"], simulated["result"]) == (lint, simulate)
+    assert simulated["details"]["runs"][0]["subject"] == NEW_RULES
+    assert "rules simulate: routing_rules_v1.1.0.json on 12 golden cases" in (
+        simulated["output"]["tail"]
+    )
+    if edit == {"default_queue": "nowhere"}:
+        assert "routing_rules_v1.1.0.json: default_queue is not one of the queues" in result.out
+
+
+ARGV_CHECK = (
+    "    run: [{python}, -c, 'import json, os, sys; "
+    "print(json.dumps([sys.argv[1:], os.environ[\"PROMOTION_ARTIFACT\"]]))', "
+    "'--path={{artifact}}', '{{artifact}}']\n    for_each: artifact\n    timeout: 60\n"
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "a b; touch PWNED.md",
+        "$(touch PWNED).md",
+        "`touch PWNED`.md",
+        "it's \"quoted\" && rm -rf ~.md",
+        "-rf.md",
+    ],
+)
+def test_an_artifact_path_reaches_the_check_as_data_never_as_shell(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    set_checks(repo, "template", {"argv": ARGV_CHECK.format(python=json.dumps(sys.executable))},
+               ["argv"])
+    repo.branch("template")
+    path = f"templates/replies/{name}"
+    repo.write(path, "Hello.\n")
+    repo.change_request("CR-2026-0005", "template", "reply-templates", "1.0.0", "1.1.0", [path])
+    repo.commit("A template with an odd name")
+    result = run_check(repo, capsys)
+    assert result.code == 0, result.out + result.err
+    argv, environment = json.loads(result.check("argv")["output"]["tail"])
+    shown = f"./{path}" if path.startswith("-") else path
+    assert argv == [f"--path={path}", shown]
+    assert environment == path
+
+
+def test_a_check_about_artifacts_without_any_fails(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lint = (
+        "    run: python3 tools/ieimctl.py rules lint {artifacts}\n"
+        '    artifact_paths: ["configs/routing_tables/*.yaml"]\n'
+    )
+    set_checks(repo, "ruleset", {"yaml-lint": lint}, ["yaml-lint"])
+    ruleset_branch(repo)
+    result = run_check(repo, capsys)
+    assert result.code == 1
+    assert result.check("yaml-lint")["reason"] == (
+        "nothing to check: CR-2026-0005 declare no artifact under configs/routing_tables/*.yaml "
+        "for this check; fix the check's artifact_paths in the policy"
+    )
+
+
+APP = "configs/app.yaml"
+APP_BASE = "auth:\n  session_minutes: '30'\nclassification:\n  llm:\n    model: qwen2.5:7b-1.2.3\n"
+
+
+@pytest.mark.parametrize(
+    ("edit", "code", "problem"),
+    [
+        (("'30'", "'60'"), 0, None),  # auth only: governed as the rest of the policy says
+        (("qwen2.5:7b-1.2.3", "qwen2.5:7b-1.3.0"), 1,
+         "configs/app.yaml: its model keys changed on this branch (classification.llm) but "
+         "declared by no change request (governed by change type model)"),
+        (("qwen2.5:7b-1.2.3", "[unclosed"), 1, "configs/app.yaml:6:1: expected"),
+    ],
+    ids=["other-keys", "governed-key", "unreadable"],
+)
+def test_a_governed_key_inside_a_config_must_be_declared(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], edit: tuple[str, str], code: int,
+    problem: str | None,
+) -> None:
+    repo.replace(
+        ".promotion/policy.yaml",
+        '    paths: ["configs/models/**"]\n',
+        '    paths: ["configs/models/**"]\n'
+        '    keys:\n      - files: ["configs/app.yaml"]\n        keys: [classification.llm]\n',
+    )
+    repo.write(APP, APP_BASE)
+    repo.commit("Govern the model keys of the app config")
+    repo.branch("config")
+    repo.write(APP, APP_BASE.replace(*edit))
+    repo.commit("Edit the app config")
+    result = run_check(repo, capsys)
+    assert result.code == code, result.out + result.err
+    if problem:
+        assert f"  {problem}" in result.out
 
 
 # --- built-in checks -------------------------------------------------------------------------
@@ -500,6 +684,38 @@ def test_a_safety_metric_regression_fails_and_is_named(
     safety = result.check("safety-eval")
     assert safety["reason"] == "regression in pii_guard"
     assert result.check("prompt-hashes")["result"] == "passed"
+
+
+SIMULATE_METRICS = (
+    "    builtin: no-regression\n    timeout: 60\n    with:\n"
+    "      run: python3 tools/simulate_metrics.py {output}\n"
+    "      metrics:\n        simulate_accuracy: higher_is_better\n"
+    "        simulate_failures: lower_is_better\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("edit", "code", "reason"),
+    [
+        (None, 0, "no regression in 2 metrics"),
+        # the fraud rule dropped: golden fraud cases now land in the general queue
+        ({"rules": []}, 1, "regression in simulate_accuracy, simulate_failures"),
+    ],
+)
+def test_the_example_metrics_wrapper_feeds_no_regression(
+    repo: GitRepo,
+    capsys: pytest.CaptureFixture[str],
+    edit: dict[str, object] | None,
+    code: int,
+    reason: str,
+) -> None:
+    """tools/simulate_metrics.py (docs/checks.md) turns a tool that only prints its results
+    into the metrics file no-regression compares, in the named-list shape."""
+    set_checks(repo, "ruleset", {"simulate-metrics": SIMULATE_METRICS}, ["simulate-metrics"])
+    ruleset_branch(repo, edit=edit)
+    result = run_check(repo, capsys)
+    assert result.code == code, result.out + result.err
+    assert result.check("simulate-metrics")["reason"] == reason
 
 
 # --- reporting and errors --------------------------------------------------------------------
@@ -620,7 +836,7 @@ def test_the_base_defaults_to_origin_main_else_main(
 ) -> None:
     ruleset_branch(repo)
     evidence = tmp_path / "e.json"
-    assert main(["check", "--repo", str(repo.root), "--evidence", str(evidence)]) == 0
+    assert main(["check", "--repo", str(repo.root), "-o", str(evidence)]) == 0
     assert json.loads(evidence.read_text())["base"]["ref"] == "main"
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(repo.root), str(clone)], check=True)

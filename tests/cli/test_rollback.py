@@ -369,7 +369,7 @@ def test_the_full_loop(world: World) -> None:
 
     evidence = world.history.evidence / "pr-1.json"
     code, out = world.run("check", "--repo", str(world.root), "--base", "origin/main",
-                          "--head", "rollback/CR-2026-0006", "--evidence", str(evidence),
+                          "--head", "rollback/CR-2026-0006", "--output", str(evidence),
                           "--output-dir", str(world.history.root.parent / "checks"))
     assert code == 0, out
 

@@ -34,7 +34,7 @@ def verify(
 def test_every_governed_file_covered(
     history: GovernedHistory, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, out = verify(history, capsys, "--main", "main")
+    code, out = verify(history, capsys, "--base", "main")
     assert code == 0
     assert out.startswith("ok: all 11 governed file(s)")  # 6 artifacts, 5 change requests
 
@@ -91,7 +91,7 @@ def test_refuses_a_commit_that_is_not_on_main(
 ) -> None:
     history.git("checkout", "-q", "-b", "side")
     history.git("commit", "-q", "--allow-empty", "-m", "side")
-    code, out = verify(history, capsys, "--main", "main")
+    code, out = verify(history, capsys, "--base", "main")
     assert code == 1
     assert "is not on the first-parent history of main" in out
 
@@ -115,7 +115,7 @@ def test_a_branch_that_narrows_the_governed_paths_is_refused_by_default(
     history.write("configs/routing_tables/routing_rules_v1.1.0.json", '{"rules": "unreviewed"}\n')
     history.git("add", "-A")
     history.git("commit", "-q", "-m", "narrow the governed paths and rewrite a ruleset")
-    code, out = verify(history, capsys)  # no --main: main is the default
+    code, out = verify(history, capsys)  # no --base: main is the default
     assert code == 1
     assert "is not on the first-parent history of main" in out
 
@@ -126,7 +126,7 @@ def test_without_a_main_branch_verify_asks_for_one(
     history.git("branch", "-m", "main", "trunk")
     code, out = verify(history, capsys)
     assert code == 2
-    assert "pass --main BRANCH" in out
+    assert "pass --base BRANCH" in out
 
 
 def test_refuses_a_direct_push_that_deletes_a_governed_artifact(
@@ -218,12 +218,12 @@ def _unmerged_commit_rewriting_a_ruleset(history: GovernedHistory) -> str:
     ("tag", "args", "code", "message"),
     [
         ("origin/main", [], 1, "is not on the first-parent history of origin/main"),
-        ("main", ["--main", "refs/heads/main"], 1, "is not on the first-parent history of"),
-        ("origin/main", ["--main", "origin/main"], 2,
+        ("main", ["--base", "refs/heads/main"], 1, "is not on the first-parent history of"),
+        ("origin/main", ["--base", "origin/main"], 2,
          "'origin/main' is ambiguous here: it names refs/remotes/origin/main, "
          "refs/tags/origin/main"),
-        ("main", ["--main", "main"], 2, "'main' is ambiguous here"),
-        ("trunk", ["--main", "trunk"], 2, "'trunk' is a tag (refs/tags/trunk), not a branch"),
+        ("main", ["--base", "main"], 2, "'main' is ambiguous here"),
+        ("trunk", ["--base", "trunk"], 2, "'trunk' is a tag (refs/tags/trunk), not a branch"),
     ],
 )
 def test_a_tag_named_origin_main_does_not_replace_the_trusted_branch(
@@ -249,11 +249,11 @@ def test_audit_refuses_a_ref_that_a_tag_makes_ambiguous(
 ) -> None:
     history.git("update-ref", "refs/remotes/origin/main", "main")
     history.git("tag", "origin/main", _unmerged_commit_rewriting_a_ruleset(history))
-    code, out = run(capsys, "audit", "--repo", str(history.root), "--ref", "origin/main")
+    code, out = run(capsys, "audit", "--repo", str(history.root), "--base", "origin/main")
     assert code == 2
     assert "'origin/main' is ambiguous here" in out
     code, out = run(
-        capsys, "audit", "--repo", str(history.root), "--ref", "refs/remotes/origin/main"
+        capsys, "audit", "--repo", str(history.root), "--base", "refs/remotes/origin/main"
     )
     assert code == 0, out
 
@@ -389,3 +389,68 @@ def test_a_merged_change_request_edited_on_main_is_refused(
     code, out = run(capsys, "audit", "--repo", str(history.root), "--format", "json")
     assert code == 1
     assert [f["code"] for f in json.loads(out)["findings"]] == [finding]
+
+
+# --- keys a change type governs inside a file ------------------------------------------------
+
+MODEL_CONFIG = "configs/models/classifier.yaml"
+
+
+def govern_model_keys(policy: str) -> str:
+    """The model change type governs only the model keys of its configs, not whole files."""
+    old = '    paths: ["configs/models/**"]\n'
+    assert old in policy
+    return policy.replace(
+        old,
+        '    keys:\n      - files: ["configs/models/*.yaml"]\n'
+        "        keys: [identifier, provider, endpoint]\n",
+    )
+
+
+@pytest.fixture
+def key_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> GovernedHistory:
+    made = GovernedHistory.create(tmp_path, adopt=True, edit_policy=govern_model_keys)
+    assert run(capsys, *made.record_args())[0] == 0
+    return made
+
+
+def edit_on_main(history: GovernedHistory, old: str, new: str) -> None:
+    text = (history.root / MODEL_CONFIG).read_text()
+    assert old in text
+    history.write(MODEL_CONFIG, text.replace(old, new))
+    history.git("commit", "-qam", "Edit the model config on main")
+
+
+def test_a_key_governed_file_whose_other_keys_changed_is_covered(
+    key_history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_on_main(key_history, "max_tokens: 256", "max_tokens: 512")
+    code, out = verify(key_history, capsys, "--base", "main")
+    assert code == 0, out
+    assert out.startswith("ok: all 9 governed file(s)")  # 5 artifacts and 4 change requests
+
+
+def test_a_key_governed_file_whose_governed_key_changed_is_refused(
+    key_history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_on_main(key_history, "endpoint: http://127.0.0.1:11434", "endpoint: https://llm.example.com")
+    code, out = verify(key_history, capsys, "--base", "main")
+    assert code == 1
+    assert out.splitlines()[0] == (
+        f"NOT COVERED {MODEL_CONFIG}: its governed keys differ from CR-2026-0002's record: "
+        'endpoint changed from "http://127.0.0.1:11434" to "https://llm.example.com"'
+    )
+
+
+def test_a_new_file_with_governed_keys_and_no_record_is_refused(
+    key_history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key_history.write("configs/models/shadow.yaml", "provider: openai\nnote: x\n")
+    key_history.git("add", "-A")
+    key_history.git("commit", "-qm", "A second model config, pushed to main")
+    code, out = verify(key_history, capsys, "--base", "main")
+    assert code == 1
+    assert (
+        "NOT COVERED configs/models/shadow.yaml: no valid promotion record lists this file, "
+        "but it holds governed keys (provider)"
+    ) in out

@@ -723,7 +723,8 @@ def test_a_rename_of_a_watched_config_keeps_its_condition(
         [reason] = decision.roles[-1].reasons
         assert reason.message == (
             f"condition external-llm-egress: {new} (renamed from {old}): endpoint changed from "
-            '"http://127.0.0.1:11434" to "https://api.llm.example.com/v1"')
+            '"http://127.0.0.1:11434" to "https://api.llm.example.com/v1" '
+            "(host not in [localhost, 127.0.0.1, ::1, *.internal.example.org])")
 
 
 def test_a_review_without_submitted_at_never_becomes_the_latest() -> None:

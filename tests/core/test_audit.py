@@ -403,6 +403,33 @@ def test_undeclared_change_on_main(
     assert "configs/routing_tables/routing_rules_v1.1.0.json" in finding["message"]
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "findings"),
+    [
+        ("max_tokens: 256", "max_tokens: 512", []),  # not a governed key
+        ("provider: ollama", "provider: openai", ["UNDECLARED_CHANGE"]),
+    ],
+)
+def test_governed_keys_changed_on_main_without_a_change_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], old: str, new: str, findings: list[str]
+) -> None:
+    def govern_model_keys(policy: str) -> str:
+        return policy.replace(
+            '    paths: ["configs/models/**"]\n',
+            '    keys:\n      - files: ["configs/models/*.yaml"]\n'
+            "        keys: [identifier, provider, endpoint]\n",
+        )
+
+    history = GovernedHistory.create(tmp_path, edit_policy=govern_model_keys)
+    config = history.root / "configs/models/classifier.yaml"
+    history.write("configs/models/classifier.yaml", config.read_text().replace(old, new))
+    history.git("commit", "-qam", "Edit the model config on main")
+    _, report = audit_json(capsys, history)
+    assert [f["code"] for f in report["findings"]] == findings
+    if findings:
+        assert "configs/models/classifier.yaml" in report["findings"][0]["message"]
+
+
 def test_stale_version_and_unknown_rollback(
     history: GovernedHistory, capsys: pytest.CaptureFixture[str]
 ) -> None:

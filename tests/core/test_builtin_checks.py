@@ -194,7 +194,78 @@ def test_no_templates_or_no_rules_is_not_a_pass() -> None:
     assert not run_builtin("template-policy", given({}, {"t/a.md": b""}, governed=("t/**",))).passed
 
 
+def test_excluded_files_are_not_scanned() -> None:
+    # the policy document that lists the forbidden phrases must not fail its own check
+    files = {
+        "templates/POLICY.md": b"Never write: guaranteed\n",
+        "templates/a.md": b"We guarantee it\n",
+    }
+    settings = {**RULES, "exclude": ["templates/POLICY.md"]}
+    result = run_builtin("template-policy", given(settings, files, governed=("templates/**",)))
+    assert rendered(result) == [
+        "templates/a.md:1:4: [no-guarantees] do not promise (found 'guarantee')"
+    ]
+    assert result.checked == ("templates/a.md",)
+
+
+def test_excluding_every_template_is_not_a_pass() -> None:
+    settings = {**RULES, "exclude": ["templates/**"]}
+    result = run_builtin(
+        "template-policy", given(settings, {"templates/a.md": b"ok"}, governed=("templates/**",))
+    )
+    assert not result.passed and result.summary.startswith("nothing to check")
+
+
 # --- pinned-models ---------------------------------------------------------------------------
+
+SPLIT = {"name_version_keys": [{"name": "model", "version": "model_version"}]}
+
+
+@pytest.mark.parametrize(
+    ("config", "recorded", "findings"),
+    [
+        # a name and a dated version: gpt-4o:2024-08-06, recorded
+        (b'llm:\n  model: gpt-4o\n  model_version: "2024-08-06"\n', "gpt-4o:2024-08-06", []),
+        (b"llm:\n  model: qwen2.5\n  model_version: 7b-1.2.3\n", "qwen2.5:7b-1.2.3", []),
+        (b"llm:\n  model: qwen2.5\n  model_version: sha256:" + b"ab" * 32 + b"\n",
+         "qwen2.5@sha256:" + "ab" * 32, []),
+        # floating or missing versions, located on their line
+        (b"llm:\n  model: gpt-4o\n  model_version: latest\n", "gpt-4o:latest",
+         ["m/a.yaml:3: [unpinned] gpt-4o:latest is a floating tag; pin a version or a digest, "
+          "e.g. name:7b-instruct@sha256:<64 hex> or gpt-4o-2024-08-06",
+          "change-requests/CR-2026-0005.yaml: [unpinned] models[0]: gpt-4o:latest is a floating "
+          "tag; pin a version or a digest, e.g. name:7b-instruct@sha256:<64 hex> or "
+          "gpt-4o-2024-08-06"]),
+        (b"llm:\n  model: gpt-4o\n  temperature: '0'\n", None,
+         ["m/a.yaml:2: [unpinned] model 'gpt-4o' has no model_version: pin its version next to "
+          "it"]),
+        (b"llm:\n  model: gpt-4o\n  model_version: ''\n", None,
+         ["m/a.yaml:3: [unpinned] model and model_version must be non-empty strings, not "
+          "'gpt-4o' and ''"]),
+        # pinned but not recorded in the change request
+        (b'llm:\n  model: gpt-4o\n  model_version: "2024-08-06"\n', "gpt-4o:2024-05-13",
+         ["m/a.yaml:3: [not-recorded] model identifier gpt-4o:2024-08-06 is not recorded in "
+          "CR-2026-0005: add it under models: (name and identifier) in "
+          "change-requests/CR-2026-0005.yaml",
+          "change-requests/CR-2026-0005.yaml: [not-used] models[0] llm: gpt-4o:2024-05-13 is not "
+          "used by any model configuration under m/**"]),
+    ],
+)
+def test_a_model_split_over_a_name_key_and_a_version_key(
+    config: bytes, recorded: str | None, findings: list[str]
+) -> None:
+    models = (ModelPin("llm", recorded),) if recorded else ()
+    change = cr("model", {"m/a.yaml": config}, models=models)
+    result = run_builtin("pinned-models", given(SPLIT, {"m/a.yaml": config}, (change,), ("m/**",)))
+    assert rendered(result) == findings
+    assert result.passed is (findings == [])
+
+
+def test_a_split_model_in_json_is_located() -> None:
+    config = b'{\n  "model": "gpt-4o",\n  "model_version": "stable"\n}\n'
+    result = run_builtin("pinned-models", given(SPLIT, {"m/a.json": config}, governed=("m/**",)))
+    assert [(f.line, f.rule) for f in result.findings] == [(3, "unpinned")]
+
 
 
 def test_a_floating_tag_in_a_model_configuration_is_located() -> None:
@@ -304,6 +375,59 @@ def test_a_missing_marker_is_a_finding() -> None:
     assert [f.rule for f in result.findings] == ["version-marker"]
 
 
+APP = b"classification:\n  llm:\n    prompt_version: \"1.1.0\"\n"
+CONFIG_VERSIONS = {
+    "config_versions": [
+        {"file": "configs/app.yaml", "key": "classification.llm.prompt_version",
+         "prompt": "prompts/p.md"}
+    ]
+}
+OLD_PROMPT = b"<!-- prompt: classify, version 1.0.0 -->\nOld.\n"
+MERGED_1_0 = RecordedPrompt("CR-2026-0003", PromptRef("prompts/p.md", "1.0.0", sha(OLD_PROMPT)))
+
+
+@pytest.mark.parametrize(
+    ("config", "prompt", "crs", "findings"),
+    [
+        # the branch promotes prompt 1.1.0 and the config names it
+        (APP, PROMPT, (prompt_cr(),), []),
+        # the config still names 1.0.0 while the prompt file holds 1.1.0
+        (APP.replace(b"1.1.0", b"1.0.0"), PROMPT, (prompt_cr(),),
+         ["configs/app.yaml:3: [config-version] classification.llm.prompt_version is 1.0.0, but "
+          f"prompts/p.md at head is not the content CR-2026-0003 recorded for 1.0.0 (sha256 "
+          f"{sha(PROMPT)[:12]}…, recorded {sha(OLD_PROMPT)[:12]}…): the config and the prompt "
+          "file disagree"]),
+        # a model change moves the config to a prompt version nobody recorded
+        (APP.replace(b"1.1.0", b"2.0.0"), OLD_PROMPT, (),
+         ["configs/app.yaml:3: [config-version] classification.llm.prompt_version is 2.0.0, but "
+          "no change request records prompts/p.md at version 2.0.0 (recorded: 1.0.0)"]),
+        # a merged version with the content at head passes
+        (APP.replace(b"1.1.0", b"1.0.0"), OLD_PROMPT, (), []),
+        (b"classification: {}\n", PROMPT, (prompt_cr(),),
+         ["configs/app.yaml: [config-version] has no key classification.llm.prompt_version"]),
+        (b"classification:\n  llm:\n    prompt_version: [a]\n", PROMPT, (prompt_cr(),),
+         ["configs/app.yaml:3: [config-version] classification.llm.prompt_version must be a "
+          "version string, not ['a']"]),
+    ],
+)
+def test_a_prompt_version_recorded_in_a_config_file(
+    config: bytes, prompt: bytes, crs: tuple[ChangeRequest, ...], findings: list[str]
+) -> None:
+    files = {"configs/app.yaml": config, "prompts/p.md": prompt}
+    result = run_builtin(
+        "prompt-hashes", given(CONFIG_VERSIONS, files, crs, ("prompts/**",), (MERGED_1_0,))
+    )
+    assert rendered(result) == findings
+    assert result.passed is (findings == [])
+
+
+def test_builtin_settings_are_in_the_policy_schema() -> None:
+    definitions = load_schema("policy")["$defs"]
+    assert "exclude" in definitions["with_template_policy"]["properties"]
+    assert "name_version_keys" in definitions["with_pinned_models"]["properties"]
+    assert "config_versions" in definitions["with_prompt_hashes"]["properties"]
+
+
 # --- sha256-manifest -------------------------------------------------------------------------
 
 
@@ -347,11 +471,19 @@ def test_a_missing_manifest_fails() -> None:
 DIRECTIONS = {"accuracy": bc.HIGHER, "misroutes": bc.LOWER}
 
 
-def test_metrics_are_read_from_the_metrics_object_or_the_top_level() -> None:
-    nested = json.dumps({"cases": 9, "metrics": {"accuracy": 0.9, "misroutes": 1}}).encode()
-    flat = json.dumps({"accuracy": 1, "misroutes": 0}).encode()
-    assert read_metrics(nested, "h", list(DIRECTIONS)) == ({"accuracy": 0.9, "misroutes": 1.0}, [])
-    assert read_metrics(flat, "h", list(DIRECTIONS))[0] == {"accuracy": 1.0, "misroutes": 0.0}
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"accuracy": 0.9, "misroutes": 1},  # a flat mapping
+        {"cases": 9, "metrics": {"accuracy": 0.9, "misroutes": 1}},  # under "metrics"
+        [{"name": "accuracy", "value": 0.9}, {"name": "misroutes", "value": 1}],  # named list
+        {"metrics": [{"metric": "accuracy", "score": 0.9}, {"name": "misroutes", "value": 1}]},
+    ],
+    ids=["flat", "metrics-object", "named-list", "metrics-list"],
+)
+def test_metrics_are_read_from_every_common_shape(document: object) -> None:
+    raw = json.dumps(document).encode()
+    assert read_metrics(raw, "h", list(DIRECTIONS)) == ({"accuracy": 0.9, "misroutes": 1.0}, [])
 
 
 @pytest.mark.parametrize(
@@ -359,17 +491,25 @@ def test_metrics_are_read_from_the_metrics_object_or_the_top_level() -> None:
     [
         (None, "h: [no-metrics] the evaluation wrote no metrics file"),
         (b"{", "h: [no-metrics] not a JSON metrics file"),
-        (b"[1]", "h: [no-metrics] the metrics file is not a JSON object"),
+        (b'"0.9"', "h: [no-metrics] the metrics file is neither a JSON object of metrics nor"),
+        (b"[1]", 'h: [no-metrics] metrics[0] is not {"name": ..., "value": ...}'),
+        (b'[{"name": "accuracy"}]', 'h: [no-metrics] metrics[0] is not {"name": ..., "value"'),
+        (
+            b'[{"name": "accuracy", "value": 1}, {"name": "accuracy", "value": 0.2}]',
+            "h: [no-metrics] metric accuracy is listed twice",
+        ),
         (
             b'{"accuracy": true, "misroutes": 0}',
             "h: [no-metrics] metric accuracy is not a number (True)",
         ),
+        (b'{"accuracy": "0.9", "misroutes": 0}', "h: [no-metrics] metric accuracy is not a number"),
         (b'{"misroutes": 0}', "h: [no-metrics] metric accuracy is missing"),
     ],
 )
 def test_unusable_metrics_are_findings(raw: bytes | None, message: str) -> None:
-    _values, findings = read_metrics(raw, "h", list(DIRECTIONS))
+    values, findings = read_metrics(raw, "h", list(DIRECTIONS))
     assert findings and findings[0].render().startswith(message)
+    assert "accuracy" not in values
 
 
 def test_a_worse_value_in_either_direction_fails_and_is_named() -> None:

@@ -16,8 +16,10 @@ from promotion_bot.core.declarations import (
     judge,
     required_checks,
 )
+from promotion_bot.core.errors import Problem
 from promotion_bot.core.formats.documents import load_change_request, load_policy
 from promotion_bot.core.models import ChangeRequest, Policy
+from promotion_bot.core.policy import KeyChange
 from tests.conftest import EXAMPLE
 
 RULES = "configs/routing_tables/routing_rules_v1.1.0.json"
@@ -433,3 +435,68 @@ def test_a_rollback_to_an_earlier_promotion_may_delete_what_the_later_ones_added
         {"routing-rules": "1.2.0"},
     )
     assert [p.file for p in foreign.problems] == ["configs/routing_tables/other.json"]
+
+
+# --- keys governed as a change type (change_types.<type>.keys) -------------------------------
+
+APP = "configs/app.yaml"
+LLM_CHANGE = KeyChange(APP, "classification.llm", '{"model": "a:1.0"}', '{"model": "a:1.1"}')
+
+
+@pytest.fixture(scope="module")
+def key_policy() -> Policy:
+    text = (EXAMPLE / ".promotion" / "policy.yaml").read_text()
+    old = '    paths: ["configs/models/**"]\n'
+    new = old + '    keys:\n      - files: ["configs/app.yaml"]\n        keys: [classification.llm]\n'
+    loaded = load_policy(text.replace(old, new).encode())
+    assert loaded.value is not None, loaded.problems
+    return loaded.value
+
+
+def model_cr(artifacts: dict[str, str]) -> BranchChangeRequest:
+    return branch_cr(
+        change_type="model", target="classifier", artifacts=artifacts,
+        extra=f"models:\n  - name: classifier\n    identifier: a@sha256:{'0' * 64}\n",
+    )
+
+
+def test_a_changed_governed_key_must_be_declared_by_a_change_request_of_its_type(
+    key_policy: Policy,
+) -> None:
+    result = judge([], facts([FileChange("M", APP)], key_changes=(LLM_CHANGE,)), key_policy, {})
+    assert rendered(result.problems) == [
+        "configs/app.yaml: its model keys changed on this branch (classification.llm) but "
+        "declared by no change request (governed by change type model) (declare it in a model "
+        "change request: promotion-bot new --type model --title ... --proposed ... "
+        "configs/app.yaml)"
+    ]
+
+
+def test_other_edits_of_a_key_governed_file_need_no_change_request(key_policy: Policy) -> None:
+    result = judge([], facts([FileChange("M", APP)]), key_policy, {})
+    assert result.passed, rendered(result.problems)
+
+
+def test_a_key_governed_file_may_be_an_artifact_of_its_change_type(key_policy: Policy) -> None:
+    cr = model_cr({APP: digest(APP)})
+    result = judge(
+        [cr], facts([ADD_CR, FileChange("M", APP)], key_changes=(LLM_CHANGE,)), key_policy,
+        {"classifier": "1.0.0"},
+    )
+    assert result.passed, rendered(result.problems)
+    assert result.declared == {APP: "CR-2026-0005"}
+
+
+def test_a_key_governed_file_is_not_an_artifact_of_another_change_type(key_policy: Policy) -> None:
+    cr = branch_cr(artifacts={APP: digest(APP)})
+    result = judge([cr], facts([ADD_CR, FileChange("M", APP)]), key_policy, {"routing-rules": "1.0.0"})
+    assert any(
+        "configs/app.yaml is not under the governed paths of change type ruleset" in p.message
+        for p in result.problems
+    )
+
+
+def test_an_unreadable_key_governed_file_fails_the_declarations(key_policy: Policy) -> None:
+    problem = Problem(file=APP, line=3, message="duplicate key 'llm'")
+    result = judge([], facts([FileChange("M", APP)], key_problems=(problem,)), key_policy, {})
+    assert rendered(result.problems) == ["configs/app.yaml:3: duplicate key 'llm'"]

@@ -22,7 +22,12 @@ from promotion_bot.core.evidence import (
 )
 from promotion_bot.core.formats.schemas import validate_data
 from promotion_bot.core.models import Artifact, ChangeRequest
-from promotion_bot.render.evidence import md_text, render_markdown, render_text
+from promotion_bot.render.evidence import (
+    first_failing_line,
+    md_text,
+    render_markdown,
+    render_text,
+)
 
 T0 = dt.datetime(2026, 5, 1, 12, 0, 0, 123456, tzinfo=dt.UTC)
 SHA = "a" * 40
@@ -214,9 +219,51 @@ def test_the_markdown_summary_is_a_table_with_details_for_failures() -> None:
         "| rules-lint | ✅ passed | 0.2 s | <code>python3 tools/ieimctl.py rules lint</code> |"
         in lines
     )
-    assert "| pack-verify | ❌ failed | 0.2 s | exit 1 |" in lines
+    # the first failing line is in the table, not only in the collapsed block below it
+    assert (
+        "| pack-verify | ❌ failed | 0.2 s | exit 1<br><code>rules lint: 1 ruleset(s), 0 "
+        "problem(s)</code> |" in lines
+    )
     assert "<details><summary>pack-verify: last lines of output</summary>" in lines
     assert "[run 7](https://github.com/acme/intake/actions/runs/7/attempts/1)" in lines[-1]
+
+
+@pytest.mark.parametrize(
+    ("tail", "findings", "line"),
+    [
+        # the first line that reads like a failure, not the summary after it
+        ("ok   g01: expected fraud, got fraud\nFAIL g05: expected privacy, got general\n"
+         "rules simulate: routing_rules_v1.1.0.json on 12 golden cases, 1 failure(s)", (),
+         "FAIL g05: expected privacy, got general"),
+        ("routing_rules_v1.1.0.json: default_queue is not one of the queues\n"
+         "rules lint: 1 ruleset(s), 1 problem(s)", (),
+         "rules lint: 1 ruleset(s), 1 problem(s)"),
+        ("Traceback (most recent call last):\n  File \"x.py\", line 1\nKeyError: 'a'", (),
+         "Traceback (most recent call last):"),
+        # nothing reads like a failure: the last line
+        ("checking...\n3 done\nexit now", (), "exit now"),
+        ("", (), None),
+        # a built-in: its first finding
+        ("", (Finding("templates/a.md", "do not promise", 6, 44, "no-guarantees"),),
+         "templates/a.md:6:44: [no-guarantees] do not promise"),
+    ],
+)
+def test_the_first_failing_line_of_a_check(
+    tail: str, findings: tuple[Finding, ...], line: str | None
+) -> None:
+    failed = check("x", "failed", findings=findings,
+                   output=OutputFile("x.log", HEX, len(tail), tail))
+    (rendered,) = evidence([failed])["checks"]
+    assert first_failing_line(rendered) == line
+
+
+def test_commands_are_shown_quoted_in_the_report() -> None:
+    command = ("bash", "-c", "for f in $PROMOTION_ARTIFACTS; do jq . \"$f\"; done")
+    text = render_text(evidence([check(command=command)]))
+    assert (
+        "python3" not in text
+        and "bash -c 'for f in $PROMOTION_ARTIFACTS; do jq . \"$f\"; done'" in text
+    )
 
 
 def test_untrusted_text_cannot_inject_markdown_or_html() -> None:

@@ -141,7 +141,7 @@ def test_a_year_of_governance_audits_with_exactly_the_expected_findings(
     governance = next(e for e in report["entries"] if e["change_id"] == f"GOV-{rotation.sha[:12]}")
     assert [(a["login"], a["role"]) for a in governance["approvals"]] == [("adam", "administrator")]
     # the deployment gate agrees: the forged hotfix is not deployable
-    code, out = run(capsys, "verify", "--repo", str(history.root), "--commit", hotfix, "--main", "main")
+    code, out = run(capsys, "verify", "--repo", str(history.root), "--commit", hotfix, "--base", "main")
     assert code == 1
     assert "NOT COVERED configs/routing_tables/routing_rules_v9.9.9.json" in out
     # and the operational audit system receives every valid record once, across faults

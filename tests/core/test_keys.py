@@ -124,7 +124,7 @@ def test_keys_generate_writes_a_private_file_and_prints_the_policy_entry(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "signing.pem"
-    assert main(["keys", "generate", "--out", str(out)]) == 0
+    assert main(["keys", "generate", "-o", str(out)]) == 0
     printed = capsys.readouterr().out
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
     identity = load_private_key(out.read_bytes(), str(out))

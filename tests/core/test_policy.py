@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from promotion_bot.core.policy import (
     config_key_changes,
     key_matches,
     required_roles,
+    watched_keys,
 )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "governed-repo"
@@ -146,7 +148,8 @@ def test_endpoint_moved_to_an_external_host_requires_the_security_officer() -> N
     roles = roles_of([FileChange("M", CLASSIFIER)], [cr], keys)
     assert roles["security_officer"] == [
         "condition external-llm-egress: configs/models/classifier.yaml: endpoint changed from "
-        '"http://127.0.0.1:11434" to "https://api.llm.example.com/v1"'
+        '"http://127.0.0.1:11434" to "https://api.llm.example.com/v1" '
+        "(host not in [localhost, 127.0.0.1, ::1, *.internal.example.org])"
     ]
 
 
@@ -231,3 +234,161 @@ def test_watched_files_that_are_neither_yaml_nor_json_are_a_problem() -> None:
 )
 def test_key_patterns(pattern: str, key: str, matches: bool) -> None:
     assert key_matches(pattern, key) is matches
+
+
+# -- predicates on the value of a watched key ------------------------------------------------
+
+EGRESS_ROLES = ["security_officer"]
+
+
+def egress_roles(before: str | None, after: str | None) -> list[str]:
+    """The roles the example's external-llm-egress condition adds for one key change."""
+    key, _, old = before.partition("=") if before else ("", "", "")
+    key2, _, new = after.partition("=") if after else ("", "", "")
+    name = key or key2
+    change = KeyChange(
+        CLASSIFIER,
+        name,
+        json.dumps(old) if before is not None else None,
+        json.dumps(new) if after is not None else None,
+    )
+    roles = roles_of([FileChange("M", CLASSIFIER)], [], [change])
+    return [role for role in roles if role == "security_officer"]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "roles"),
+    [
+        # provider: not_in [ollama, local]
+        ("provider=ollama", "provider=openai", EGRESS_ROLES),
+        ("provider=openai", "provider=ollama", []),  # back to a local provider: no egress
+        ("provider=ollama", "provider=local", []),
+        ("provider=ollama", "provider=Ollama", EGRESS_ROLES),  # compared exactly: fails closed
+        ("provider=ollama", None, EGRESS_ROLES),  # removed: the default may be anything
+        (None, "provider=ollama", []),  # added with a local provider
+        (None, "provider=anthropic", EGRESS_ROLES),
+        # endpoint: host_not_in [localhost, 127.0.0.1, ::1, *.internal.example.org]
+        ("endpoint=http://127.0.0.1:11434", "endpoint=https://api.llm.example.com/v1",
+         EGRESS_ROLES),
+        ("endpoint=http://127.0.0.1:11434", "endpoint=http://localhost:8080", []),
+        ("endpoint=http://127.0.0.1:11434", "endpoint=http://[::1]:11434", []),
+        ("endpoint=http://127.0.0.1:11434", "endpoint=https://llm.internal.example.org/v1", []),
+        ("endpoint=http://127.0.0.1:11434", "endpoint=https://LLM.Internal.Example.org./v1", []),
+        ("endpoint=http://127.0.0.1:11434", "endpoint=llm.internal.example.org:8443", []),
+        # a look-alike of an internal host is not one
+        ("endpoint=http://127.0.0.1:11434", "endpoint=https://internal.example.org.evil.com/",
+         EGRESS_ROLES),
+        ("endpoint=http://127.0.0.1:11434", "endpoint=https://evilinternal.example.org/",
+         EGRESS_ROLES),
+        # userinfo is not the host: the request goes to evil.com
+        ("endpoint=http://127.0.0.1:11434", "endpoint=http://127.0.0.1@evil.com/", EGRESS_ROLES),
+        # a host that cannot be read fires (conditions add roles when in doubt)
+        ("endpoint=http://127.0.0.1:11434", "endpoint=http://127.0.0.1:port/", EGRESS_ROLES),
+        ("endpoint=http://127.0.0.1:11434", "endpoint=http://exa mple.com/", EGRESS_ROLES),
+        ("endpoint=http://127.0.0.1:11434", "endpoint=", EGRESS_ROLES),
+        ("endpoint=http://127.0.0.1:11434", None, EGRESS_ROLES),
+    ],
+)
+def test_egress_condition_fires_only_when_traffic_may_leave(
+    before: str | None, after: str | None, roles: list[str]
+) -> None:
+    assert egress_roles(before, after) == roles
+
+
+def test_a_non_string_endpoint_fires_the_host_predicate() -> None:
+    change = KeyChange(CLASSIFIER, "endpoint", '"http://127.0.0.1:11434"', '{"host": "x"}')
+    assert "security_officer" in roles_of([FileChange("M", CLASSIFIER)], [], [change])
+
+
+def policy_with_condition(when: str) -> Policy:
+    text = (EXAMPLE / ".promotion/policy.yaml").read_text()
+    start = text.index("conditions:\n")
+    end = text.index("\nchecks:")
+    condition = (
+        "conditions:\n  - name: watched\n    when:\n      config_keys:\n"
+        '        - files: ["configs/models/*.yaml"]\n'
+        + "".join(f"          {line}\n" for line in when.splitlines())
+        + "    require_roles: [security_officer]\n"
+    )
+    loaded = load_policy((text[:start] + condition + text[end:]).encode())
+    assert loaded.value is not None, [p.render() for p in loaded.problems]
+    return loaded.value
+
+
+@pytest.mark.parametrize(
+    ("when", "change", "fires"),
+    [
+        ("keys: [tier]\nchanges: [added]", KeyChange(CLASSIFIER, "tier", None, '"x"'), True),
+        ("keys: [tier]\nchanges: [added]", KeyChange(CLASSIFIER, "tier", '"x"', None), False),
+        ("keys: [tier]\nchanges: [added]", KeyChange(CLASSIFIER, "tier", '"x"', '"y"'), False),
+        ("keys: [tier]\nchanges: [removed]", KeyChange(CLASSIFIER, "tier", '"x"', None), True),
+        ("keys: [tier]\nchanges: [changed]", KeyChange(CLASSIFIER, "tier", '"x"', '"y"'), True),
+        ("keys: [tier]\nin: [premium]", KeyChange(CLASSIFIER, "tier", '"basic"', '"premium"'),
+         True),
+        ("keys: [tier]\nin: [premium]", KeyChange(CLASSIFIER, "tier", '"premium"', '"basic"'),
+         False),
+        ("keys: [tier]\nin: [premium]", KeyChange(CLASSIFIER, "tier", '"premium"', None), False),
+        # numbers and booleans compare as their JSON text
+        ('keys: [temperature]\nnot_in: ["0"]', KeyChange(CLASSIFIER, "temperature", "0", "0.7"),
+         True),
+        ('keys: [temperature]\nnot_in: ["0"]', KeyChange(CLASSIFIER, "temperature", "0.7", "0"),
+         False),
+        ('keys: [stream]\nin: ["true"]', KeyChange(CLASSIFIER, "stream", "false", "true"), True),
+        # a list or a mapping is in no list
+        ("keys: [tier]\nnot_in: [basic]", KeyChange(CLASSIFIER, "tier", '"basic"', '["basic"]'),
+         True),
+        ("keys: [endpoint]\nhost_in: [10.0.0.0/8]",
+         KeyChange(CLASSIFIER, "endpoint", '"http://a"', '"http://10.1.2.3:80/"'), True),
+        ("keys: [endpoint]\nhost_in: [10.0.0.0/8]",
+         KeyChange(CLASSIFIER, "endpoint", '"http://a"', '"http://11.1.2.3/"'), False),
+        ("keys: [endpoint]\nhost_not_in: [10.0.0.0/8]",
+         KeyChange(CLASSIFIER, "endpoint", '"http://a"', '"http://10.1.2.3/"'), False),
+        # every given predicate must hold
+        ("keys: [endpoint]\nchanges: [changed]\nhost_not_in: [localhost]",
+         KeyChange(CLASSIFIER, "endpoint", None, '"http://api.example.com"'), False),
+    ],
+)
+def test_predicates_on_watched_keys(when: str, change: KeyChange, fires: bool) -> None:
+    roles = roles_of([FileChange("M", CLASSIFIER)], [], [change], policy_with_condition(when))
+    assert ("security_officer" in roles) is fires
+
+
+# -- keys governed as a change type ----------------------------------------------------------
+
+APP = "configs/app.yaml"
+
+
+def policy_with_model_keys() -> Policy:
+    text = (EXAMPLE / ".promotion/policy.yaml").read_text()
+    old = '    paths: ["configs/models/**"]\n'
+    new = old + '    keys:\n      - files: ["configs/app.yaml"]\n        keys: [classification.llm]\n'
+    loaded = load_policy(text.replace(old, new).encode())
+    assert loaded.value is not None, [p.render() for p in loaded.problems]
+    return loaded.value
+
+
+def test_a_governed_key_inside_a_file_requires_its_change_types_roles() -> None:
+    policy = policy_with_model_keys()
+    change = KeyChange(APP, "classification.llm", '{"model": "a:1.0"}', '{"model": "a:1.1"}')
+    roles = roles_of([FileChange("M", APP)], [], [change], policy)
+    assert list(roles) == ["reviewer", "administrator"]
+    assert roles["reviewer"] == [
+        'configs/app.yaml: classification.llm changed from {"model": "a:1.0"} to '
+        '{"model": "a:1.1"} (a governed model key)'
+    ]
+
+
+def test_other_keys_of_a_key_governed_file_are_governed_as_the_rest_of_the_policy_says() -> None:
+    policy = policy_with_model_keys()
+    assert roles_of([FileChange("M", APP)], [], [], policy) == {}
+
+
+def test_the_governed_keys_of_a_file_are_diffed_from_its_content() -> None:
+    before = b"auth:\n  ttl: '60'\nclassification:\n  llm:\n    model: a:1.0\n"
+    auth_only = before.replace(b"'60'", b"'90'")
+    model = before.replace(b"a:1.0", b"a:1.1")
+    keys = watched_keys(policy_with_model_keys(), APP)
+    assert keys == ("classification.llm",)
+    assert config_key_changes(APP, before, auth_only, keys) == ([], [])
+    changed, _ = config_key_changes(APP, before, model, keys)
+    assert [c.key for c in changed] == ["classification.llm"]

@@ -166,7 +166,7 @@ def test_a_reviewer_who_pushed_a_commit_cannot_approve(
     world.review("rita")
     world.review("alice")
     saved = tmp_path / "pr.json"
-    code, output = world.gate("--pr", "1", "--format", "json", "--save-snapshot", str(saved),
+    code, output = world.gate("--pr", "1", "--format", "json", "-o", str(saved),
                               capsys=capsys)
     assert code == 0, output
     assert world.verdict(new_head)["state"] == "pending"
@@ -334,7 +334,7 @@ def test_dry_run_writes_nothing_and_exits_with_the_decision(
         world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     world.review("rita")
     saved = tmp_path / "pr.json"
-    code, output = world.gate("--pr", "1", "--dry-run", "--save-snapshot", str(saved),
+    code, output = world.gate("--pr", "1", "--dry-run", "-o", str(saved),
                               capsys=capsys)
     assert code == 1
     assert "would set pending" in output

@@ -77,16 +77,36 @@ def load_cases() -> list[dict]:
     return [json.loads(line) for line in CORPUS.read_text().splitlines() if line.strip()]
 
 
-def cmd_lint(_: argparse.Namespace) -> int:
-    problems = [p for path in ruleset_files() for p in lint_one(path)]
+def named_rulesets(paths: list[str]) -> list[Path]:
+    """Rulesets named on the command line (relative to the repository root); exits on a path
+    that is not a ruleset file."""
+    files = []
+    for name in paths:
+        path = (ROOT / name).resolve()
+        if not path.is_file() or not NAME.match(path.name):
+            sys.exit(f"ieimctl: {name} is not a ruleset file (routing_rules_vX.Y.Z.json)")
+        files.append(path)
+    return files
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    files = named_rulesets(args.paths) if args.paths else ruleset_files()
+    problems = [p for path in files for p in lint_one(path)]
     for problem in problems:
         print(problem)
-    print(f"rules lint: {len(ruleset_files())} ruleset(s), {len(problems)} problem(s)")
+    print(f"rules lint: {len(files)} ruleset(s), {len(problems)} problem(s)")
     return 1 if problems else 0
 
 
-def cmd_simulate(_: argparse.Namespace) -> int:
-    path, ruleset = active_ruleset()
+def cmd_simulate(args: argparse.Namespace) -> int:
+    if args.path:
+        (path,) = named_rulesets([args.path])
+        try:
+            ruleset = json.loads(path.read_text())
+        except json.JSONDecodeError as error:
+            sys.exit(f"ieimctl: {path.name}:{error.lineno}: invalid JSON: {error.msg}")
+    else:
+        path, ruleset = active_ruleset()
     failures = 0
     for case in load_cases():
         got = route(ruleset, case["text"])
@@ -133,8 +153,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(prog="ieimctl")
     sub = parser.add_subparsers(dest="group", required=True)
     rules = sub.add_parser("rules").add_subparsers(dest="action", required=True)
-    rules.add_parser("lint").set_defaults(func=cmd_lint)
-    rules.add_parser("simulate").set_defaults(func=cmd_simulate)
+    lint = rules.add_parser("lint", help="lint the given rulesets (default: all of them)")
+    lint.add_argument("paths", nargs="*")
+    lint.set_defaults(func=cmd_lint)
+    simulate = rules.add_parser(
+        "simulate", help="route the golden corpus with a ruleset (default: the latest)"
+    )
+    simulate.add_argument("path", nargs="?")
+    simulate.set_defaults(func=cmd_simulate)
     evaluation = sub.add_parser("eval")
     evaluation.add_argument("--out", required=True)
     evaluation.set_defaults(func=cmd_eval)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import ipaddress
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -18,10 +19,12 @@ from typing import Any, Generic, TypeVar
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from promotion_bot.core.check_commands import placeholders_in, run_problems
 from promotion_bot.core.errors import InputError, Problem
 from promotion_bot.core.formats.schemas import validate_document, with_defaults
 from promotion_bot.core.formats.strict_yaml import YamlDocument, load_yaml_bytes
 from promotion_bot.core.models import (
+    KEY_CHANGE_KINDS,
     ApprovalSettings,
     ChangeRequest,
     ChangeTypeRule,
@@ -34,10 +37,12 @@ from promotion_bot.core.models import (
     Role,
     RollbackRule,
     SigningKey,
+    ValuePredicate,
 )
 from promotion_bot.core.paths import path_problem
 
 POLICY_PATH = ".promotion/policy.yaml"
+CONFIG_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 
 T = TypeVar("T")
@@ -157,6 +162,7 @@ def _load_policy_cached(raw: bytes, display_path: str) -> Loaded[Policy]:
     data = with_defaults("policy", document.data)
     problems.extend(_policy_references(data, document))
     problems.extend(_signing_key_problems(data, document))
+    problems.extend(_key_watch_problems(data, document))
     if problems:
         return Loaded(None, problems, document)
     return Loaded(_build_policy(data, display_path), [], document)
@@ -262,18 +268,53 @@ def _policy_references(data: Mapping[str, Any], document: YamlDocument) -> list[
                     ["checks", name, "with", "manifest"], f"manifest: {manifest_problem}"
                 )
             )
-        if isinstance(check.get("run"), str):
-            try:
-                shlex.split(check["run"])
-            except ValueError as error:
-                problems.append(
-                    document.problem(
-                        ["checks", name, "run"],
-                        f"cannot split the command: {error}",
-                        hint="balance the quotes, or give a list",
-                    )
-                )
+        problems.extend(_command_problems(name, check, document))
     return problems
+
+
+def _command_problems(
+    name: str, check: Mapping[str, Any], document: YamlDocument
+) -> list[Problem]:
+    """A command that splits, and placeholders that exist and fit the check's for_each."""
+    if "run" in check:
+        where: list[str | int] = ["checks", name, "run"]
+        run, for_each = check["run"], check.get("for_each")
+    elif check.get("builtin") == "no-regression":
+        where = ["checks", name, "with", "run"]
+        run, for_each = check["with"]["run"], None
+    else:
+        return []
+    if isinstance(run, str):
+        try:
+            argv = shlex.split(run)
+        except ValueError as error:
+            return [
+                document.problem(
+                    where,
+                    f"cannot split the command: {error}",
+                    hint="balance the quotes, or give a list",
+                )
+            ]
+    else:
+        argv = list(run)
+    if "run" not in check:
+        used = sorted(placeholders_in(argv) - {"output"})
+        return [
+            document.problem(
+                where,
+                f"{{{used[0]}}}: the evaluation of no-regression knows only {{output}}",
+                hint="it runs on the base and on the head alike; read what it needs from the "
+                "repository",
+            )
+        ] if used else []
+    return [
+        document.problem(
+            where if index is None or isinstance(run, str) else [*where, index],
+            message,
+            hint=hint,
+        )
+        for index, message, hint in run_problems(argv, for_each)
+    ]
 
 
 def _signing_key_problems(data: Mapping[str, Any], document: YamlDocument) -> list[Problem]:
@@ -309,6 +350,81 @@ def _signing_key_problems(data: Mapping[str, Any], document: YamlDocument) -> li
     return problems
 
 
+def _key_watch(data: Mapping[str, Any]) -> ConfigKeyWatch:
+    def listed(key: str) -> tuple[str, ...] | None:
+        return tuple(data[key]) if key in data else None
+
+    return ConfigKeyWatch(
+        files=tuple(data["files"]),
+        keys=tuple(data["keys"]),
+        changes=tuple(data.get("changes", KEY_CHANGE_KINDS)),
+        predicate=ValuePredicate(
+            value_in=listed("in"),
+            value_not_in=listed("not_in"),
+            host_in=listed("host_in"),
+            host_not_in=listed("host_not_in"),
+        ),
+    )
+
+
+def _key_watch_problems(data: Mapping[str, Any], document: YamlDocument) -> list[Problem]:
+    """What the schema cannot say about keys inside files: files that cannot hold keys, host
+    networks that do not parse, and predicates that can never fire."""
+    problems: list[Problem] = []
+    watches: list[tuple[list[str | int], Mapping[str, Any]]] = []
+    for type_name, rule in data["change_types"].items():
+        for index, watch in enumerate(rule.get("keys", [])):
+            watches.append((["change_types", type_name, "keys", index], watch))
+    for number, condition in enumerate(data.get("conditions", [])):
+        for index, watch in enumerate(condition["when"].get("config_keys", [])):
+            watches.append((["conditions", number, "when", "config_keys", index], watch))
+    for where, watch in watches:
+        for position, pattern in enumerate(watch["files"]):
+            name = pattern.rstrip("/").rsplit("/", 1)[-1].lower()
+            if "." in name and not name.endswith((*CONFIG_FILE_SUFFIXES, "*")):
+                problems.append(
+                    document.problem(
+                        [*where, "files", position],
+                        f"{pattern!r} is not a YAML or JSON file: keys can be read only from "
+                        "*.yaml, *.yml and *.json files",
+                        hint="name the config files, e.g. configs/models/*.yaml",
+                    )
+                )
+        for key in ("host_in", "host_not_in"):
+            for position, host in enumerate(watch.get(key, [])):
+                if "/" in host:
+                    try:
+                        ipaddress.ip_network(host, strict=False)
+                    except ValueError:
+                        problems.append(
+                            document.problem(
+                                [*where, key, position],
+                                f"{host!r} is not an IP network",
+                                hint="write a network as address/prefix, e.g. 10.0.0.0/8",
+                            )
+                        )
+        positive = [key for key in ("in", "host_in") if key in watch]
+        if positive and watch.get("changes") == ["removed"]:
+            problems.append(
+                document.problem(
+                    [*where, positive[0]],
+                    f"{positive[0]} can never hold: this entry counts only removed keys, and a "
+                    "removed key has no value on the head",
+                    hint="use not_in / host_not_in, or count added and changed keys too",
+                )
+            )
+        overlap = sorted(set(watch.get("in", [])) & set(watch.get("not_in", [])))
+        if overlap:
+            problems.append(
+                document.problem(
+                    [*where, "not_in"],
+                    f"{', '.join(overlap)} is listed in both in and not_in, so it can never fire",
+                    hint="keep one of the two lists",
+                )
+            )
+    return problems
+
+
 def _timestamp(text: str | None) -> dt.datetime | None:
     if text is None:
         return None
@@ -332,10 +448,11 @@ def _build_policy(data: Mapping[str, Any], display_path: str) -> Policy:
             {
                 name: ChangeTypeRule(
                     name,
-                    tuple(rule["paths"]),
+                    tuple(rule.get("paths", [])),
                     tuple(rule["required_roles"]),
                     tuple(rule["required_checks"]),
                     rule.get("description", ""),
+                    keys=tuple(_key_watch(w) for w in rule.get("keys", [])),
                 )
                 for name, rule in data["change_types"].items()
             }
@@ -346,10 +463,7 @@ def _build_policy(data: Mapping[str, Any], display_path: str) -> Policy:
                 name=c["name"],
                 require_roles=tuple(c["require_roles"]),
                 paths=tuple(c["when"].get("paths", [])),
-                config_keys=tuple(
-                    ConfigKeyWatch(tuple(w["files"]), tuple(w["keys"]))
-                    for w in c["when"].get("config_keys", [])
-                ),
+                config_keys=tuple(_key_watch(w) for w in c["when"].get("config_keys", [])),
                 description=c.get("description", ""),
             )
             for c in data.get("conditions", [])
@@ -369,6 +483,8 @@ def _build_policy(data: Mapping[str, Any], display_path: str) -> Policy:
                     timeout=c["timeout"],
                     settings=MappingProxyType(dict(c.get("with", {}))),
                     description=c.get("description", ""),
+                    for_each=c.get("for_each"),
+                    artifact_paths=tuple(c.get("artifact_paths", [])),
                 )
                 for name, c in data["checks"].items()
             }

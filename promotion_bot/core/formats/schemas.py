@@ -175,7 +175,11 @@ def _explain(error: ValidationError, document: LocatedDocument) -> list[Problem]
             document.problem(path, f"missing required key {name!r}", hint=hint) for name in missing
         ]
     if keyword == "not" and hint and path:
-        return [document.problem(path, f"{path[-1]!r} is not allowed here", hint=hint, key=True)]
+        if expected == {}:  # {"not": {}}: the key itself may not be here
+            return [
+                document.problem(path, f"{path[-1]!r} is not allowed here", hint=hint, key=True)
+            ]
+        return [document.problem(path, f"{_show(error.instance)} is not allowed", hint=hint)]
     if keyword == "type":
         message, type_hint = _type_message(error, document, path, hint)
         return [document.problem(path, message, hint=type_hint)]
