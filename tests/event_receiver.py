@@ -40,6 +40,7 @@ class Receiver:
     port: int = 0
     server: ThreadingHTTPServer | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    dead: bool = False  # after a "crash": no request is answered any more, as from a dead process
 
     @property
     def url(self) -> str:
@@ -71,6 +72,10 @@ class Receiver:
         length = int(request.headers.get("Content-Length", "0"))
         body = request.rfile.read(length)
         with self.lock:
+            if self.dead:  # the server thread may still accept a connection while it stops
+                request.close_connection = True
+                request.connection.close()
+                return
             self.posts += 1
             fault = self.faults.pop(0) if self.faults else "ok"
         if fault == "drop":
@@ -90,6 +95,9 @@ class Receiver:
         self.store(body, request)
         if fault == "slow":
             time.sleep(self.slow_seconds)
+        if fault == "crash":
+            with self.lock:
+                self.dead = True  # before the answer: the client's next event may come at once
         self.answer(request, 200)
         if fault == "crash":
             threading.Thread(target=self.stop, daemon=True).start()
