@@ -14,19 +14,19 @@ import copy
 import datetime as dt
 import difflib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
+from typing import TYPE_CHECKING, Any
 
 from promotion_bot.core.errors import ConfigError, Problem
 from promotion_bot.core.formats.locations import LocatedDocument
 from promotion_bot.core.globs import glob_to_regex
 from promotion_bot.core.patterns import PatternError, compile_pattern
+
+if TYPE_CHECKING:  # jsonschema is imported when a document fails (for the located report)
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
 
 SCHEMA_NAMES = (
     "change-request",
@@ -63,12 +63,25 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @cache
-def _validator(name: str) -> jsonschema.protocols.Validator:
+def _validator(name: str) -> Validator:
+    """jsonschema's validator: the reference, and the located report of every violation."""
+    import jsonschema
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     schema = load_schema(name)
+    # the other schemas without their `$schema`: jsonschema would validate a `$ref` into a
+    # resource that names its dialect with that dialect's own class, whose `pattern` is the
+    # backtracking `re` (a record's change request would escape RE2)
     registry: Registry[Any] = Registry().with_resources(
-        (load_schema(other)["$id"], Resource.from_contents(load_schema(other)))
-        for other in SCHEMA_NAMES
-        if (schemas_dir() / f"{other}.schema.json").is_file()
+        (
+            load_schema(other)["$id"],
+            Resource.from_contents(
+                {k: v for k, v in load_schema(other).items() if k != "$schema"},
+                default_specification=DRAFT202012,
+            ),
+        )
+        for other in _available_schemas()
     )
     base_class = jsonschema.validators.validator_for(schema)
     # `pattern` with RE2: the schemas' patterns run on pull-request content (a model
@@ -76,64 +89,231 @@ def _validator(name: str) -> jsonschema.protocols.Validator:
     validator_class = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
         base_class, {"pattern": _linear_pattern}
     )
-    validator: jsonschema.protocols.Validator = validator_class(
-        schema, registry=registry, format_checker=_format_checker(base_class.FORMAT_CHECKER)
-    )
+    checker = jsonschema.FormatChecker(formats=())
+    for format_name, check in FORMATS.items():
+        checker.checks(format_name, raises=PatternError)(check)
+    validator: Validator = validator_class(schema, registry=registry, format_checker=checker)
     return validator
 
 
-def _format_checker(base: jsonschema.FormatChecker) -> jsonschema.FormatChecker:
-    """The draft's formats, with `regex` meaning what the bot compiles (RE2, multi-line) and
-    `glob` a policy glob: a pattern that cannot work is refused when the document loads."""
-    checker = jsonschema.FormatChecker(formats=())
-    checker.checkers = dict(base.checkers)
-    checker.checks("regex", raises=PatternError)(_is_linear_regex)
-    checker.checks("glob", raises=PatternError)(_is_glob)
-    return checker
+def _available_schemas() -> list[str]:
+    return [n for n in SCHEMA_NAMES if (schemas_dir() / f"{n}.schema.json").is_file()]
 
 
 def _is_linear_regex(instance: object) -> bool:
+    """`regex` means what the bot compiles (RE2, multi-line): one that cannot work is refused
+    when the document loads."""
     if isinstance(instance, str):
         compile_pattern(instance, multiline=True)
     return True
 
 
 def _is_glob(instance: object) -> bool:
+    """`glob` is a policy glob."""
     if isinstance(instance, str):
         glob_to_regex(instance)
     return True
 
 
+def _any_value(instance: object) -> bool:
+    return True
+
+
+# The formats the schemas use, checked alike by both validators (never by whatever optional
+# packages happen to be installed). A `date-time` is checked by the code that parses it
+# (records, snapshots, keys), which reports it with its own located message.
+FORMATS: dict[str, Callable[[object], bool]] = {
+    "regex": _is_linear_regex,
+    "glob": _is_glob,
+    "date-time": _any_value,
+}
+
+
 def _linear_pattern(
     validator: Any, pattern: str, instance: Any, schema: Mapping[str, Any]
 ) -> Iterable[ValidationError]:
+    from jsonschema.exceptions import ValidationError
+
     if validator.is_type(instance, "string") and not compile_pattern(pattern).search(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
+# --- the compiled fast path -----------------------------------------------------------------
+
+# Keywords the compiled validator checks exactly as JSON Schema 2020-12 does (annotations
+# included). A schema using any other keyword is validated by jsonschema alone.
+FAST_PATH_KEYWORDS = frozenset(
+    {
+        "$schema", "$id", "$defs", "$ref", "$comment", "title", "description", "default",
+        "examples", "x-hint", "type", "enum", "const", "properties", "required",
+        "additionalProperties", "propertyNames", "minProperties", "maxProperties", "items",
+        "minItems", "maxItems", "uniqueItems", "contains", "minLength", "maxLength", "pattern",
+        "format", "minimum", "maximum", "allOf", "anyOf", "oneOf", "not", "if", "then", "else",
+    }
+)  # fmt: skip
+
+# The documents read in bulk (one per change request, per record): compiling their schema
+# (tens of milliseconds) pays for itself after a few documents. The policy and the evidence
+# are read once or twice per run, where jsonschema alone is quicker.
+FAST_PATH_SCHEMAS = ("change-request", "pr-snapshot", "promotion-record")
+
+
+def unsupported_keywords(node: Any, inside_names: bool = False) -> set[str]:
+    """Keywords of a schema that the compiled validator does not check (FAST_PATH_KEYWORDS)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not inside_names and key not in FAST_PATH_KEYWORDS:
+                found.add(key)
+            if key in ("default", "examples", "const", "enum") and not inside_names:
+                continue  # values, not schemas
+            if key == "items" and isinstance(value, list):
+                found.add("items (as a list)")
+            found |= unsupported_keywords(
+                value, inside_names=not inside_names and key in ("properties", "$defs")
+            )
+    elif isinstance(node, list):
+        for item in node:
+            found |= unsupported_keywords(item)
+    return found
+
+
+def schema_patterns(node: Any, inside_names: bool = False) -> set[str]:
+    """Every `pattern` of a schema."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if not inside_names and key == "pattern" and isinstance(value, str):
+                found.add(value)
+            elif inside_names or key not in ("default", "examples", "const", "enum"):
+                found |= schema_patterns(
+                    value, inside_names=not inside_names and key in ("properties", "$defs")
+                )
+    elif isinstance(node, list):
+        for item in node:
+            found |= schema_patterns(item)
+    return found
+
+
+def _ref_siblings_in_all_of(node: Any) -> Any:
+    """`{"$ref": X, ...}` as `{"allOf": [{"$ref": X}, {...}]}`: fastjsonschema implements
+    drafts where `$ref` hides its siblings, 2020-12 applies them."""
+    if isinstance(node, dict):
+        converted = {key: _ref_siblings_in_all_of(value) for key, value in node.items()}
+        if "$ref" in converted and len(converted) > 1:
+            ref = converted.pop("$ref")
+            return {"allOf": [{"$ref": ref}, converted]}
+        return converted
+    if isinstance(node, list):
+        return [_ref_siblings_in_all_of(item) for item in node]
+    return node
+
+
+FastValidator = Callable[[Any], Any]
+
+
+def _returning_false(check: Callable[[object], bool]) -> Callable[[object], bool]:
+    def conforms(instance: object) -> bool:
+        try:
+            return check(instance)
+        except PatternError:
+            return False
+
+    return conforms
+
+
+@cache
+def fast_validator(name: str) -> FastValidator | None:
+    """The compiled validator (fastjsonschema) of a schema, or None where it cannot be exact.
+
+    Its `pattern`s are matched by RE2 as jsonschema's are: fastjsonschema keeps the compiled
+    expressions of the generated code in its REGEX_PATTERNS, keyed by the schema's pattern,
+    and each is replaced by the RE2 form (linear time, and the same `$`). Anything else there
+    (a newer fastjsonschema) leaves the schema to jsonschema alone."""
+    import fastjsonschema
+
+    schema = load_schema(name)
+    store = {load_schema(n)["$id"]: n for n in _available_schemas()}
+    used = {name}
+
+    def local(uri: str) -> Any:
+        if uri not in store:  # never the network
+            raise ConfigError(f"schema {name!r} refers to {uri}, which is not in {schemas_dir()}")
+        used.add(store[uri])
+        return _ref_siblings_in_all_of(load_schema(store[uri]))
+
+    if unsupported_keywords(schema):
+        return None
+    validate: FastValidator = fastjsonschema.compile(
+        _ref_siblings_in_all_of(schema),
+        handlers={"https": local, "http": local},
+        formats={name: _returning_false(check) for name, check in FORMATS.items()},
+        use_default=False,  # never fill defaults into the caller's data
+    )
+    if any(unsupported_keywords(load_schema(other)) for other in used):
+        return None
+    patterns = set().union(*(schema_patterns(load_schema(other)) for other in used))
+    generated = getattr(validate, "func", validate)  # a partial when there are formats
+    compiled = getattr(generated, "__globals__", {}).get("REGEX_PATTERNS")
+    if not isinstance(compiled, dict) or not set(compiled) <= patterns:
+        return None  # not the generated code this module knows: jsonschema alone
+    for pattern in compiled:
+        compiled[pattern] = compile_pattern(pattern)
+    return validate
+
+
+def fast_rejection(name: str, data: Any) -> tuple[list[str | int], str] | None:
+    """None when `data` is valid; else (the path, the message) of the first violation found.
+    Schemas without a compiled validator are checked by jsonschema here."""
+    validate = fast_validator(name) if name in FAST_PATH_SCHEMAS else None
+    if validate is None:
+        error = next(iter(_validator(name).iter_errors(data)), None)
+        return None if error is None else (list(error.absolute_path), error.message)
+    from fastjsonschema import JsonSchemaValueException
+
+    try:
+        validate(data)
+    except JsonSchemaValueException as error:
+        return list(error.path[1:]), error.message
+    return None
+
+
 def validate_document(name: str, document: LocatedDocument) -> list[Problem]:
     """Every schema violation in `document`, located and explained, in file order."""
+    rejected = fast_rejection(name, document.data)
+    if rejected is None:
+        return []
     problems: list[Problem] = []
     for error in _validator(name).iter_errors(document.data):
         problems.extend(_explain(error, document))
+    if not problems:
+        problems.append(_disagreement(name, document, rejected))
     return sorted(_unique(problems), key=lambda p: (p.line or 0, p.column or 0, p.message))
 
 
 def validate_data(name: str, data: Any, display_path: str) -> list[Problem]:
     """Validate data that did not come from YAML (JSON documents); located by field path."""
+    rejected = fast_rejection(name, data)
+    if rejected is None:
+        return []
     document = LocatedDocument(path=display_path, data=data)
     problems = []
     for error in _validator(name).iter_errors(data):
-        for problem in _explain(error, document):
-            problems.append(
-                Problem(
-                    file=display_path,
-                    message=problem.message,
-                    field=problem.field,
-                    hint=problem.hint,
-                )
-            )
-    return _unique(problems)
+        problems.extend(_explain(error, document))
+    if not problems:
+        problems.append(_disagreement(name, document, rejected))
+    return _unique(
+        Problem(file=display_path, message=p.message, field=p.field, hint=p.hint)
+        for p in problems
+    )
+
+
+def _disagreement(
+    name: str, document: LocatedDocument, rejected: tuple[list[str | int], str]
+) -> Problem:
+    # the two validators are tested to agree; should they ever not, the stricter one wins
+    path, message = rejected
+    return document.problem(path, f"does not match the {name} schema: {message}")
 
 
 def _unique(problems: Iterable[Problem]) -> list[Problem]:
@@ -197,7 +377,9 @@ def _explain(error: ValidationError, document: LocatedDocument) -> list[Problem]
     if keyword == "const":
         return [document.problem(path, f"must be {_show(error.validator_value)}", hint=hint)]
     if keyword in ("oneOf", "anyOf") and not hint:
-        deepest = jsonschema.exceptions.best_match(error.context or [])
+        from jsonschema.exceptions import best_match
+
+        deepest = best_match(error.context or [])
         if deepest is not None:
             return _explain(deepest, document)
     if keyword == "pattern":
