@@ -20,8 +20,13 @@ import re
 from typing import Any
 
 import yaml
+from yaml.composer import Composer
 from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import BaseResolver
+from yaml.scanner import Scanner
 
 from promotion_bot.core.errors import InputError, Problem
 from promotion_bot.core.formats.locations import JsonPath, LocatedDocument, Location
@@ -45,26 +50,23 @@ _SPECIAL_FLOAT = re.compile(r"^(?:[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$")
 _TIMESTAMP = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}(?:[Tt ].*)?$")
 _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 _UNDERSCORE_NUMBER = re.compile(r"^[-+]?[0-9][0-9_]*_[0-9_]*(?:\.[0-9_]*)?$")
+# Every pattern above can only match a text starting with one of these characters (or the empty
+# text): any other plain scalar is a string without trying them.
+_MAY_BE_TYPED = frozenset("~nNtTfFyYoO0123456789+-.")
 
 
 class YamlDocument(LocatedDocument):
     """A document the strict loader read: the data, and where every value and key came from."""
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses anchors, aliases and tags, and resolves no implicit types.
+class _StrictComposer(Composer):
+    """PyYAML's composer refusing anchors, aliases and tags. It resolves no implicit types:
+    that is done afterwards by `_resolve_plain`, which knows the source text."""
 
-    Implicit typing is done afterwards by `_resolve_plain`, which knows the source text.
-    """
-
-    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 - PyYAML's own class attribute
-
-    def __init__(self, stream: str, display_path: str) -> None:
-        super().__init__(stream)
-        self.display_path = display_path
+    display_path: str
 
     def compose_node(self, parent: Node | None, index: int) -> Node | None:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
+        event = self.peek_event()  # type: ignore[attr-defined]
         mark = event.start_mark
         if isinstance(event, AliasEvent):
             raise _located(
@@ -92,6 +94,79 @@ class _StrictLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
+class _StrictLoader(Reader, Scanner, Parser, _StrictComposer, BaseResolver):
+    """The pure-Python reader, scanner and parser: the reference, and every error message."""
+
+    def __init__(self, stream: str, display_path: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        BaseResolver.__init__(self)
+        self.display_path = display_path
+
+
+_CStrictLoader: Any = None
+try:
+    from yaml._yaml import CParser
+except ImportError:  # PyYAML built without libyaml: the pure-Python parser does it all
+    pass
+else:
+
+    class _CStrictLoaderClass(_StrictComposer, CParser, BaseResolver):
+        """libyaml's scanner and parser (several times quicker) feeding the same composer."""
+
+        def __init__(self, stream: str, display_path: str) -> None:
+            CParser.__init__(self, stream)
+            Composer.__init__(self)
+            BaseResolver.__init__(self)
+            self.display_path = display_path
+
+    _CStrictLoader = _CStrictLoaderClass
+
+# Where libyaml accepts what PyYAML refuses or places an empty value elsewhere (found by
+# differential testing, tests/core/formats/test_strict_yaml.py): explicit `?` keys, a comment
+# right after a block scalar's header (`|#`), and a text that does not end with a line break.
+# Such texts take the pure-Python path.
+_LIBYAML_DIFFERS = re.compile(r"\?|[|>][-+0-9]{0,2}#")
+
+
+def _compose(text: str, display_path: str) -> Node | None:
+    """The document's node tree, through libyaml where it is available. Any error there is
+    reported by the pure-Python parser, so messages and locations never depend on libyaml."""
+    if _CStrictLoader is not None and text.endswith("\n") and not _LIBYAML_DIFFERS.search(text):
+        loader = _CStrictLoader(text, display_path)
+        try:
+            node: Node | None = loader.get_single_node()
+            return node
+        except (yaml.YAMLError, InputError, RecursionError):
+            pass
+        finally:
+            loader.dispose()
+    return _compose_pure(text, display_path)
+
+
+def _compose_pure(text: str, display_path: str) -> Node | None:
+    loader = _StrictLoader(text, display_path)
+    try:
+        node: Node | None = loader.get_single_node()
+    except InputError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        message = exc.problem or exc.context or "not valid YAML"
+        if "expected a single document" in str(exc.context or ""):
+            message = "more than one YAML document in the file"
+        raise _located(display_path, mark, message, "fix the YAML syntax") from None
+    except yaml.YAMLError as exc:
+        raise _located(display_path, None, f"not valid YAML: {exc}") from None
+    except RecursionError:
+        raise _located(display_path, None, "nesting is too deep") from None
+    finally:
+        loader.dispose()
+    return node
+
+
 def _located(path: str, mark: Any, message: str, hint: str | None = None) -> InputError:
     line = mark.line + 1 if mark is not None else None
     column = mark.column + 1 if mark is not None else None
@@ -112,23 +187,7 @@ def load_yaml_bytes(
         raise InputError(problem.render(), [problem])
     text = _decode_utf8(raw, display_path)
     _reject_bad_characters(text, display_path)
-    loader = _StrictLoader(text, display_path)
-    try:
-        node = loader.get_single_node()
-    except InputError:
-        raise
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        message = exc.problem or exc.context or "not valid YAML"
-        if "expected a single document" in str(exc.context or ""):
-            message = "more than one YAML document in the file"
-        raise _located(display_path, mark, message, "fix the YAML syntax") from None
-    except yaml.YAMLError as exc:
-        raise _located(display_path, None, f"not valid YAML: {exc}") from None
-    except RecursionError:
-        raise _located(display_path, None, "nesting is too deep") from None
-    finally:
-        loader.dispose()
+    node = _compose(text, display_path)
     document = YamlDocument(path=display_path, data=None)
     if node is None:
         document.values[()] = Location(1, 1)
@@ -201,7 +260,7 @@ def _construct(node: Node, path: JsonPath, document: YamlDocument, depth: int) -
         ]
     assert isinstance(node, ScalarNode)
     _check_unicode(node, document)
-    plain = node.style is None
+    plain = not node.style  # None from PyYAML's parser, "" from libyaml's
     value = _resolve_plain(node, document) if plain else node.value
     document.values[path] = Location(location.line, location.column, node.value, plain)
     return value
@@ -223,7 +282,7 @@ def _construct_mapping(
             )
         key = key_node.value
         _check_unicode(key_node, document)
-        if key_node.style is None and not isinstance(_resolve_plain(key_node, document), str):
+        if not key_node.style and not isinstance(_resolve_plain(key_node, document), str):
             raise _located(
                 document.path,
                 key_node.start_mark,
@@ -269,6 +328,8 @@ def _check_unicode(node: ScalarNode, document: YamlDocument) -> None:
 def _resolve_plain(node: ScalarNode, document: YamlDocument) -> Any:
     """YAML 1.2 core types for unquoted scalars; YAML 1.1-only readings are refused."""
     text: str = node.value
+    if text and text[0] not in _MAY_BE_TYPED:
+        return text
     if len(text) > MAX_NUMBER_CHARS and (
         _INT.match(text) or _INT_HEX_OCT.match(text) or _FLOAT.match(text)
     ):

@@ -49,3 +49,67 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
     with pytest.raises(InputError) as raised:
         load_yaml_bytes(("[" * 5000 + "]" * 5000).encode(), "deep.yaml")
     assert "deep.yaml" in raised.value.message
+
+
+# --- libyaml's parser feeds the strict composer: the same documents, errors and locations ---
+
+from pathlib import Path  # noqa: E402
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from promotion_bot.core.formats import strict_yaml  # noqa: E402
+
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "governed-repo"
+
+# the characters and words YAML gives a meaning to, and a few it does not
+YAML_PIECES = st.sampled_from([
+    "a", "b", "key", ":", ": ", "- ", "-", " ", "  ", "\n", "\n  ", "\n- ", "'", '"', "[", "]",
+    "{", "}", ",", "#", "&x ", "*x", "!", "!!str ", "|", ">", "?", "%YAML 1.2\n", "---\n",
+    "...\n", "@", "`", "0", "1.10", "0755", "yes", "null", "~", "true", "2026-01-02", "\\",
+    "é", "\u2028", "\x85", "\r\n", "1:30", "0x1F", ".inf", "<<", "\t", "? ", "|-", ">+", "|2",
+    "- - ", "[a, b]", "{a: b}", "\n\n", " #c", "''", "\\n",
+])
+yaml_texts = st.one_of(
+    st.lists(YAML_PIECES, max_size=30).map("".join),
+    st.lists(YAML_PIECES, max_size=30).map(lambda pieces: "".join(pieces) + "\n"),
+    st.sampled_from(sorted(p.read_text() for p in EXAMPLE.rglob("*.yaml"))).flatmap(
+        lambda text: st.tuples(st.integers(0, len(text)), YAML_PIECES).map(
+            lambda edit: text[: edit[0]] + edit[1] + text[edit[0]:]
+        )
+    ),
+)
+
+
+def _outcome(text: str) -> object:
+    try:
+        document = load_yaml_bytes(text.encode(), "f.yaml")
+    except InputError as error:
+        return ("error", error.message, error.problems)
+    return ("document", repr(document.data), document.values, document.keys)
+
+
+@pytest.mark.skipif(strict_yaml._CStrictLoader is None, reason="PyYAML without libyaml")
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(yaml_texts)
+def test_libyaml_and_the_pure_python_parser_read_every_text_alike(text: str) -> None:
+    with_libyaml = _outcome(text)
+    saved = strict_yaml._CStrictLoader
+    strict_yaml._CStrictLoader = None
+    try:
+        pure = _outcome(text)
+    finally:
+        strict_yaml._CStrictLoader = saved
+    assert with_libyaml == pure
+
+
+@pytest.mark.parametrize("text", ["a: 1", "'a': \"x\"", "a: [1, '2', b]", "- x\n- z: null\n"])
+def test_quoted_and_plain_scalars_are_told_apart_by_both_parsers(text: str) -> None:
+    with_libyaml = load_yaml_bytes(text.encode(), "f.yaml")
+    saved = strict_yaml._CStrictLoader
+    strict_yaml._CStrictLoader = None
+    try:
+        pure = load_yaml_bytes(text.encode(), "f.yaml")
+    finally:
+        strict_yaml._CStrictLoader = saved
+    assert with_libyaml.values == pure.values and with_libyaml.data == pure.data
