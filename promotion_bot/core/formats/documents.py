@@ -16,9 +16,6 @@ from pathlib import PurePosixPath
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
-
 from promotion_bot.core.check_commands import placeholders_in, run_problems
 from promotion_bot.core.errors import InputError, Problem
 from promotion_bot.core.formats.schemas import validate_document, with_defaults
@@ -320,6 +317,11 @@ def _command_problems(
 def _signing_key_problems(data: Mapping[str, Any], document: YamlDocument) -> list[Problem]:
     problems: list[Problem] = []
     keys = data.get("signing", {}).get("keys", [])
+    if not keys:
+        return problems
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
     ids = [key["keyid"] for key in keys]
     for index, key in enumerate(keys):
         if ids.index(key["keyid"]) != index:
