@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from promotion_bot.core.patterns import (
     MAX_PATTERN_CHARS,
@@ -52,7 +52,7 @@ class Rule:
         return pattern_to_regex(self.pattern)
 
     def matches(self, path: str) -> bool:
-        return self.regex.search(path) is not None
+        return self.regex.found_in(path)
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,15 @@ def same_owner(first: str, second: str) -> bool:
 
 
 def parse_codeowners(text: str, path: str = "CODEOWNERS") -> Codeowners:
-    """Every rule and every problem (with its line); rules with problems are left out."""
+    """Every rule and every problem (with its line); rules with problems are left out.
+
+    Cached by content: an audit re-evaluates every merge against the few CODEOWNERS versions
+    of the history (the result is immutable)."""
+    return _parse_codeowners(text, path)
+
+
+@lru_cache(maxsize=64)
+def _parse_codeowners(text: str, path: str) -> Codeowners:
     rules: list[Rule] = []
     problems: list[CodeownersProblem] = []
     for number, raw in enumerate(text.splitlines(), start=1):

@@ -49,6 +49,18 @@ class LinearPattern:
             found = self._compiled.search(_encodable(text))
         return found
 
+    def found_in(self, text: str) -> bool:
+        """`search(text) is not None`, without building a match object: RE2 answers from the
+        UTF-8 bytes (the wrapper's offset mapping costs more than the match itself)."""
+        if _RAW_MATCH is None:
+            return self.search(text) is not None
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:
+            data = _encodable(text).encode("utf-8")
+        spans = self._compiled._regexp.Match(_RAW_MATCH, data, 0, len(data))
+        return bool(spans[0][0] >= 0)
+
     def match(self, text: str) -> Match | None:
         try:
             found: Match | None = self._compiled.match(text)
@@ -69,6 +81,24 @@ def _encodable(text: str) -> str:
     """A path git gave us with bytes that are not UTF-8 (decoded with surrogateescape): each
     such byte becomes U+FFFD, one character for one, so positions and `*` still match."""
     return "".join("\ufffd" if "\ud800" <= char <= "\udfff" else char for char in text)
+
+
+def _raw_match_anchor() -> Any:
+    """google-re2's own unanchored mode for its compiled RE2 object, when this version of the
+    wrapper has them (else `found_in` goes through `search`)."""
+    anchor = getattr(getattr(re2, "_Anchor", None), "UNANCHORED", None)
+    probe = re2.compile("b")
+    if anchor is None or not hasattr(probe, "_regexp"):
+        return None
+    try:
+        found = probe._regexp.Match(anchor, b"ab", 0, 2)
+        missed = probe._regexp.Match(anchor, b"a", 0, 1)
+    except (AttributeError, TypeError):
+        return None
+    return anchor if found[0] == (1, 2) and missed[0][0] < 0 else None
+
+
+_RAW_MATCH = _raw_match_anchor()
 
 
 def _options() -> Any:

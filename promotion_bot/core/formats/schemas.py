@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from promotion_bot.core.errors import ConfigError, Problem
 from promotion_bot.core.formats.locations import LocatedDocument
 from promotion_bot.core.globs import glob_to_regex
-from promotion_bot.core.patterns import PatternError, compile_pattern
+from promotion_bot.core.patterns import LinearPattern, PatternError, compile_pattern
 
 if TYPE_CHECKING:  # jsonschema is imported when a document fails (for the located report)
     from jsonschema.exceptions import ValidationError
@@ -134,7 +134,7 @@ def _linear_pattern(
 ) -> Iterable[ValidationError]:
     from jsonschema.exceptions import ValidationError
 
-    if validator.is_type(instance, "string") and not compile_pattern(pattern).search(instance):
+    if validator.is_type(instance, "string") and not compile_pattern(pattern).found_in(instance):
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
@@ -258,8 +258,16 @@ def fast_validator(name: str) -> FastValidator | None:
     if not isinstance(compiled, dict) or not set(compiled) <= patterns:
         return None  # not the generated code this module knows: jsonschema alone
     for pattern in compiled:
-        compiled[pattern] = compile_pattern(pattern)
+        compiled[pattern] = _Found(compile_pattern(pattern))
     return validate
+
+
+class _Found:
+    """An RE2 pattern answering the generated code's `.search(text)` with a bool."""
+
+    def __init__(self, pattern: LinearPattern) -> None:
+        self.pattern = pattern
+        self.search = pattern.found_in
 
 
 def fast_rejection(name: str, data: Any) -> tuple[list[str | int], str] | None:

@@ -248,4 +248,16 @@ def test_the_compiled_validator_matches_patterns_with_re2_as_jsonschema_does(nam
     assert validate is not None
     compiled = getattr(validate, "func", validate).__globals__["REGEX_PATTERNS"]
     assert compiled, "the schema has patterns"
-    assert all(type(p).__name__ == "LinearPattern" for p in compiled.values())
+    assert all(type(p.pattern).__name__ == "LinearPattern" for p in compiled.values())
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["^[0-9a-f]{40}$", "\\S", "(?i)(^|[:/@-])(latest|main)$", "é.b", "^$", "a|"]),
+    st.text(alphabet=st.sampled_from(["a", "0", "f", "é", "b", " ", "\n", "L", ":", "\ud800"])),
+)
+def test_found_in_answers_as_search_does(pattern: str, text: str) -> None:
+    from promotion_bot.core.patterns import compile_pattern
+
+    compiled = compile_pattern(pattern)
+    assert compiled.found_in(text) == (compiled.search(text) is not None)
