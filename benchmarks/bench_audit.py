@@ -1,20 +1,22 @@
-"""Audit time on a long synthetic history, against baselines measured in the same run.
+"""A full `promotion-bot audit` against its floor, measured cold, on a long synthetic history.
 
-    python benchmarks/bench_audit.py [--merges 2000] [--keep DIR]
+    python benchmarks/bench_audit.py [--merges 1000,10000] [--repeat 3] [--keep DIR]
 
-Builds (with `git fast-import`, so building is quick) a governed repository whose main has
-N merge commits, each adding a change request and a ruleset version, and signs one record per
-merge as an annotated tag (the same code `record` uses to build and sign statements, without
-the approval engine). Then it times:
+Builds (with `git fast-import`, so building 10,000 merges takes about a minute) a governed
+repository whose main has N merge commits, each adding a change request and a ruleset
+version, and signs one record per merge as an annotated tag (the same code `record` uses to
+build and sign statements, without the approval engine). `--keep DIR` keeps the repositories
+there and reuses them on the next run.
 
-- baseline: a bare `git log --first-parent --raw` over the same history and a
-  `git for-each-ref` over the tags (what any audit must at least read);
-- audit: `promotion-bot audit` without re-evaluation, and with it (the approval engine re-run
-  for every record from its embedded snapshot);
-- status and verify.
+Then, alternately in fresh processes, `repeat` times each:
 
-It prints absolute times and ratios against the baseline, and the number of git processes the
-audit ran. No assertions: numbers are for people.
+- floor (benchmarks/floor_audit.py): `git for-each-ref` with the tag bodies, `git log
+  --first-parent --raw -M`, one Ed25519 verification and one payload JSON parse per record;
+- ours: `promotion-bot audit --repo REPO` (every record verified, its hashes checked and its
+  approvals re-evaluated from its snapshot with the policy at its base; text report).
+
+Prints the medians (wall, CPU, peak memory) and ours / floor; CPU per record shows whether
+the audit stays linear. No assertions: numbers are for people.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from promotion_bot.adapters import git as git_module  # noqa: E402
+from benchmarks.measure import compare, promotion_bot  # noqa: E402
 from promotion_bot.core.dsse import sign  # noqa: E402
 from promotion_bot.core.keys import generate_key, load_private_key, policy_entry  # noqa: E402
 from promotion_bot.core.models import Artifact, ChangeRequest  # noqa: E402
@@ -239,76 +241,50 @@ def build(root: Path, merges: int) -> tuple[Path, int]:
     return key_file, merges
 
 
-def timed(function: object, repeat: int = 3) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        function()  # type: ignore[operator]
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--merges", type=int, default=2000)
+    parser.add_argument("--merges", default="1000,10000", help="comma-separated sizes")
+    parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, default=None)
     args = parser.parse_args()
     base = args.keep or Path(tempfile.mkdtemp(prefix="bench-audit-"))
-    root = base / "repo"
-    root.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    build(root, args.merges)
-    print(f"built {args.merges} merges + records in {time.perf_counter() - start:.1f} s at {root}")
-    os.environ.update(env())
-
-    from promotion_bot.cli.main import main as cli
-
-    calls = {"n": 0}
-    original = git_module.run_git
-
-    def counting(*a: object, **k: object) -> object:
-        calls["n"] += 1
-        return original(*a, **k)  # type: ignore[arg-type]
-
-    print(f"\ntimes (best of 3; the full audit once), {args.merges} merges and records:")
-    baseline = timed(
-        lambda: (
-            sh(root, "log", "--first-parent", "--raw", "--no-abbrev", "main"),
-            sh(root, "for-each-ref", "refs/tags/promotion/"),
-        ),
-    )
-    devnull = open(os.devnull, "w")  # noqa: SIM115
-    saved = sys.stdout
-    results = {}
-    for label, argv in [
-        ("audit (no re-evaluation: status path)", ["status", "--repo", str(root)]),
-        (
-            "audit (full, engine re-run per record)",
-            ["audit", "--repo", str(root), "--format", "json"],
-        ),
-        ("verify --commit HEAD", ["verify", "--repo", str(root), "--commit", "HEAD"]),
-    ]:
-        sys.stdout = devnull
-        try:
-            results[label] = timed(
-                lambda argv=argv: cli(argv), repeat=1 if "full" in label else 3
-            )
-        finally:
-            sys.stdout = saved
-    git_module.run_git = counting  # type: ignore[assignment]
-    sys.stdout = devnull
-    try:
-        code = cli(["audit", "--repo", str(root), "--format", "json"])
-    finally:
-        sys.stdout = saved
-        git_module.run_git = original
-    print(f"\naudit exit code {code}; git processes run by one audit: {calls['n']}")
-    print(f"  {'baseline: git log --raw + for-each-ref':44} {baseline * 1000:9.1f} ms")
-    for label, seconds in results.items():
-        print(f"  {label:44} {seconds * 1000:9.1f} ms  {seconds / baseline:7.1f}x baseline")
-    per = results["audit (full, engine re-run per record)"] / args.merges * 1000
-    print(f"\nfull audit per record: {per:.2f} ms")
+    floor_script = str(Path(__file__).resolve().parent / "floor_audit.py")
+    results = []
+    for merges in (int(n) for n in args.merges.split(",")):
+        folder = base / f"merges-{merges}"
+        root = folder / "repo"
+        public = folder / "public.pem"
+        if not public.is_file():
+            root.mkdir(parents=True, exist_ok=True)
+            start = time.perf_counter()
+            key_file, _ = build(root, merges)
+            identity = load_private_key(key_file.read_bytes(), "bench")
+            public.write_bytes(public_pem(identity))
+            print(f"built {merges} merges + records in {time.perf_counter() - start:.0f} s")
+        comparison = compare(
+            f"audit, {merges} merges",
+            [sys.executable, floor_script, str(root), str(public)],
+            [*promotion_bot(sys.executable), "audit", "--repo", str(root)],
+            args.repeat,
+            env=env(),
+        )
+        results.append((merges, comparison))
+        print("\n".join(comparison.lines()), flush=True)
+    print("\nper record (CPU, medians):")
+    for merges, comparison in results:
+        floor = comparison.median(comparison.floor, "cpu") / merges * 1000
+        ours = comparison.median(comparison.ours, "cpu") / merges * 1000
+        print(f"  {merges:6d} merges: floor {floor:6.3f} ms   ours {ours:6.3f} ms")
     return 0
+
+
+def public_pem(identity: object) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    key = identity.private_key.public_key()  # type: ignore[attr-defined]
+    return key.public_bytes(  # type: ignore[no-any-return]
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
 
 
 if __name__ == "__main__":

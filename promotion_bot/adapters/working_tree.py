@@ -7,6 +7,7 @@ and hashes artifacts. The judgement of each document lives in documents.py.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -337,14 +338,27 @@ class RepositoryPaths:
     def scan(cls, root: Path) -> RepositoryPaths:
         return cls(root=root, tracked=git.tracked_files(root))
 
+    @cached_property
+    def _by_casefold(self) -> dict[str, list[str]]:
+        """Tracked paths by their case-folded form, built once (not one scan per artifact)."""
+        index: dict[str, list[str]] = {}
+        for tracked in self.tracked:
+            index.setdefault(tracked.casefold(), []).append(tracked)
+        return index
+
+    @cached_property
+    def _resolved_root(self) -> Path:
+        return self.root.resolve()
+
     def problem(self, path: str) -> str | None:
         """Repository-level problems: untracked, symlinks, escaping the root, case collisions."""
         syntactic = path_problem(path)
         if syntactic:
             return syntactic
         entry = self.tracked.get(path)
+        same_but_case = self._by_casefold.get(path.casefold(), [])
         if entry is None:
-            folded = [p for p in self.tracked if p.casefold() == path.casefold()]
+            folded = same_but_case
             if folded:
                 return f"no such tracked file; did you mean {folded[0]!r}? (case differs)"
             return "git does not track this file; add and commit it, or fix the path"
@@ -353,12 +367,12 @@ class RepositoryPaths:
         if entry.mode == GITLINK_MODE:
             return "path is a submodule, not a file"
         resolved = (self.root / path).resolve()
-        if not resolved.is_relative_to(self.root.resolve()):
+        if not resolved.is_relative_to(self._resolved_root):
             return "path resolves outside the repository (through a symbolic link)"
         for parent in PurePosixPath(path).parents:
             if str(parent) != "." and (self.root / parent).is_symlink():
                 return f"directory {parent} is a symbolic link; declare the real path"
-        twins = [p for p in self.tracked if p != path and p.casefold() == path.casefold()]
+        twins = [p for p in same_but_case if p != path]
         if twins:
             return (
                 f"case-only collision with tracked file {twins[0]!r}; such paths break on "
