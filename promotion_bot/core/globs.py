@@ -100,7 +100,8 @@ def _bracket(pattern: str, inner: str) -> str:
 
 
 def glob_match(pattern: str, path: str) -> bool:
-    return glob_to_regex(pattern).match(path) is not None
+    # every glob's expression starts with `^`: a search is a match
+    return glob_to_regex(pattern).found_in(path)
 
 
 @lru_cache(maxsize=1024)
@@ -115,7 +116,7 @@ def _any_of(patterns: tuple[str, ...]) -> LinearPattern | None:
 def match_any(patterns: tuple[str, ...] | list[str], path: str) -> bool:
     """One RE2 search for all the patterns (they are alternatives of one expression)."""
     combined = _any_of(tuple(patterns))
-    return combined is not None and combined.match(path) is not None
+    return combined is not None and combined.found_in(path)
 
 
 __all__ = ["GlobError", "glob_match", "glob_problem", "glob_to_regex", "match_any"]
