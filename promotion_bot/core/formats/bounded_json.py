@@ -105,12 +105,15 @@ class _Refused(Exception):
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
+    result = dict(pairs)
+    if len(result) == len(pairs):
+        return result
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
             raise _Refused(f"duplicate key {_short(key)}")
-        result[key] = value
-    return result
+        seen.add(key)
+    return result  # pragma: no cover - a shorter dict means a key came twice
 
 
 def _integer(text: str) -> int:
