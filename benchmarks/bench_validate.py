@@ -1,9 +1,12 @@
-"""How much `validate` costs over the unavoidable work, on a repository with many CRs.
+"""`promotion-bot validate` of N change requests against its floor, measured cold.
 
-Baseline (same run, same files): PyYAML's C-less safe_load of every change request plus a
-SHA-256 of every artifact: the least any validator must do. Printed as a ratio; no assertions.
+    python benchmarks/bench_validate.py [--change-requests 300,1000,3000] [--repeat 3]
 
-    .venv/bin/python benchmarks/bench_validate.py [--change-requests 500]
+Floor (benchmarks/floor_validate.py, same files, a fresh process): PyYAML's pure-Python
+`safe_load` of every change request and the policy, and a SHA-256 of every artifact: the
+least any validator must do. Ours: `promotion-bot validate --repo ROOT` in a fresh process.
+Both alternate, `repeat` times each; medians and ratios are printed, and the time per change
+request shows whether validate stays linear. No assertions.
 """
 
 from __future__ import annotations
@@ -11,19 +14,17 @@ from __future__ import annotations
 import argparse
 import hashlib
 import shutil
-import statistics
 import subprocess
+import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-import yaml
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
 
-from promotion_bot.adapters.working_tree import validate_repository
+from benchmarks.measure import compare, promotion_bot  # noqa: E402
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "governed-repo"
-
+EXAMPLE = PROJECT / "examples" / "governed-repo"
 
 def build(root: Path, count: int) -> None:
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("snapshots"))
@@ -44,40 +45,32 @@ def build(root: Path, count: int) -> None:
         subprocess.run(["git", "-C", str(root), *args], check=True, env=env)
 
 
-def baseline(root: Path) -> None:
-    for path in sorted((root / "change-requests").glob("*.yaml")):
-        data = yaml.safe_load(path.read_text())
-        for artifact in data["artifacts"]:
-            hashlib.sha256((root / artifact["path"]).read_bytes()).hexdigest()
-
-
-def measure(action: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--change-requests", type=int, default=500)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--change-requests", default="300,1000,3000")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        root = Path(folder) / "repo"
-        build(root, args.change_requests)
-        report = validate_repository(root, [])
-        assert not report.problems, report.problems[:3]
-        base = measure(lambda: baseline(root), args.repeat)
-        ours = measure(lambda: validate_repository(root, []), args.repeat)
-    count = args.change_requests + 4
-    print(f"change requests:               {count}")
-    print(f"baseline (safe_load + sha256): {base * 1000:8.1f} ms")
-    print(f"promotion-bot validate:        {ours * 1000:8.1f} ms")
-    print(f"ratio validate / baseline:     {ours / base:8.2f}x")
-    print(f"per change request:            {ours / count * 1e6:8.0f} us")
+    floor_script = str(Path(__file__).resolve().parent / "floor_validate.py")
+    rows = []
+    for count in (int(n) for n in args.change_requests.split(",")):
+        with tempfile.TemporaryDirectory() as folder:
+            root = Path(folder) / "repo"
+            build(root, count)
+            comparison = compare(
+                f"validate, {count + 4} change requests",
+                [sys.executable, floor_script, str(root)],
+                [*promotion_bot(sys.executable), "validate", "--repo", str(root)],
+                args.repeat,
+            )
+            if any(run.code for run in comparison.ours):
+                raise SystemExit("validate rejected the benchmark repository")
+        rows.append((count + 4, comparison))
+        print("\n".join(comparison.lines()), flush=True)
+    print("\nper change request (CPU, medians):")
+    for count, comparison in rows:
+        floor = comparison.median(comparison.floor, "cpu") / count * 1e6
+        ours = comparison.median(comparison.ours, "cpu") / count * 1e6
+        print(f"  {count:5d} change requests: floor {floor:6.0f} us   ours {ours:6.0f} us")
 
 
 if __name__ == "__main__":

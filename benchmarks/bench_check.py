@@ -1,0 +1,81 @@
+"""`promotion-bot check` running the checks `true`, `true` and `sleep 2`, against `sleep 2`.
+
+    python benchmarks/bench_check.py [--repeat 5]
+
+Builds the demo repository (examples/make_demo_history.py), makes the base policy's three
+ruleset checks `true`, `true` and `sleep 2`, and times, alternately in fresh processes,
+`sleep 2` (the floor: the slowest check alone) and `promotion-bot check` on the demo branch.
+Wall time is what matters here (the user waits for it). No assertions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+from benchmarks.measure import compare, promotion_bot  # noqa: E402
+
+CHECKS = {
+    "python3 tools/ieimctl.py rules lint": "[\"true\"]",
+    "python3 tools/ieimctl.py rules simulate": "[\"true\"]",
+    "bash scripts/verify_pack.sh": "[sleep, \"2\"]",
+}
+
+
+def env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | {
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_AUTHOR_NAME": "bench",
+        "GIT_AUTHOR_EMAIL": "bench@example.org",
+        "GIT_COMMITTER_NAME": "bench",
+        "GIT_COMMITTER_EMAIL": "bench@example.org",
+    }
+
+
+def build(dest: Path) -> None:
+    subprocess.run(
+        [sys.executable, str(PROJECT / "examples" / "make_demo_history.py"), str(dest)],
+        check=True, env=env(), capture_output=True,
+    )
+    git = ["git", "-C", str(dest)]
+    subprocess.run([*git, "checkout", "-q", "main"], check=True, env=env())
+    policy = dest / ".promotion" / "policy.yaml"
+    text = policy.read_text()
+    for command, replacement in CHECKS.items():
+        assert command in text, command
+        text = text.replace(f"run: {command}", f"run: {replacement}")
+    policy.write_text(text)
+    subprocess.run([*git, "commit", "-qam", "bench: quick checks"], check=True, env=env())
+    subprocess.run([*git, "checkout", "-q", "demo/ruleset-1.1.0"], check=True, env=env())
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        dest = Path(folder) / "demo"
+        build(dest)
+        comparison = compare(
+            "check (true, true, sleep 2) against sleep 2",
+            ["sleep", "2"],
+            [*promotion_bot(sys.executable), "check", "--base", "main", "--head",
+             "demo/ruleset-1.1.0", "--output-dir", str(Path(folder) / "out")],
+            args.repeat,
+            env=env(),
+            cwd=dest,
+        )
+    print("\n".join(comparison.lines()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
