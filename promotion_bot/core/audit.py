@@ -134,8 +134,7 @@ Reevaluate = Callable[[AnyRecord, HistoryCommit, Policy | None], RecordedDecisio
 @dataclass(frozen=True)
 class JudgedTag:
     tag: TagRecord
-    record: AnyRecord | None  # parsed, whether or not the signature holds
-    envelope: Envelope | None
+    record: AnyRecord | None  # parsed once the signature verified
     valid: bool  # trusted signature, valid key, readable, named and placed right
     signed_by: TrustedKey | None
     findings: tuple[Finding, ...]
@@ -154,7 +153,7 @@ def judge_tag(tag: TagRecord, trusted: Sequence[TrustedKey], history: History) -
         )
 
     def bad(code: str, message: str, record: AnyRecord | None = None) -> JudgedTag:
-        return JudgedTag(tag, record, envelope, False, None, (finding(code, message, record),))
+        return JudgedTag(tag, record, False, None, (finding(code, message, record),))
 
     envelope: Envelope | None = None
     if not tag.annotated:
@@ -237,7 +236,7 @@ def judge_tag(tag: TagRecord, trusted: Sequence[TrustedKey], history: History) -
                 record,
             )
         )
-    return JudgedTag(tag, record, envelope, not findings, good[0], tuple(findings))
+    return JudgedTag(tag, record, not findings, good[0], tuple(findings))
 
 
 @functools.lru_cache(maxsize=4096)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,7 +241,7 @@ def statement_digest(payload: bytes) -> str:
 
 @dataclass(frozen=True)
 class PromotionRecord:
-    """A parsed statement; `predicate` keeps the full document for rendering."""
+    """A parsed statement (the payload's JSON is not kept: an audit holds thousands)."""
 
     digest: str
     change_id: str
@@ -265,8 +266,17 @@ class PromotionRecord:
     previous: ChainLink | None
     policy_sha256: str | None
     codeowners_sha256: str | None
-    snapshot: Mapping[str, Any] | None
-    predicate: Mapping[str, Any] = field(repr=False)
+    # the embedded snapshot as compact JSON: an audit keeps thousands of records and reads
+    # each snapshot once (a parsed snapshot takes ten times the memory)
+    snapshot_json: str | None = field(repr=False)
+
+    @property
+    def snapshot(self) -> dict[str, Any] | None:
+        """The snapshot the decision used (a fresh copy), or None for a direct push."""
+        if self.snapshot_json is None:
+            return None
+        data: dict[str, Any] = json.loads(self.snapshot_json)
+        return data
 
     @property
     def is_violation(self) -> bool:
@@ -376,6 +386,9 @@ def _record(payload: bytes, subject: list[Any], predicate: dict[str, Any]) -> Pr
         ),
         policy_sha256=predicate["policy"]["sha256"],
         codeowners_sha256=(predicate["codeowners"] or {}).get("sha256"),
-        snapshot=predicate["snapshot"],
-        predicate=predicate,
+        snapshot_json=(
+            json.dumps(predicate["snapshot"], separators=(",", ":"), ensure_ascii=False)
+            if predicate["snapshot"] is not None
+            else None
+        ),
     )

@@ -165,9 +165,10 @@ def reevaluator(tree: HistoryTree) -> Reevaluate:
 
     def run(record: AnyRecord, commit: HistoryCommit, policy: Policy | None) -> RecordedDecision:
         snapshot = None
-        if record.snapshot is not None:
+        data = record.snapshot  # parsed here, once: the record keeps it as JSON text
+        if data is not None:
             try:
-                snapshot = parse_snapshot(dict(record.snapshot), f"{record.change_id} snapshot")
+                snapshot = parse_snapshot(dict(data), f"{record.change_id} snapshot")
             except PromotionBotError as error:
                 return RecordedDecision(
                     False, (), (), (f"the embedded snapshot cannot be read: {error.message}",), ""
