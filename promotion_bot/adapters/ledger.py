@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,6 +63,7 @@ def read_tags(repo: GitRepo) -> list[TagRecord]:
     objects = cat_objects(
         repo, [oid for oid, kind, size, _ in refs if kind == "tag" and size <= MAX_TAG_BYTES]
     )
+    uses = Counter(object_id for object_id, _, _, _ in refs)
     records: list[TagRecord] = []
     for object_id, kind, object_size, name in refs:
         if kind != "tag":
@@ -77,6 +79,9 @@ def read_tags(repo: GitRepo) -> list[TagRecord]:
             )
             continue
         found = objects.get(object_id)
+        uses[object_id] -= 1
+        if not uses[object_id]:  # its last ref: the copy goes as its record is made
+            objects.pop(object_id, None)
         if found is None:
             records.append(TagRecord(name, object_id, True, None, None, None, b""))
             continue
