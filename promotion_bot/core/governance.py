@@ -34,9 +34,9 @@ from promotion_bot.core.records import (
     RecordedDecision,
     RecordError,
     format_time,
-    parse_statement,
     parse_time,
     statement_digest,
+    statement_from_data,
 )
 
 GOVERNANCE_PREDICATE = "https://promotion-bot.dev/governance-record/v1"
@@ -260,7 +260,7 @@ def parse_any_statement(payload: bytes) -> AnyRecord:
         raise RecordError(f"the statement is not JSON ({error.message})") from None
     kind = data.get("predicateType") if isinstance(data, dict) else None
     if kind not in (GOVERNANCE_PREDICATE, BASELINE_PREDICATE):
-        return parse_statement(payload)
+        return statement_from_data(payload, data)  # read once, not twice
     if data.get("_type") != STATEMENT_TYPE:
         raise RecordError(f"_type is {data.get('_type')!r}, expected {STATEMENT_TYPE}")
     schema = "baseline-record" if kind == BASELINE_PREDICATE else "governance-record"

@@ -289,6 +289,11 @@ def parse_statement(payload: bytes) -> PromotionRecord:
         data = parse_json(payload)
     except JsonError as error:
         raise RecordError(f"the statement is not JSON ({error.message})") from None
+    return statement_from_data(payload, data)
+
+
+def statement_from_data(payload: bytes, data: Any) -> PromotionRecord:
+    """`parse_statement` for a payload already read with the bounded JSON reader."""
     if not isinstance(data, dict):
         raise RecordError("the statement is not a JSON object")
     if data.get("_type") != STATEMENT_TYPE:
