@@ -26,7 +26,7 @@ History before the policy existed on main is not governed and is only counted.
 from __future__ import annotations
 
 import datetime as dt
-import functools
+import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -239,11 +239,22 @@ def judge_tag(tag: TagRecord, trusted: Sequence[TrustedKey], history: History) -
     return JudgedTag(tag, record, not findings, good[0], tuple(findings))
 
 
-@functools.lru_cache(maxsize=4096)
+_SIGNED_CACHE_SIZE = 4096
+_signed: dict[bytes, AnyRecord] = {}  # payload's SHA-256 -> record, oldest first
+
+
 def _parse_signed(payload: bytes) -> AnyRecord:
     """A signed payload parsed once per process: verify judges the same tags against main's
-    history and the deployed commit's (records are frozen; callers only read them)."""
-    return parse_any_statement(payload)
+    history and the deployed commit's (records are frozen; callers only read them). Keyed by
+    the payload's digest, so that the cache does not hold thousands of payloads."""
+    key = hashlib.sha256(payload).digest()
+    record = _signed.get(key)
+    if record is None:
+        record = parse_any_statement(payload)  # a RecordError is not cached: raised again
+        if len(_signed) >= _SIGNED_CACHE_SIZE:
+            del _signed[next(iter(_signed))]
+        _signed[key] = record
+    return record
 
 
 def _short(keyid: str) -> str:
