@@ -455,7 +455,9 @@ def audit(
     approved_merges = {
         j.record.merge_commit for j in judged if j.valid and j.record and not j.record.is_violation
     }
-    governed_paths = governed_through_history(history, policies.read, approved_merges)
+    governed_paths = governed_through_history(
+        history, policies.read, approved_merges, items=change_type_paths
+    )
     valid_on_commit: dict[str, list[AnyRecord]] = {}
     for item in judged:
         if item.valid and item.record is not None:

@@ -23,7 +23,11 @@ from promotion_bot.core.errors import ConfigError, RejectedError
 from promotion_bot.core.formats.documents import POLICY_PATH
 from promotion_bot.core.globs import match_any
 from promotion_bot.core.governance import AnyRecord
-from promotion_bot.core.governed_history import change_type_paths, governed_through_history
+from promotion_bot.core.governed_history import (
+    change_type_key_watches,
+    change_type_paths,
+    governed_through_history,
+)
 from promotion_bot.core.history import HistoryCommit
 from promotion_bot.core.models import ConfigKeyWatch, Policy
 from promotion_bot.core.records import RecordedDecision
@@ -127,7 +131,7 @@ def _governed(main: Ledger, sha: str) -> tuple[list[str], list[ConfigKeyWatch]]:
     """The governed change-type patterns for deploying `sha`: those trusted through main's
     history (core/governed_history.py) at `sha` and at main's tip, and the raw patterns of
     both policies; their union can only make verify stricter. Also the keys both policies
-    govern inside files (change_types.<type>.keys)."""
+    govern inside files (change_types.<type>.keys), trusted through history the same way."""
     policy_at = policy_reader(main.tree)
     patterns: list[str] = []
     watches: list[ConfigKeyWatch] = []
@@ -139,13 +143,19 @@ def _governed(main: Ledger, sha: str) -> tuple[list[str], list[ConfigKeyWatch]]:
                 f"run: promotion-bot validate {POLICY_PATH}"
             )
         patterns.extend(change_type_paths(policy))
-        watches.extend(w for rule in policy.change_types.values() for w in rule.keys)
+        watches.extend(change_type_key_watches(policy))
     approved = {
         item.record.merge_commit
         for item in judge_all(main.tags, main.trusted, main.history)
         if item.valid and item.record is not None and not item.record.is_violation
     }
-    governed = governed_through_history(main.history, policy_at, approved)
-    patterns.extend(governed.at(None))
-    patterns.extend(governed.at(main.history.index(sha)))
+    position = main.history.index(sha)
+    governed = governed_through_history(
+        main.history, policy_at, approved, items=change_type_paths
+    )
+    patterns.extend([*governed.at(None), *governed.at(position)])
+    governed_keys = governed_through_history(
+        main.history, policy_at, approved, items=change_type_key_watches
+    )
+    watches.extend([*governed_keys.at(None), *governed_keys.at(position)])
     return list(dict.fromkeys(patterns)), watches

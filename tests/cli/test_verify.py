@@ -442,6 +442,27 @@ def test_a_key_governed_file_whose_governed_key_changed_is_refused(
     )
 
 
+def test_narrowing_the_governed_keys_by_direct_push_does_not_hide_a_later_key_change(
+    key_history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Push 1 drops `endpoint` from the keys the model change type governs, push 2 points the
+    model at an external host: a key watch leaves governance only through an approved record,
+    as governed paths do."""
+    policy = key_history.root / ".promotion/policy.yaml"
+    text = policy.read_text()
+    assert "keys: [identifier, provider, endpoint]" in text
+    policy.write_text(text.replace("keys: [identifier, provider, endpoint]",
+                                   "keys: [identifier, provider]"))
+    key_history.git("commit", "-qam", "policy tweak (direct push)")
+    edit_on_main(key_history, "endpoint: http://127.0.0.1:11434", "endpoint: https://llm.example.com")
+    code, out = verify(key_history, capsys, "--base", "main")
+    assert code == 1, out
+    assert (
+        f"NOT COVERED {MODEL_CONFIG}: its governed keys differ from CR-2026-0002's record: "
+        'endpoint changed from "http://127.0.0.1:11434" to "https://llm.example.com"'
+    ) in out
+
+
 def test_a_new_file_with_governed_keys_and_no_record_is_refused(
     key_history: GovernedHistory, capsys: pytest.CaptureFixture[str]
 ) -> None:
