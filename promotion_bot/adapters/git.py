@@ -92,6 +92,18 @@ _HEX = frozenset("0123456789abcdef")
 _BRANCH_NAMESPACES = ("refs/heads/", "refs/remotes/")
 
 
+def default_branch(repo: Path, candidates: Sequence[str]) -> str | None:
+    """The first of `candidates` (e.g. origin/main, main) that is a branch here, checked
+    through full ref names like `resolve_branch` (a tag imitating it is refused), or None."""
+    for name in candidates:
+        for space in _BRANCH_NAMESPACES:
+            if run_git(repo, "show-ref", "--verify", "--quiet", f"{space}{name}",
+                       ok_codes=(0, 1, 128)).returncode == 0:
+                resolve_branch(repo, name)  # raises when a tag or a second branch imitates it
+                return name
+    return None
+
+
 def resolve_branch(repo: Path, name: str) -> tuple[str, str]:
     """(full ref name, commit) of the trusted branch `name`, resolved through full ref names.
 

@@ -20,7 +20,7 @@ from promotion_bot.adapters.check_runner import Progress
 from promotion_bot.adapters.working_tree import promoted_versions
 from promotion_bot.core.check_results import PASSED
 from promotion_bot.core.declarations import BranchFacts, judge, required_checks
-from promotion_bot.core.errors import ConfigError, GitError
+from promotion_bot.core.errors import ConfigError
 from promotion_bot.core.evidence import (
     ChangeRequestEvidence,
     EvidenceInput,
@@ -72,13 +72,10 @@ def run_check(request: CheckRequest, progress: Progress) -> CheckOutcome:
 
 
 def _default_base(root: Path) -> str:
-    for candidate in ("origin/main", "main"):
-        try:
-            git.rev_parse(root, candidate)
-        except GitError:
-            continue
-        return candidate
-    raise ConfigError("--base not given and neither origin/main nor main exists; pass --base")
+    found = git.default_branch(root, ("origin/main", "main"))
+    if found is None:
+        raise ConfigError("--base not given and neither origin/main nor main exists; pass --base")
+    return found
 
 
 def _writable(path: Path, option: str, action: Callable[[], None]) -> None:

@@ -137,13 +137,12 @@ class _Context:
 
 
 def _default_base(root: Path, remote: str) -> str:
-    for candidate in (f"{remote}/main", "main"):
-        try:
-            git.rev_parse(root, candidate)
-        except GitError:
-            continue
-        return candidate
-    raise ConfigError(f"--base not given and neither {remote}/main nor main exists; pass --base")
+    found = git.default_branch(root, (f"{remote}/main", "main"))
+    if found is None:
+        raise ConfigError(
+            f"--base not given and neither {remote}/main nor main exists; pass --base"
+        )
+    return found
 
 
 def _branch_name(ref: str, remote: str) -> str:

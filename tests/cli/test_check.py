@@ -913,3 +913,18 @@ def test_on_a_pull_request_the_evidence_names_the_head_the_merge_commit_merges(
                                  "repository": {"full_name": "example-org/intake"}}))
     result = run_check(repo, capsys)
     assert result.evidence is not None and "pull_request" not in result.evidence
+
+
+def test_a_tag_named_origin_main_does_not_become_the_default_base(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """git resolves refs/tags/origin/main before the remote-tracking branch: a tag on the
+    branch's own head would make its diff empty and its checks 'not required'."""
+    ruleset_branch(repo)
+    repo.git("update-ref", "refs/remotes/origin/main", "main")
+    repo.git("tag", "origin/main", "HEAD")
+    code = main(["check", "--repo", str(repo.root), "--output-dir",
+                 str(repo.root.parent / "check-output")])
+    captured = capsys.readouterr()
+    assert code == 2, captured.out
+    assert "'origin/main' is ambiguous here" in captured.out + captured.err
