@@ -24,8 +24,6 @@ from promotion_bot.core.formats.schemas import validate_data
 from promotion_bot.core.models import Artifact, Policy, SigningKey
 from promotion_bot.core.records import (
     STATEMENT_TYPE,
-    Approval,
-    CheckSummary,
     EvidenceSummary,
     FileDigest,
     MergeCommitFacts,
@@ -33,6 +31,8 @@ from promotion_bot.core.records import (
     PullRequestFacts,
     RecordedDecision,
     RecordError,
+    decision_from_data,
+    evidence_from_data,
     format_time,
     parse_time,
     statement_digest,
@@ -308,32 +308,8 @@ def parse_any_statement(payload: bytes) -> AnyRecord:
         merged_by=merge["merged_by"],
         merged_at=parse_time(merge["merged_at"]),
         pull_request=PullRequestFacts(**pull) if pull else None,
-        decision=RecordedDecision(
-            approved=decision["approved"],
-            required_roles=tuple(decision["required_roles"]),
-            approvals=tuple(
-                Approval(
-                    a["login"], a["role"], a["review_id"], a["commit_id"], a["submitted_at"],
-                    a.get("team"),
-                )
-                for a in decision["approvals"]
-            ),
-            violations=tuple(decision["violations"]),
-            summary=decision["summary"],
-        ),
-        evidence=(
-            EvidenceSummary(
-                evidence["sha256"],
-                evidence["head_sha"],
-                evidence["result"],
-                tuple(
-                    CheckSummary(c["name"], c["result"], c.get("run_url"), c.get("output_sha256"))
-                    for c in evidence["checks"]
-                ),
-            )
-            if evidence
-            else None
-        ),
+        decision=decision_from_data(decision),
+        evidence=evidence_from_data(evidence),
         policy_sha256=predicate["policy"]["sha256"],
         codeowners_sha256=(predicate["codeowners"] or {}).get("sha256"),
         snapshot=predicate["snapshot"],

@@ -354,36 +354,8 @@ def _record(payload: bytes, subject: list[Any], predicate: dict[str, Any]) -> Pr
         merged_by=merge["merged_by"],
         merged_at=parse_time(merge["merged_at"]),
         pull_request=PullRequestFacts(**pull) if pull else None,
-        decision=RecordedDecision(
-            approved=decision["approved"],
-            required_roles=tuple(decision["required_roles"]),
-            approvals=tuple(
-                Approval(
-                    a["login"],
-                    a["role"],
-                    a["review_id"],
-                    a["commit_id"],
-                    a["submitted_at"],
-                    a.get("team"),
-                )
-                for a in decision["approvals"]
-            ),
-            violations=tuple(decision["violations"]),
-            summary=decision["summary"],
-        ),
-        evidence=(
-            EvidenceSummary(
-                evidence["sha256"],
-                evidence["head_sha"],
-                evidence["result"],
-                tuple(
-                    CheckSummary(c["name"], c["result"], c.get("run_url"), c.get("output_sha256"))
-                    for c in evidence["checks"]
-                ),
-            )
-            if evidence
-            else None
-        ),
+        decision=decision_from_data(decision),
+        evidence=evidence_from_data(evidence),
         previous=(
             ChainLink(previous["change_id"], previous["merge_commit"], previous["statement_sha256"])
             if previous
@@ -395,5 +367,37 @@ def _record(payload: bytes, subject: list[Any], predicate: dict[str, Any]) -> Pr
             json.dumps(predicate["snapshot"], separators=(",", ":"), ensure_ascii=False)
             if predicate["snapshot"] is not None
             else None
+        ),
+    )
+
+
+def decision_from_data(decision: Mapping[str, Any]) -> RecordedDecision:
+    """The predicate's `decision` (already schema-valid) as a RecordedDecision."""
+    return RecordedDecision(
+        approved=decision["approved"],
+        required_roles=tuple(decision["required_roles"]),
+        approvals=tuple(
+            Approval(
+                a["login"], a["role"], a["review_id"], a["commit_id"], a["submitted_at"],
+                a.get("team"),
+            )
+            for a in decision["approvals"]
+        ),
+        violations=tuple(decision["violations"]),
+        summary=decision["summary"],
+    )
+
+
+def evidence_from_data(evidence: Mapping[str, Any] | None) -> EvidenceSummary | None:
+    """The predicate's `evidence` (already schema-valid; null: no evidence) as a summary."""
+    if not evidence:
+        return None
+    return EvidenceSummary(
+        evidence["sha256"],
+        evidence["head_sha"],
+        evidence["result"],
+        tuple(
+            CheckSummary(c["name"], c["result"], c.get("run_url"), c.get("output_sha256"))
+            for c in evidence["checks"]
         ),
     )
