@@ -14,6 +14,7 @@ pull request merged that commit (a direct push).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -23,7 +24,13 @@ from promotion_bot.core.errors import ConfigError
 from promotion_bot.core.formats.bounded_json import JsonError, parse_json
 from promotion_bot.core.formats.schemas import validate_data
 from promotion_bot.core.history import HistoryCommit
-from promotion_bot.core.records import CheckSummary, EvidenceSummary
+from promotion_bot.core.records import (
+    CheckSummary,
+    EvidenceSummary,
+    MergeCommitFacts,
+    PullRequestFacts,
+    parse_time,
+)
 from promotion_bot.core.snapshot import PullSnapshot
 
 MAX_EVIDENCE_BYTES = 64 * 1024 * 1024
@@ -76,4 +83,37 @@ def summarise_evidence(raw: bytes, display_path: str) -> EvidenceSummary:
             )
             for check in data["checks"]
         ),
+    )
+
+
+def merge_commit_facts(
+    commit: HistoryCommit, base: str | None, facts: MergeFacts | None
+) -> MergeCommitFacts:
+    """The merge as a record states it: who merged it, and when."""
+    merged_by = facts.pull.get("merged_by") if facts else None
+    login = merged_by.get("login") if isinstance(merged_by, Mapping) else None
+    return MergeCommitFacts(commit.sha, commit.tree, base, login, merged_at(commit, facts))
+
+
+def merged_at(commit: HistoryCommit, facts: MergeFacts | None) -> dt.datetime:
+    """GitHub's merged_at where the facts give it, else the commit's time."""
+    when = facts.pull.get("merged_at") if facts else None
+    return parse_time(when) if isinstance(when, str) else commit.committed_at
+
+
+def pull_request_facts(facts: MergeFacts | None, head_tree: str | None) -> PullRequestFacts | None:
+    """The pull request behind a merge as a record states it (None: no facts of one)."""
+    if facts is None:
+        return None
+    snapshot = facts.snapshot
+    url = facts.pull.get("html_url")
+    return PullRequestFacts(
+        number=snapshot.number,
+        url=url if isinstance(url, str) else None,
+        title=snapshot.title,
+        author=snapshot.author.login,
+        base_ref=snapshot.base_ref,
+        base_sha=snapshot.base_sha,
+        head_sha=snapshot.head_sha,
+        head_tree=head_tree,
     )

@@ -45,19 +45,22 @@ from promotion_bot.core.keys import (
     trusted_from_policy,
 )
 from promotion_bot.core.merge_decision import MergedAsHead, MergeQuestion, decide
-from promotion_bot.core.merge_facts import MergeFacts, MergeFactsSource
+from promotion_bot.core.merge_facts import (
+    MergeFacts,
+    MergeFactsSource,
+    merge_commit_facts,
+    merged_at,
+    pull_request_facts,
+)
 from promotion_bot.core.models import ChangeRequest, Policy
 from promotion_bot.core.policy import governed_paths
 from promotion_bot.core.records import (
     ChainLink,
     FileDigest,
-    MergeCommitFacts,
-    PullRequestFacts,
     RecordError,
     RecordInputs,
     build_statement,
     parse_statement,
-    parse_time,
     statement_bytes,
     statement_digest,
     tag_name,
@@ -373,30 +376,14 @@ def _record_one(
     changes = [Change(c.status, c.path, c.old_path) for c in commit.changes]
     reader = MergedAsHead(tree, snapshot.head_sha if snapshot else commit.sha, commit.sha, changes)
     decision = decide(question, reader)
-    pull = facts.pull if facts else {}
-    merged_at = _merged_at(commit, facts)
-    merged_by = (pull.get("merged_by") or {}).get("login") if isinstance(pull, dict) else None
     cr_blob = tree.blob_id(commit.sha, cr.source_path)
     policy_blob = tree.blob_id(base, POLICY_PATH)
     inputs = RecordInputs(
         change_request=cr,
         change_request_path=cr.source_path,
         change_request_sha256=tree.sha256(cr_blob) or "" if cr_blob else "",
-        pull_request=(
-            PullRequestFacts(
-                number=snapshot.number,
-                url=pull.get("html_url") if isinstance(pull.get("html_url"), str) else None,
-                title=snapshot.title,
-                author=snapshot.author.login,
-                base_ref=snapshot.base_ref,
-                base_sha=snapshot.base_sha,
-                head_sha=snapshot.head_sha,
-                head_tree=head_tree,
-            )
-            if snapshot
-            else None
-        ),
-        merge=MergeCommitFacts(commit.sha, commit.tree, base, merged_by, merged_at),
+        pull_request=pull_request_facts(facts, head_tree),
+        merge=merge_commit_facts(commit, base, facts),
         policy=FileDigest(POLICY_PATH, tree.sha256(policy_blob) if policy_blob else None),
         codeowners=_codeowners_digest(tree, base),
         decision=decision,
@@ -420,13 +407,6 @@ def _record_one(
         decision.violations,
     )
     return outcome, payload
-
-
-def _merged_at(commit: HistoryCommit, facts: MergeFacts | None) -> dt.datetime:
-    pull = facts.pull if facts else {}
-    if isinstance(pull.get("merged_at"), str):
-        return parse_time(pull["merged_at"])
-    return commit.committed_at
 
 
 def _trusted_signer(tree: HistoryTree, history: History, identity: SigningIdentity, ref: str,
@@ -462,7 +442,7 @@ def _refuse_outside_window(signer: list[TrustedKey], identity: SigningIdentity,
                            commit: HistoryCommit, facts: MergeFacts | None, what: str) -> None:
     """Audit judges a key at the later of the recorded merged_at and the merge commit's time;
     a key outside its window there would make the record a KEY_EXPIRED finding."""
-    when = max(_merged_at(commit, facts), commit.committed_at)
+    when = max(merged_at(commit, facts), commit.committed_at)
     problems = [key.problem_at(when) for key in signer]
     if signer and all(problems):
         shown = when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

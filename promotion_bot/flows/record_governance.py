@@ -38,14 +38,11 @@ from promotion_bot.core.merge_decision import (
     MergeQuestion,
     decide,
 )
-from promotion_bot.core.merge_facts import MergeFacts
+from promotion_bot.core.merge_facts import MergeFacts, merge_commit_facts, pull_request_facts
 from promotion_bot.core.models import Policy
 from promotion_bot.core.records import (
     FileDigest,
-    MergeCommitFacts,
-    PullRequestFacts,
     RecordedDecision,
-    parse_time,
     statement_bytes,
     tag_name,
 )
@@ -114,30 +111,12 @@ def record_governance(
     targets: tuple[BaselineTarget, ...] = ()
     if baseline:
         targets, decision = _baseline_targets(tree, commit, policy, decision)
-    pull = facts.pull if facts else {}
-    merged_at = commit.committed_at
-    if isinstance(pull.get("merged_at"), str):
-        merged_at = parse_time(pull["merged_at"])
-    merged_by = (pull.get("merged_by") or {}).get("login") if isinstance(pull, dict) else None
     after = _policy(tree, commit.sha)
     before = _policy(tree, base) if base else None
     inputs = GovernanceInputs(
         kind="baseline" if baseline else "governance",
-        pull_request=(
-            PullRequestFacts(
-                number=snapshot.number,
-                url=pull.get("html_url") if isinstance(pull.get("html_url"), str) else None,
-                title=snapshot.title,
-                author=snapshot.author.login,
-                base_ref=snapshot.base_ref,
-                base_sha=snapshot.base_sha,
-                head_sha=snapshot.head_sha,
-                head_tree=head_tree,
-            )
-            if snapshot
-            else None
-        ),
-        merge=MergeCommitFacts(commit.sha, commit.tree, base, merged_by, merged_at),
+        pull_request=pull_request_facts(facts, head_tree),
+        merge=merge_commit_facts(commit, base, facts),
         policy=FileDigest(POLICY_PATH, _digest(tree, judged_at, POLICY_PATH)),
         codeowners=next(
             (
