@@ -838,6 +838,23 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+_UNSUPPORTED = object()  # a GraphQL field the fake does not serve
+
+
+def _selections(body: str) -> list[str]:
+    """The top-level fields of a normalised GraphQL selection set ("a b { c } d: e(f: $g)
+    { h }" -> ["a", "b { c }", "d: e(f: $g) { h }"])."""
+    fields: list[str] = []
+    depth = 0
+    for token in body.split(" "):
+        if depth == 0 and token != "{" and not (fields and fields[-1].endswith(":")):
+            fields.append(token)
+        else:
+            fields[-1] += " " + token
+        depth += sum(token.count(c) for c in "{(") - sum(token.count(c) for c in "})")
+    return fields
+
+
 def _ticking_clock() -> Callable[[], datetime]:
     """Deterministic time: 2026-01-01T00:00:00Z, one second later on every call."""
     counter = itertools.count()
@@ -2421,78 +2438,124 @@ class FakeGitHub:
         return self._page(request, [self._j_check_run(found, c) for c in runs],
                           wrap=lambda chunk: {"total_count": total, "check_runs": chunk})
 
-    # ---- GraphQL: the two queries promotion-bot sends ---------------------------------------
+    # ---- GraphQL: the fields promotion-bot asks for ----------------------------------------
 
     def _graphql(self, request: Request) -> Response:
-        """GitHub's GraphQL endpoint for the queries the bot sends: `viewer { login }`, a
-        pull request's `reviews { totalCount }` and a commit's `associatedPullRequests`. Answers in GraphQL's shape (200 with `data`,
-        or `errors`); any other query is a bug in the test, kept in ``server_errors``."""
+        """GitHub's GraphQL endpoint for the fields the bot asks for, under any alias and in
+        any number per query (as GitHub allows): `viewer { login }`; a repository's
+        `pullRequest(number:) { headRefOid reviews { totalCount } }`, `pullRequests(states:
+        OPEN) { totalCount }` and a commit's `associatedPullRequests`; a team's
+        `members(membership: ALL) { totalCount }`. Variables must be declared and used exactly
+        as GraphQL requires. Answers in GraphQL's shape (200 with `data`, and `errors` naming
+        the path of what could not be resolved); any other query is a bug in the test, kept in
+        ``server_errors``."""
         if request.token is None:
             return Response(401, {"message": "This endpoint requires you to be authenticated.",
                                   "documentation_url": "https://docs.github.com/graphql"})
-        query = " ".join(str(request.param("query", "")).split())
+        query = " ".join(str(request.param("query", "")).replace("{", " { ")
+                         .replace("}", " } ").split())
+        query = re.sub(r"\( ", "(", re.sub(r" \)", ")", query))
         variables = request.param("variables") or {}
-        if re.fullmatch(r"query \{ viewer \{ login \} \}", query):
-            return Response(200, {"data": {"viewer": {"login": self._caller(request)}}})
-        if re.fullmatch(r"query\(\$owner: String!, \$name: String!, \$number: Int!\) \{ "
-                        r"repository\(owner: \$owner, name: \$name\) \{ pullRequest\(number: "
-                        r"\$number\) \{ reviews \{ totalCount \} \} \} \}", query):
-            repo = self.repos.get(f"{variables.get('owner')}/{variables.get('name')}".lower())
+        header = re.fullmatch(r"query(?:\((?P<declared>[^)]*)\))? \{ (?P<body>.*) \}", query)
+        if header is None or not isinstance(variables, dict):
+            return self._graphql_unsupported(query)
+        declared = dict(re.findall(r"\$(\w+): ([\w!]+)", header["declared"] or ""))
+        used = set(re.findall(r"\$(\w+)", header["body"]))
+        problems = [f"Variable ${name} is declared by anonymous query but is not used"
+                    for name in declared if name not in used]
+        problems += [f"Variable ${name} is used by anonymous query but not declared"
+                     for name in sorted(used - set(declared))]
+        problems += [f"Variable ${name} of type {kind} was provided invalid value"
+                     for name, kind in declared.items()
+                     if kind.endswith("!") and variables.get(name) is None]
+        if problems:
+            return Response(200, {"errors": [{"message": m} for m in problems]})
+        data: dict[str, Any] = {}
+        errors: list[dict[str, Any]] = []
+        for selection in _selections(header["body"]):
+            field = re.fullmatch(r"(?:(?P<alias>\w+): )?(?P<name>\w+)(?P<rest>.*)", selection)
+            if field is None:
+                return self._graphql_unsupported(query)
+            key = field["alias"] or field["name"]
+            answer = self._graphql_field(request, field["name"] + field["rest"], variables, key,
+                                         errors)
+            if answer is _UNSUPPORTED:
+                return self._graphql_unsupported(query)
+            data[key] = answer
+        return Response(200, {"data": data, **({"errors": errors} if errors else {})})
+
+    def _graphql_unsupported(self, query: str) -> Response:
+        self.server_errors.append(f"POST /graphql: a query the fake does not serve: {query}")
+        return Response(200, {"errors": [{"message": f"unsupported query: {query}"}]})
+
+    def _graphql_field(self, request: Request, text: str, variables: Mapping[str, Any],
+                       key: str, errors: list[dict[str, Any]]) -> Any:
+        if text == "viewer { login }":
+            return {"login": self._caller(request)}
+        found = re.fullmatch(r"repository\(owner: \$(\w+), name: \$(\w+)\) \{ (.*) \}", text)
+        if found:
+            owner, name = variables.get(found[1]), variables.get(found[2])
+            repo = self.repos.get(f"{owner}/{name}".lower())
             if repo is None:
-                return Response(200, {"data": {"repository": None}, "errors": [{
-                    "type": "NOT_FOUND", "path": ["repository"], "locations": [],
-                    "message": "Could not resolve to a Repository with the name "
-                               f"'{variables.get('owner')}/{variables.get('name')}'."}]})
-            pull = repo.pulls.get(variables.get("number"))
+                errors.append({"type": "NOT_FOUND", "path": [key], "locations": [],
+                               "message": "Could not resolve to a Repository with the name "
+                                          f"'{owner}/{name}'."})
+                return None
+            answer: dict[str, Any] = {}
+            for selection in _selections(found[3]):
+                value = self._graphql_repository_field(repo, selection, variables, key, errors)
+                if value is _UNSUPPORTED:
+                    return _UNSUPPORTED
+                answer[selection.split("(")[0].split(" ")[0]] = value
+            return answer
+        found = re.fullmatch(r"organization\(login: \$(\w+)\) \{ team\(slug: \$(\w+)\) \{ "
+                             r"members\(membership: ALL\) \{ totalCount \} \} \}", text)
+        if found:
+            team = self.teams.get((str(variables.get(found[1])).lower(),
+                                   str(variables.get(found[2])).lower()))
+            if team is None or not team.readable:
+                return {"team": None}
+            active = sum(1 for state in team.members.values() if state == "active")
+            return {"team": {"members": {"totalCount": active}}}
+        return _UNSUPPORTED
+
+    def _graphql_repository_field(self, repo: Repo, text: str, variables: Mapping[str, Any],
+                                  key: str, errors: list[dict[str, Any]]) -> Any:
+        found = re.fullmatch(r"pullRequest\(number: \$(\w+)\) \{ (.*) \}", text)
+        if found:
+            number = variables.get(found[1])
+            pull = repo.pulls.get(number) if isinstance(number, int) else None
             if pull is None:
-                return Response(200, {"data": {"repository": {"pullRequest": None}}, "errors": [{
-                    "type": "NOT_FOUND", "path": ["repository", "pullRequest"], "locations": [],
-                    "message": "Could not resolve to a PullRequest with the number of "
-                               f"{variables.get('number')}."}]})
-            total = len(pull.reviews)
-            return Response(200, {"data": {"repository": {"pullRequest": {
-                "reviews": {"totalCount": total}}}}})
-        if re.fullmatch(r"query\(\$owner: String!, \$name: String!, \$oid: GitObjectID!\) \{ "
-                        r"repository\(owner: \$owner, name: \$name\) \{ object\(oid: \$oid\) "
-                        r"\{ \.\.\. on Commit \{ associatedPullRequests\(first: (\d+)\) \{ totalCount "
-                        r"nodes \{ number merged mergeCommit \{ oid \} \} \} \} \} \} \}",
-                        query):
-            repo = self.repos.get(f"{variables.get('owner')}/{variables.get('name')}".lower())
-            oid = str(variables.get("oid"))
-            if repo is None or repo.backend.resolve(oid) != oid:
-                return Response(200, {"data": {"repository": {"object": None}}} if repo else {
-                    "data": {"repository": None}, "errors": [{"type": "NOT_FOUND",
-                                                              "path": ["repository"],
-                                                              "message": "Could not resolve"}]})
+                errors.append({"type": "NOT_FOUND", "path": [key, "pullRequest"],
+                               "locations": [], "message": "Could not resolve to a "
+                               f"PullRequest with the number of {number}."})
+                return None
+            answer: dict[str, Any] = {}
+            for selection in _selections(found[2]):
+                if selection == "headRefOid":
+                    answer["headRefOid"] = pull.head_sha
+                elif selection == "reviews { totalCount }":
+                    answer["reviews"] = {"totalCount": len(pull.reviews)}
+                else:
+                    return _UNSUPPORTED
+            return answer
+        if text == "pullRequests(states: OPEN) { totalCount }":
+            return {"totalCount": sum(1 for p in repo.pulls.values() if p.state == "open")}
+        found = re.fullmatch(r"object\(oid: \$(\w+)\) \{ \.\.\. on Commit \{ "
+                             r"associatedPullRequests\(first: (\d+)\) \{ totalCount nodes \{ "
+                             r"number merged mergeCommit \{ oid \} \} \} \} \}", text)
+        if found:
+            oid = str(variables.get(found[1]))
+            if repo.backend.resolve(oid) != oid:
+                return None
             nodes = [{"number": p.number, "merged": p.merged,
                       "mergeCommit": {"oid": p.merge_commit_sha} if p.merged else None}
                      for p in repo.pulls.values()
                      if oid in (p.head_sha, p.merge_commit_sha)
                      or oid in {c.sha for c in self._pull_commits(repo, p)}]
-            first = int(re.findall(r"associatedPullRequests\(first: (\d+)\)", query)[0])
-            return Response(200, {"data": {"repository": {"object": {
-                "associatedPullRequests": {"totalCount": len(nodes), "nodes": nodes[:first]}}}}})
-        if re.fullmatch(r"query\(\$owner: String!, \$name: String!\) \{ repository\(owner: "
-                        r"\$owner, name: \$name\) \{ pullRequests\(states: OPEN\) \{ "
-                        r"totalCount \} \} \}", query):
-            repo = self.repos.get(f"{variables.get('owner')}/{variables.get('name')}".lower())
-            if repo is None:
-                return Response(200, {"data": {"repository": None}, "errors": [{
-                    "type": "NOT_FOUND", "path": ["repository"], "message": "Could not resolve"}]})
-            total = sum(1 for p in repo.pulls.values() if p.state == "open")
-            return Response(200, {"data": {"repository": {"pullRequests": {"totalCount": total}}}})
-        if re.fullmatch(r"query\(\$org: String!, \$slug: String!\) \{ organization\(login: "
-                        r"\$org\) \{ team\(slug: \$slug\) \{ members\(membership: ALL\) \{ "
-                        r"totalCount \} \} \} \}", query):
-            team = self.teams.get((str(variables.get("org")).lower(),
-                                   str(variables.get("slug")).lower()))
-            if team is None or not team.readable:
-                return Response(200, {"data": {"organization": {"team": None}}})
-            active = sum(1 for state in team.members.values() if state == "active")
-            return Response(200, {"data": {"organization": {"team": {
-                "members": {"totalCount": active}}}}})
-        self.server_errors.append(f"POST /graphql: a query the fake does not serve: {query}")
-        return Response(200, {"errors": [{"message": f"unsupported query: {query}"}]})
+            return {"associatedPullRequests": {"totalCount": len(nodes),
+                                               "nodes": nodes[:int(found[2])]}}
+        return _UNSUPPORTED
 
     # ---- handlers: commits, compare, contents ----------------------------------------------
 

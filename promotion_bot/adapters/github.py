@@ -53,20 +53,16 @@ MAX_STATUS_DESCRIPTION = 140
 WRITE_ATTEMPTS = 3
 EVALUATING = "promotion-bot is evaluating this commit"
 _SHA = re.compile(r"[0-9a-f]{40}")
-_REVIEW_COUNT_QUERY = (
-    "query($owner: String!, $name: String!, $number: Int!) "
-    "{ repository(owner: $owner, name: $name) "
-    "{ pullRequest(number: $number) { reviews { totalCount } } } }"
-)
+# the counts that prove the REST lists complete, and the heads re-read after the lists, are
+# asked in ONE GraphQL query per evaluation (aliases; see PullReader.verify_pending)
+_VIEWER_FIELD = "viewer { login }"
+_OPEN_PULLS_FIELD = ("open: repository(owner: $owner, name: $name) "
+                     "{ pullRequests(states: OPEN) { totalCount } }")
+_PULL_FIELD = ("pull{i}: repository(owner: $owner, name: $name) "
+               "{{ pullRequest(number: $number{i}) {{ headRefOid reviews {{ totalCount }} }} }}")
+_TEAM_FIELD = ("team{i}: organization(login: $org{i}) "
+               "{{ team(slug: $slug{i}) {{ members(membership: ALL) {{ totalCount }} }} }}")
 _VIEWER_QUERY = "query { viewer { login } }"
-_OPEN_PULLS_QUERY = (
-    "query($owner: String!, $name: String!) { repository(owner: $owner, name: $name) "
-    "{ pullRequests(states: OPEN) { totalCount } } }"
-)
-_TEAM_SIZE_QUERY = (
-    "query($org: String!, $slug: String!) { organization(login: $org) "
-    "{ team(slug: $slug) { members(membership: ALL) { totalCount } } } }"
-)
 _MERGED_AS_QUERY = (
     "query($owner: String!, $name: String!, $oid: GitObjectID!) "
     "{ repository(owner: $owner, name: $name) { object(oid: $oid) { ... on Commit "
@@ -288,16 +284,20 @@ class GitHubClient:
             return data
         raise AssertionError("unreachable")  # pragma: no cover
 
+    @property
+    def viewer_known(self) -> bool:
+        return self._viewer is not None
+
+    def remember_viewer(self, login: str) -> None:
+        """The viewer's login, when a larger query asked for it too."""
+        self._viewer = login
+
     def viewer_login(self) -> str:
         """The account this client acts as (a user, or an App's `slug[bot]`): GraphQL's
         `viewer`, which answers installation tokens too (REST `GET /user` refuses them)."""
         if self._viewer is None:
             data = self.graphql("find out which account the bot acts as", _VIEWER_QUERY, {})
-            login = (data.get("viewer") or {}).get("login")
-            if not isinstance(login, str) or not login:
-                raise GitHubError("could not find out which account the bot acts as: GitHub's "
-                                  "answer names no login")
-            self._viewer = login
+            self._viewer = _viewer_login(data)
         return self._viewer
 
 
@@ -381,6 +381,10 @@ class PullReader:
         self._pulls: dict[int, tuple[Any, dict[str, Any]]] = {}
         self._open_pulls: list[OpenPull] | None = None
         self._default_branch: str | None = None
+        # what the next verification query must confirm (see verify_pending)
+        self._unverified_pulls: dict[int, tuple[str, int]] = {}  # head read, reviews listed
+        self._unverified_teams: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._unverified_open_pulls: int | None = None
 
     def pull_head(self, number: int) -> str:
         """The head SHA of pull request `number` (read once; the status goes there)."""
@@ -399,9 +403,25 @@ class PullReader:
                 raise GitHubError(f"GitHub's answer for pull request #{number} is malformed: "
                                   f"{problem}; it cannot be evaluated")
             self._pulls[number] = (pull, raw)
+            self._remember_default_branch(raw)
         return self._pulls[number]
 
-    def pull(self, number: int) -> PullFacts:
+    def _remember_default_branch(self, raw: Mapping[str, Any]) -> None:
+        """A pull request object carries its base repository, default branch included: the
+        same answer as GET /repos/{o}/{r}, without the request."""
+        repo = (raw.get("base") or {}).get("repo")
+        branch = repo.get("default_branch") if isinstance(repo, Mapping) else None
+        name = repo.get("full_name") if isinstance(repo, Mapping) else None
+        if (self._default_branch is None and isinstance(branch, str) and branch
+                and isinstance(name, str)
+                and name.casefold() == self.client.repository_name.casefold()):
+            self._default_branch = branch
+
+    def pull(self, number: int, *, verify: bool = True) -> PullFacts:
+        """The pull request, all its files, commits and reviews, and its base branch's tip.
+        The review count and the head read again after the lists are confirmed at once, or,
+        with `verify=False`, by the next `verify_pending` (one query for a whole
+        evaluation): nothing read here may be trusted before that."""
         repo = self.client.repo
         pull, raw = self._pull(number)
         files = self.client.call(
@@ -432,38 +452,90 @@ class PullReader:
         reviews = self.client.call(
             f"list the reviews of #{number}",
             lambda: [_review_data(review) for review in pull.get_reviews()])
-        self._check_reviews_complete(number, reviews)
+        _check_reviews_distinct(number, reviews)
         base_ref = raw["base"]["ref"]
         ref = self.client.call(f"read the base branch {base_ref}",
                                lambda: repo.get_git_ref(f"heads/{base_ref}"))
         base_tip = self.client.call(f"read the base branch {base_ref}", lambda: ref.object.sha)
         if not isinstance(base_tip, str) or not _SHA.fullmatch(base_tip):
             raise GitHubError(f"GitHub's answer for the base branch {base_ref} names no commit")
-        self._check_head_unmoved(number, str(raw["head"]["sha"]))
         facts = PullFacts(raw, files, reviews, base_tip, commits)
+        self._unverified_pulls[number] = (facts.head_sha, len(reviews))
+        if verify:
+            self.verify_pending()
         self._pull_files[(base_tip, facts.head_sha)] = _changes_from_files(files)
         return facts
 
-    def _check_reviews_complete(self, number: int, reviews: list[dict[str, Any]]) -> None:
-        """The REST review list gives no total: a page that is lost, comes back empty or
-        shifts under a concurrent review would drop a CHANGES_REQUESTED unnoticed. GraphQL
-        counts the reviews independently; any difference is an error, never a guess."""
-        ids = [review.get("id") for review in reviews]
-        if len(set(map(repr, ids))) != len(ids):
-            raise GitHubError(f"GitHub listed a review of #{number} twice (the list shifted "
-                              "between pages); run the gate again")
+    def verify_pending(self, *, viewer: bool = False) -> None:
+        """Everything the REST lists cannot prove themselves, in ONE GraphQL query: each pull
+        request's head read again after its lists (a push in between would pair one head with
+        another's files) and its review count (the REST review list has no total: a lost page
+        would drop a request for changes), each owner team's member count (a member missing
+        from the list could not block), the open pull requests' count (a sibling missing from
+        the list would not be judged), and, if asked, the account the bot acts as. Any
+        difference is a GitHubError, never a guess."""
+        pulls, teams = dict(self._unverified_pulls), dict(self._unverified_teams)
+        open_count = self._unverified_open_pulls
+        want_viewer = viewer and not self.client.viewer_known
+        if not pulls and not teams and open_count is None and not want_viewer:
+            return
         owner, name = self.client.repository_name.split("/", 1)
-        data = self.client.graphql(f"count the reviews of #{number}", _REVIEW_COUNT_QUERY,
-                                   {"owner": owner, "name": name, "number": number})
-        total = (((data.get("repository") or {}).get("pullRequest") or {}).get("reviews")
-                 or {}).get("totalCount")
-        if not isinstance(total, int) or isinstance(total, bool):
-            raise GitHubError(f"could not count the reviews of #{number}: GitHub's GraphQL "
-                              "answer has no reviews.totalCount")
-        if total != len(reviews):
-            raise GitHubError(f"GitHub counts {total} review(s) of #{number} but listed "
-                              f"{len(reviews)}; the review list is incomplete, so a request "
-                              "for changes could be missing: run the gate again")
+        declarations: list[str] = []
+        fields: list[str] = [_VIEWER_FIELD] if want_viewer else []
+        variables: dict[str, Any] = {}
+        if pulls or open_count is not None:
+            declarations += ["$owner: String!", "$name: String!"]
+            variables |= {"owner": owner, "name": name}
+        if open_count is not None:
+            fields.append(_OPEN_PULLS_FIELD)
+        for index, number in enumerate(pulls):
+            declarations.append(f"$number{index}: Int!")
+            variables[f"number{index}"] = number
+            fields.append(_PULL_FIELD.format(i=index))
+        for index, (org, slug) in enumerate(teams):
+            declarations += [f"$org{index}: String!", f"$slug{index}: String!"]
+            variables |= {f"org{index}": org, f"slug{index}": slug}
+            fields.append(_TEAM_FIELD.format(i=index))
+        header = f"query({', '.join(declarations)})" if declarations else "query"
+        query = f"{header} {{ {' '.join(fields)} }}"
+        what = ", ".join([*(f"#{n}" for n in pulls), *(f"@{o}/{t}" for o, t in teams)]
+                         + (["the open pull requests"] if open_count is not None else []))
+        data = self.client.graphql(f"confirm the lists of {what or 'the bot'}", query, variables)
+        if want_viewer:
+            self.client.remember_viewer(_viewer_login(data))
+        for index, (number, (head, listed)) in enumerate(pulls.items()):
+            found = ((data.get(f"pull{index}") or {}).get("pullRequest") or {})
+            now = found.get("headRefOid")
+            if not isinstance(now, str) or not _SHA.fullmatch(now):
+                raise GitHubError(f"could not read pull request #{number} again: GitHub's "
+                                  "GraphQL answer names no head")
+            if now != head:
+                raise GitHubError(f"pull request #{number} moved during the evaluation "
+                                  f"({head[:12]} -> {now[:12]}); the push starts its own "
+                                  "evaluation")
+            total = (found.get("reviews") or {}).get("totalCount")
+            if not isinstance(total, int) or isinstance(total, bool):
+                raise GitHubError(f"could not count the reviews of #{number}: GitHub's GraphQL "
+                                  "answer has no reviews.totalCount")
+            if total != listed:
+                raise GitHubError(f"GitHub counts {total} review(s) of #{number} but listed "
+                                  f"{listed}; the review list is incomplete, so a request "
+                                  "for changes could be missing: run the gate again")
+        for index, ((org, slug), members) in enumerate(teams.items()):
+            team = (data.get(f"team{index}") or {}).get("team")
+            _check_team_count(org, slug, members,
+                              ((team or {}).get("members") or {}).get("totalCount"))
+        if open_count is not None:
+            total = ((data.get("open") or {}).get("pullRequests") or {}).get("totalCount")
+            if total != open_count:
+                raise GitHubError(f"GitHub counts {total} open pull request(s) but listed "
+                                  f"{open_count}; the list is incomplete: run the gate again")
+        for number in pulls:
+            self._unverified_pulls.pop(number, None)
+        for key in teams:
+            self._unverified_teams.pop(key, None)
+        if open_count is not None:
+            self._unverified_open_pulls = None
 
     def _commits(self, url: str) -> list[dict[str, Any]]:
         """All pages of a pull request's commits (at most 250: three pages), as plain data.
@@ -492,6 +564,8 @@ class PullReader:
                               f"-> {now[:12]}); the push starts its own evaluation")
 
     def default_branch(self) -> str:
+        """The repository's default branch: from a pull request already read (its base
+        repository), else GET /repos/{o}/{r}."""
         if self._default_branch is None:
             repo = self.client.repo
             branch = self.client.call("read the repository", lambda: repo.raw_data.get(
@@ -501,21 +575,34 @@ class PullReader:
             self._default_branch = branch
         return self._default_branch
 
-    def open_pulls(self) -> list[OpenPull]:
-        """Every open pull request of the repository (all pages), read once per run."""
+    def open_pulls(self, *, verify: bool = True) -> list[OpenPull]:
+        """Every open pull request of the repository (all pages), read once per run, through
+        the requester (PyGithub's objects would each fetch their pull request again when
+        their raw data is read). Its count is confirmed at once, or by the next
+        `verify_pending` with `verify=False`."""
         if self._open_pulls is None:
-            repo = self.client.repo
+            requester = self.client.gh.requester
+            url = f"{self.client.repo.url}/pulls"
 
             def listing() -> list[OpenPull]:
                 found = []
-                for pull in repo.get_pulls(state="open", sort="created", direction="asc"):
-                    raw = pull.raw_data
-                    problem = _pull_problem(raw, None, full=False)
-                    if problem:
-                        raise GitHubError(f"GitHub's list of open pull requests is malformed: "
-                                          f"{problem}")
-                    found.append(OpenPull(raw["number"], raw["head"]["sha"], raw["base"]["ref"]))
-                return found
+                for page in itertools.count(1):
+                    _, items = requester.requestJsonAndCheck("GET", url, parameters={
+                        "state": "open", "sort": "created", "direction": "asc",
+                        "per_page": 100, "page": page})
+                    if not isinstance(items, list):
+                        raise ValueError("the pull request list is not a list")
+                    for raw in items:
+                        problem = _pull_problem(raw, None, full=False)
+                        if problem:
+                            raise GitHubError(f"GitHub's list of open pull requests is "
+                                              f"malformed: {problem}")
+                        self._remember_default_branch(raw)
+                        found.append(OpenPull(raw["number"], raw["head"]["sha"],
+                                              raw["base"]["ref"]))
+                    if len(items) < 100:
+                        return found
+                raise AssertionError("unreachable")  # pragma: no cover
 
             pulls = self.client.call("list the open pull requests", listing)
             numbers = [pull.number for pull in pulls]
@@ -523,14 +610,10 @@ class PullReader:
                 raise GitHubError("GitHub listed an open pull request twice (the list shifted "
                                   "between pages); run the gate again")
             # a pull request missing from the list would be a sibling nobody judged
-            owner, name = self.client.repository_name.split("/", 1)
-            data = self.client.graphql("count the open pull requests", _OPEN_PULLS_QUERY,
-                                       {"owner": owner, "name": name})
-            total = ((data.get("repository") or {}).get("pullRequests") or {}).get("totalCount")
-            if total != len(pulls):
-                raise GitHubError(f"GitHub counts {total} open pull request(s) but listed "
-                                  f"{len(pulls)}; the list is incomplete: run the gate again")
+            self._unverified_open_pulls = len(pulls)
             self._open_pulls = pulls
+        if verify:
+            self.verify_pending()
         return self._open_pulls
 
     def pulls_with_head(self, sha: str) -> list[int]:
@@ -671,9 +754,10 @@ class PullReader:
         archive = self.client.call(f"download the {name} artifact", download)
         return _single_json_member(archive, MAX_EVIDENCE_BYTES, what)
 
-    def team_members(self, org: str, slug: str) -> list[dict[str, Any]]:
+    def team_members(self, org: str, slug: str, *, verify: bool = True) -> list[dict[str, Any]]:
         """Active members of @org/slug, listed once. A team the token cannot see is an error,
-        never "no members": GITHUB_TOKEN cannot read organisation teams."""
+        never "no members": GITHUB_TOKEN cannot read organisation teams. The member count is
+        confirmed at once, or by the next `verify_pending` with `verify=False`."""
         key = f"{org}/{slug}".lower()
         if key not in self._teams:
             def fetch() -> list[dict[str, Any]]:
@@ -704,24 +788,11 @@ class PullReader:
                     f"{error.message}. The token cannot read this team: use a GitHub App with "
                     "organisation Members: read, or membership.source: roster in the policy "
                     "(docs/github.md)") from None
-            self._check_team_complete(org, slug, members)
+            self._unverified_teams[(org, slug)] = members
             self._teams[key] = members
+        if verify:
+            self.verify_pending()
         return self._teams[key]
-
-    def _check_team_complete(self, org: str, slug: str, members: list[dict[str, Any]]) -> None:
-        """A member missing from the list could not approve, but could not block either: a
-        request for changes by them would be ignored. GraphQL counts the members again (with
-        child teams, as the REST list has them); any difference is an error."""
-        data = self.client.graphql(f"count the members of @{org}/{slug}", _TEAM_SIZE_QUERY,
-                                   {"org": org, "slug": slug})
-        team = (data.get("organization") or {}).get("team")
-        total = ((team or {}).get("members") or {}).get("totalCount")
-        active = [m for m in members if m.get("state", "active") == "active"]
-        logins = {str(member["login"]).casefold() for member in members}
-        if total != len(active) or len(logins) != len(members):
-            raise GitHubError(f"GitHub counts {total} member(s) of @{org}/{slug} but listed "
-                              f"{len(active)} active ({len(logins)} distinct); the list is "
-                              "incomplete, so a request for changes could be missed: run again")
 
     def read(self, rev: str, path: str) -> bytes | None:
         """A file at a commit, through the contents API (blobs API for large files)."""
@@ -781,6 +852,34 @@ class PullReader:
         changes = _changes_from_files(files)
         self._pull_files[(base, head)] = changes
         return changes
+
+
+def _check_reviews_distinct(number: int, reviews: list[dict[str, Any]]) -> None:
+    """A review listed twice: the list shifted between pages (its count is checked later)."""
+    ids = [review.get("id") for review in reviews]
+    if len(set(map(repr, ids))) != len(ids):
+        raise GitHubError(f"GitHub listed a review of #{number} twice (the list shifted "
+                          "between pages); run the gate again")
+
+
+def _check_team_count(org: str, slug: str, members: list[dict[str, Any]], total: Any) -> None:
+    """A member missing from the list could not approve, but could not block either: a
+    request for changes by them would be ignored. GraphQL counts the members again (with
+    child teams, as the REST list has them); any difference is an error."""
+    active = [m for m in members if m.get("state", "active") == "active"]
+    logins = {str(member["login"]).casefold() for member in members}
+    if total != len(active) or len(logins) != len(members):
+        raise GitHubError(f"GitHub counts {total} member(s) of @{org}/{slug} but listed "
+                          f"{len(active)} active ({len(logins)} distinct); the list is "
+                          "incomplete, so a request for changes could be missed: run again")
+
+
+def _viewer_login(data: Mapping[str, Any]) -> str:
+    login = (data.get("viewer") or {}).get("login")
+    if not isinstance(login, str) or not login:
+        raise GitHubError("could not find out which account the bot acts as: GitHub's "
+                          "answer names no login")
+    return login
 
 
 _FILE_STATUS = {"added": "A", "removed": "D", "modified": "M", "renamed": "R", "copied": "C",

@@ -5,7 +5,7 @@ teams' members, in the shapes of schemas/pr-snapshot.schema.json (what the pure 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from promotion_bot.adapters.github import PullFacts, PullReader
@@ -18,15 +18,22 @@ _FILE_FIELDS = ("filename", "status", "previous_filename", "sha")
 
 
 def build_snapshot(reader: PullReader, facts: PullFacts, policy: Policy | None,
-                   repository: str, clock: Callable[[], dt.datetime]) -> dict[str, Any]:
-    """The PR snapshot in GitHub's shapes; the base is the commit the policy was read at."""
+                   repository: str, clock: Callable[[], dt.datetime], *,
+                   teams_of: Iterable[tuple[str, str]] | None = None,
+                   verify: bool = True) -> dict[str, Any]:
+    """The PR snapshot in GitHub's shapes; the base is the commit the policy was read at.
+    Its teams are every owner team the policy names, or only `teams_of` (the gate lists the
+    teams of the roles the change requires); with `verify=False` their member counts are
+    left to the reader's next `verify_pending`."""
     pull = {key: facts.pull[key] for key in _PULL_FIELDS if key in facts.pull}
     pull["head"] = {"ref": facts.pull["head"]["ref"], "sha": facts.head_sha}
     pull["base"] = {"ref": facts.pull["base"]["ref"], "sha": facts.base_tip}
     teams: dict[str, Any] = {}
     if policy is not None and policy.membership.source == "github":
-        for org, slug in sorted(owner_teams(policy)):
-            teams[f"{org}/{slug}"] = {"members": reader.team_members(org, slug)}
+        listed = owner_teams(policy) if teams_of is None else set(teams_of)
+        for org, slug in sorted(listed):
+            teams[f"{org}/{slug}"] = {"members": reader.team_members(org, slug,
+                                                                     verify=verify)}
     return {
         "snapshot_version": 1,
         "repository": repository,

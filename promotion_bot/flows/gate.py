@@ -218,18 +218,22 @@ class Gate:
                     asked: Sequence[int]) -> None:
         judged: list[GateOutcome] = []
         try:
-            siblings = [pull for pull in self.reader.open_pulls() if pull.head_sha == head]
+            # the lists read here are confirmed complete (and the heads unmoved) by one query
+            # per pull request, in _evaluate, before anything is decided
+            siblings = [pull for pull in self.reader.open_pulls(verify=False)
+                        if pull.head_sha == head]
             governed = [pull for pull in siblings if self.is_governed_base(pull.base_ref)]
             for pull in siblings:
                 if pull not in governed and pull.number in asked:
                     run.pulls.append(self._skipped(pull))
             for pull in governed:
-                facts = self.reader.pull(pull.number)
+                facts = self.reader.pull(pull.number, verify=False)
                 if facts.head_sha != head:
                     raise GitHubError(f"pull request #{pull.number} moved during the "
                                       f"evaluation ({head[:12]} -> {facts.head_sha[:12]}); "
                                       "the push starts its own evaluation")
                 judged.append(self._evaluate(facts))
+            self.reader.verify_pending()  # no governed pull request: the sibling list still counts
             state, description = self._aggregate(judged, governed)
             written = self._finish_head(head, status_id, state, description,
                                         tuple(p.number for p in governed), run)
@@ -280,9 +284,21 @@ class Gate:
     # -- one pull request -----------------------------------------------------------------
 
     def _evaluate(self, facts: PullFacts) -> GateOutcome:
+        """Judge one pull request. The roles a change requires do not depend on who is in
+        which team, so a first evaluation without members names them; only the teams of
+        those roles are listed. Then one query confirms every list read for it (and the
+        head, unmoved) before the decision that counts."""
         policy = self.base_policy(facts)
-        snapshot_data = self.snapshot(facts, policy)
-        snapshot = parse_snapshot(snapshot_data, f"pull request #{facts.number}")
+        where = f"pull request #{facts.number}"
+        snapshot_data = build_snapshot(self.reader, facts, policy, self.repository, self.clock,
+                                       teams_of=())
+        inputs = collect_inputs(self.reader, facts.base_tip, facts.head_sha,
+                                parse_snapshot(snapshot_data, where))
+        snapshot_data = build_snapshot(self.reader, facts, policy, self.repository, self.clock,
+                                       teams_of=_required_teams(evaluate(inputs)),
+                                       verify=False)
+        self.reader.verify_pending(viewer=self.writer is not None)
+        snapshot = parse_snapshot(snapshot_data, where)
         inputs = collect_inputs(self.reader, facts.base_tip, facts.head_sha, snapshot)
         decision = evaluate(inputs)
         state, description = status_for(decision)
@@ -295,7 +311,11 @@ class Gate:
         return load_policy(raw, POLICY_PATH).value if raw is not None else None
 
     def snapshot(self, facts: PullFacts, policy: Policy | None) -> dict[str, Any]:
-        return build_snapshot(self.reader, facts, policy, self.repository, self.clock)
+        """The snapshot with every owner team the policy names (`snapshot`, `gate -o`)."""
+        data = build_snapshot(self.reader, facts, policy, self.repository, self.clock,
+                              verify=False)
+        self.reader.verify_pending()
+        return data
 
     def _check_merge_group(self, facts: PullFacts, outcome: GateOutcome, group_head: str,
                            group_base: str | None) -> None:
@@ -344,6 +364,18 @@ class Gate:
         with contextlib.suppress(PromotionBotError):
             self.writer.set_status(sha, "error", f"promotion-bot could not evaluate: {reason}",
                                    self.target_url)
+
+
+def _required_teams(decision: Decision) -> set[tuple[str, str]]:
+    """(org, slug) of every owner team of the roles the decision requires."""
+    teams = set()
+    for role in decision.roles:
+        for owner in role.owners:
+            name = owner.removeprefix("@")
+            if "/" in name:
+                org, slug = name.split("/", 1)
+                teams.add((org, slug))
+    return teams
 
 
 def _missing_owners(decision: Decision, org: str) -> tuple[list[str], list[str]]:

@@ -370,6 +370,8 @@ def test_request_count_for_300_files_and_40_reviews(
     # never one call per file or review
     assert report["api"]["requests"] <= 36, report["api"]
     print(f"\nAPI requests for 300 files and 40 reviews: {report['api']['requests']}")
+    for made in world.fake.requests:  # what each request is for: benchmarks/README.md
+        print(f"  {made.method} {made.path} {made.query.get('page', '')}")
 
 
 def test_a_failed_review_request_does_not_change_the_decision(
