@@ -839,6 +839,8 @@ ROUTES: tuple[Route, ...] = (
 
 
 _UNSUPPORTED = object()  # a GraphQL field the fake does not serve
+# GraphQL's Blob.text is cut for large files (isTruncated); the fake cuts at 512 KiB
+GRAPHQL_BLOB_TEXT_LIMIT = 512 * 1024
 
 
 def _selections(body: str) -> list[str]:
@@ -2541,6 +2543,23 @@ class FakeGitHub:
             return answer
         if text == "pullRequests(states: OPEN) { totalCount }":
             return {"totalCount": sum(1 for p in repo.pulls.values() if p.state == "open")}
+        found = re.fullmatch(r"object\(expression: \$(\w+)\) \{ __typename \.\.\. on Blob \{ "
+                             r"oid byteSize isBinary isTruncated text \} \}", text)
+        if found:  # "<rev>:<path>": GitHub's answer for a file (a Blob), a folder, or nothing
+            rev, _, path = str(variables.get(found[1])).partition(":")
+            item = repo.backend.read(rev, path) if path else None
+            if item is None:
+                return None
+            if isinstance(item, list):
+                return {"__typename": "Tree"}
+            if item.kind == "submodule":
+                return {"__typename": "Commit"}
+            binary = b"\0" in item.data
+            truncated = len(item.data) > GRAPHQL_BLOB_TEXT_LIMIT
+            return {"__typename": "Blob", "oid": item.sha, "byteSize": len(item.data),
+                    "isBinary": binary, "isTruncated": truncated,
+                    "text": None if binary else item.data[:GRAPHQL_BLOB_TEXT_LIMIT].decode(
+                        "utf-8", "replace")}
         found = re.fullmatch(r"object\(oid: \$(\w+)\) \{ \.\.\. on Commit \{ "
                              r"associatedPullRequests\(first: (\d+)\) \{ totalCount nodes \{ "
                              r"number merged mergeCommit \{ oid \} \} \} \} \}", text)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import io
 import itertools
 import logging
@@ -62,6 +63,9 @@ _PULL_FIELD = ("pull{i}: repository(owner: $owner, name: $name) "
                "{{ pullRequest(number: $number{i}) {{ headRefOid reviews {{ totalCount }} }} }}")
 _TEAM_FIELD = ("team{i}: organization(login: $org{i}) "
                "{{ team(slug: $slug{i}) {{ members(membership: ALL) {{ totalCount }} }} }}")
+_BLOB_FIELD = ("blob{i}: repository(owner: $owner, name: $name) {{ object(expression: "
+               "$blob{i}) {{ __typename ... on Blob {{ oid byteSize isBinary isTruncated text }} "
+               "}} }}")
 _VIEWER_QUERY = "query { viewer { login } }"
 _MERGED_AS_QUERY = (
     "query($owner: String!, $name: String!, $oid: GitObjectID!) "
@@ -466,24 +470,28 @@ class PullReader:
         self._pull_files[(base_tip, facts.head_sha)] = _changes_from_files(files)
         return facts
 
-    def verify_pending(self, *, viewer: bool = False) -> None:
+    def verify_pending(self, *, viewer: bool = False,
+                       files: Iterable[tuple[str, str]] = ()) -> None:
         """Everything the REST lists cannot prove themselves, in ONE GraphQL query: each pull
         request's head read again after its lists (a push in between would pair one head with
         another's files) and its review count (the REST review list has no total: a lost page
         would drop a request for changes), each owner team's member count (a member missing
         from the list could not block), the open pull requests' count (a sibling missing from
-        the list would not be judged), and, if asked, the account the bot acts as. Any
-        difference is a GitHubError, never a guess."""
+        the list would not be judged), and, if asked, the account the bot acts as and `files`
+        (commit, path) not read yet (a blob GraphQL gives as text is kept only if its bytes
+        hash to its git object id; otherwise `read` asks the contents API). Any difference
+        is a GitHubError, never a guess."""
         pulls, teams = dict(self._unverified_pulls), dict(self._unverified_teams)
         open_count = self._unverified_open_pulls
         want_viewer = viewer and not self.client.viewer_known
-        if not pulls and not teams and open_count is None and not want_viewer:
+        blobs = [key for key in dict.fromkeys(files) if key not in self._blobs]
+        if not pulls and not teams and open_count is None and not want_viewer and not blobs:
             return
         owner, name = self.client.repository_name.split("/", 1)
         declarations: list[str] = []
         fields: list[str] = [_VIEWER_FIELD] if want_viewer else []
         variables: dict[str, Any] = {}
-        if pulls or open_count is not None:
+        if pulls or open_count is not None or blobs:
             declarations += ["$owner: String!", "$name: String!"]
             variables |= {"owner": owner, "name": name}
         if open_count is not None:
@@ -496,6 +504,10 @@ class PullReader:
             declarations += [f"$org{index}: String!", f"$slug{index}: String!"]
             variables |= {f"org{index}": org, f"slug{index}": slug}
             fields.append(_TEAM_FIELD.format(i=index))
+        for index, (rev, path) in enumerate(blobs):
+            declarations.append(f"$blob{index}: String!")
+            variables[f"blob{index}"] = f"{rev}:{path}"
+            fields.append(_BLOB_FIELD.format(i=index))
         header = f"query({', '.join(declarations)})" if declarations else "query"
         query = f"{header} {{ {' '.join(fields)} }}"
         what = ", ".join([*(f"#{n}" for n in pulls), *(f"@{o}/{t}" for o, t in teams)]
@@ -536,6 +548,29 @@ class PullReader:
             self._unverified_teams.pop(key, None)
         if open_count is not None:
             self._unverified_open_pulls = None
+        for index, key in enumerate(blobs):
+            found = (data.get(f"blob{index}") or {})
+            if isinstance(found, Mapping) and "object" in found:
+                self._take_blob(key, found["object"])
+
+    def _take_blob(self, key: tuple[str, str], found: Any) -> None:
+        """Keep a file GraphQL read, when its answer proves itself: absent (null), or a text
+        blob whose bytes hash to its git object id and size. Anything else (a folder, a
+        binary or truncated blob, a text that is not exactly the file) is left to `read`."""
+        if found is None:
+            self._blobs[key] = None
+            return
+        if not isinstance(found, Mapping) or found.get("__typename") != "Blob":
+            return
+        text = found.get("text")
+        if found.get("isBinary") is not False or found.get("isTruncated") is not False \
+                or not isinstance(text, str):
+            return
+        data = text.encode("utf-8")
+        oid = hashlib.sha1(b"blob %d\0" % len(data) + data,
+                           usedforsecurity=False).hexdigest()
+        if oid == found.get("oid") and len(data) == found.get("byteSize"):
+            self._blobs[key] = data
 
     def _commits(self, url: str) -> list[dict[str, Any]]:
         """All pages of a pull request's commits (at most 250: three pages), as plain data.

@@ -34,9 +34,11 @@ from promotion_bot.adapters.github import (
 )
 from promotion_bot.adapters.github_snapshot import build_snapshot
 from promotion_bot.core.approvals import Decision, Status, evaluate
+from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
 from promotion_bot.core.errors import ConfigError, PromotionBotError
 from promotion_bot.core.evaluation_inputs import collect_inputs
 from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
+from promotion_bot.core.git_facts import Change
 from promotion_bot.core.models import Policy
 from promotion_bot.core.policy import is_governed
 from promotion_bot.core.snapshot import parse_snapshot
@@ -292,12 +294,16 @@ class Gate:
         where = f"pull request #{facts.number}"
         snapshot_data = build_snapshot(self.reader, facts, policy, self.repository, self.clock,
                                        teams_of=())
-        inputs = collect_inputs(self.reader, facts.base_tip, facts.head_sha,
-                                parse_snapshot(snapshot_data, where))
+        # CODEOWNERS is left out of the first evaluation (the roles do not depend on it): the
+        # query that confirms the lists reads it too
+        inputs = collect_inputs(_WithoutCodeowners(self.reader, facts.base_tip), facts.base_tip,
+                                facts.head_sha, parse_snapshot(snapshot_data, where))
         snapshot_data = build_snapshot(self.reader, facts, policy, self.repository, self.clock,
                                        teams_of=_required_teams(evaluate(inputs)),
                                        verify=False)
-        self.reader.verify_pending(viewer=self.writer is not None)
+        self.reader.verify_pending(viewer=self.writer is not None,
+                                   files=[(facts.base_tip, path)
+                                          for path in CODEOWNERS_LOCATIONS])
         snapshot = parse_snapshot(snapshot_data, where)
         inputs = collect_inputs(self.reader, facts.base_tip, facts.head_sha, snapshot)
         decision = evaluate(inputs)
@@ -364,6 +370,23 @@ class Gate:
         with contextlib.suppress(PromotionBotError):
             self.writer.set_status(sha, "error", f"promotion-bot could not evaluate: {reason}",
                                    self.target_url)
+
+
+@dataclass(frozen=True)
+class _WithoutCodeowners:
+    """A reader that finds no CODEOWNERS at `base`: for the evaluation that only names the
+    required roles (its decision is never published)."""
+
+    reader: PullReader
+    base: str
+
+    def read(self, rev: str, path: str) -> bytes | None:
+        if rev == self.base and path in CODEOWNERS_LOCATIONS:
+            return None
+        return self.reader.read(rev, path)
+
+    def changes(self, base: str, head: str) -> list[Change]:
+        return self.reader.changes(base, head)
 
 
 def _required_teams(decision: Decision) -> set[tuple[str, str]]:
