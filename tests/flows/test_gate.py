@@ -348,6 +348,20 @@ def test_dry_run_writes_nothing_and_exits_with_the_decision(
     assert "administrator" in capsys.readouterr().out
 
 
+# the requests a gate run makes beyond the floor (pages of files, reviews and commits, one list
+# per owner team of a required role, the writes), each with what it guards
+# (benchmarks/README.md, "gate requests")
+BEYOND_THE_FLOOR = [
+    ("GET", "/repos/{repo}/pulls/1"),  # the head to invalidate, the counts, the author
+    ("GET", "/repos/{repo}/pulls"),  # the open pull requests with the same head
+    ("GET", "/repos/{repo}/git/ref/heads/main"),  # the base commit the policy is read at
+    ("GET", "/repos/{repo}/contents/.promotion/policy.yaml"),  # the base's policy
+    ("GET", "/repos/{repo}/contents/change-requests/CR-2026-0005.yaml"),  # the head's CR
+    ("POST", "/graphql"),  # the counts, the head re-read, CODEOWNERS, the bot's identity
+    ("GET", "/repos/{repo}/issues/1/comments"),  # the bot's own sticky comment
+]
+
+
 def test_request_count_for_300_files_and_40_reviews(
         world: World, capsys: pytest.CaptureFixture[str]) -> None:
     git(world.origin, "checkout", "-q", "cr-5")
@@ -364,14 +378,21 @@ def test_request_count_for_300_files_and_40_reviews(
     report = json.loads(output)
     assert code == 0
     assert report["decision"]["governed_files"] == [RULESET]
-    # pull 1, files 3 pages, commits 1, reviews 1 + their GraphQL count, branch 1, open pulls
-    # 1, repository 1, policy/CODEOWNERS/CR reads, 4 teams x 2, pending + status + the check
-    # that no newer run wrote, identity + comment list + comment write + review request:
-    # never one call per file or review
-    assert report["api"]["requests"] <= 36, report["api"]
-    print(f"\nAPI requests for 300 files and 40 reviews: {report['api']['requests']}")
-    for made in world.fake.requests:  # what each request is for: benchmarks/README.md
-        print(f"  {made.method} {made.path} {made.query.get('page', '')}")
+    made = [(r.method, r.path.replace(REPO, "{repo}")) for r in world.fake.requests]
+    floor = [m for m in made if m[1] in ("/repos/{repo}/pulls/1/files",
+                                         "/repos/{repo}/pulls/1/reviews",
+                                         "/repos/{repo}/pulls/1/commits")
+             or m[1].startswith("/orgs/") or (m[0] == "POST" and m[1] != "/graphql")]
+    # 3 pages of files, 1 of reviews, 1 of commits; the two teams of the required roles
+    # (reviewer, administrator), not the four the policy names; pending, verdict, comment,
+    # review request
+    assert len(floor) == 11, floor
+    assert sorted(m for m in made if m not in floor) == sorted(BEYOND_THE_FLOOR)
+    assert report["api"]["requests"] == 18 == len(made), made
+    print(f"\nAPI requests for 300 files and 40 reviews: {report['api']['requests']} "
+          f"(floor {len(floor)})")
+    for method, path in made:
+        print(f"  {method} {path}")
 
 
 def test_a_failed_review_request_does_not_change_the_decision(
@@ -866,3 +887,59 @@ def test_an_incomplete_list_of_members_or_siblings_is_noticed(
     assert "success" not in world.states()
     assert (code, world.verdict()["state"]) == (2, "error"), output
     assert "the list is incomplete" in output
+
+
+# -- the requests cut for issue 18 must not open a hole ------------------------------------------
+
+
+def test_a_codeowners_graphql_cannot_give_byte_for_byte_is_read_through_the_contents_api(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """GraphQL gives a blob as UTF-8 text: a byte that is not UTF-8 comes back replaced, and
+    the file would parse. Its text no longer hashes to the blob's id, so the gate reads the
+    file through the contents API and sees what GitHub sees: not UTF-8, not a CODEOWNERS."""
+    codeowners = world.origin / "CODEOWNERS"
+    codeowners.write_bytes(b"# caf\xe9\n" + codeowners.read_bytes())
+    commit_all(world.origin, "a Latin-1 comment in CODEOWNERS")
+    world.review("rita")
+    world.review("alice")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states()
+    assert (code, world.verdict()["state"]) == (2, "error"), output
+    assert "CODEOWNERS: not UTF-8" in output
+
+
+def test_only_the_teams_of_required_roles_are_listed_and_each_still_blocks(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """An external endpoint makes security_officer required: its team is listed (and counted)
+    with the others the change needs, the privacy officers' team is not, and the security
+    officer's request for changes blocks."""
+    text = (world.origin / CLASSIFIER).read_text().replace(
+        "endpoint: http://127.0.0.1:11434", "endpoint: https://api.llm.example.com/v1")
+    push_to_cr5(world, {CLASSIFIER: text}, "an external endpoint")
+    world.review("rita")
+    world.review("alice")
+    world.review("sec", "CHANGES_REQUESTED")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert (code, world.verdict()["state"]) == (0, "failure"), output
+    assert world.verdict()["description"] == "#1 into main: Changes requested by sec"
+    listed = {r.path.split("/")[4] for r in world.fake.calls("GET", r"/orgs/.*/members")}
+    assert listed == {"routing-reviewers", "promotion-admins", "security-officers"}
+
+
+def test_a_push_after_the_lists_is_noticed_by_the_query_that_confirms_them(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """The head is read again in the one query that confirms the lists, after the team lists:
+    a push while the gate lists a team pairs the old head with files it no longer has."""
+    world.review("rita")
+    world.review("alice")
+    git(world.origin, "checkout", "-q", "cr-5")
+    (world.origin / "NOTES.md").write_text("pushed while the gate lists a team\n")
+    pushed = commit_all(world.origin, "a later push")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.inject("GET", r"/orgs/example-org/teams/promotion-admins/members",
+                      action=lambda: world.fake.update_pull(REPO, 1, head_sha=pushed))
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 2, output
+    assert "moved during the evaluation" in output
+    assert "success" not in world.states() + world.states(pushed)
+    assert world.verdict()["state"] == "error"
