@@ -66,10 +66,13 @@ class GitHubFacts:
                               f"{', '.join(f'#{n}' for n in numbers)}")
         if commit.first_parent is None:
             return None
-        facts = dataclasses.replace(self.reader.pull(numbers[0]), base_tip=commit.first_parent)
+        facts = dataclasses.replace(self.reader.pull(numbers[0], verify=False),
+                                    base_tip=commit.first_parent)
         raw_policy = self.reader.read(commit.first_parent, POLICY_PATH)
         policy = load_policy(raw_policy, POLICY_PATH).value if raw_policy is not None else None
-        data = build_snapshot(self.reader, facts, policy, self.repository, self.clock)
+        data = build_snapshot(self.reader, facts, policy, self.repository, self.clock,
+                              verify=False)
+        self.reader.verify_pending()  # the review and member counts, the head: one query
         snapshot = parse_snapshot(data, f"pull request #{facts.number}")
         evidence = None
         found = self.reader.evidence_for_head(facts.head_sha, self.evidence_artifact,
