@@ -5,7 +5,9 @@ files at a commit) and writes what the gate decides (a commit status, one sticky
 review requests). Rules it keeps:
 
 - Minimal traffic: every object is fetched once per run (reads are cached), lists are read
-  with 100 items a page, a team's members are listed once. `requests_made` counts calls.
+  with 100 items a page, a team's members are listed once, and what proves the lists whole
+  (GitHub's counts, the head read again) is asked in one GraphQL query per evaluation
+  (`PullReader.verify_pending`). `requests_made` counts calls.
 - Reliability: every request has a timeout; idempotent requests (GET, PATCH, PUT, DELETE) are
   retried a bounded number of times with backoff on 5xx and secondary rate limits (Retry-After
   honoured, waiting capped). POST is never retried blindly: a write that may have happened is

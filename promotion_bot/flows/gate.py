@@ -235,7 +235,8 @@ class Gate:
                                       f"evaluation ({head[:12]} -> {facts.head_sha[:12]}); "
                                       "the push starts its own evaluation")
                 judged.append(self._evaluate(facts))
-            self.reader.verify_pending()  # no governed pull request: the sibling list still counts
+            # sent already by _evaluate; with no governed pull request, the sibling list's count
+            self.reader.verify_pending()
             state, description = self._aggregate(judged, governed)
             written = self._finish_head(head, status_id, state, description,
                                         tuple(p.number for p in governed), run)
@@ -317,7 +318,8 @@ class Gate:
         return load_policy(raw, POLICY_PATH).value if raw is not None else None
 
     def snapshot(self, facts: PullFacts, policy: Policy | None) -> dict[str, Any]:
-        """The snapshot with every owner team the policy names (`snapshot`, `gate -o`)."""
+        """The snapshot with every owner team the policy names (the `snapshot` command; the
+        gate's own lists only the teams of the required roles)."""
         data = build_snapshot(self.reader, facts, policy, self.repository, self.clock,
                               verify=False)
         self.reader.verify_pending()
