@@ -483,8 +483,12 @@ class PullReader:
         (commit, path) not read yet (a blob GraphQL gives as text is kept only if its bytes
         hash to its git object id; otherwise `read` asks the contents API). Any difference
         is a GitHubError, never a guess."""
-        pulls, teams = dict(self._unverified_pulls), dict(self._unverified_teams)
+        # taken now: whether they pass or fail, they are not asked again for the next pull
+        # request (the schedule judges many heads in one run)
+        pulls, teams = self._unverified_pulls, self._unverified_teams
         open_count = self._unverified_open_pulls
+        self._unverified_pulls, self._unverified_teams = {}, {}
+        self._unverified_open_pulls = None
         want_viewer = viewer and not self.client.viewer_known
         blobs = [key for key in dict.fromkeys(files) if key not in self._blobs]
         if not pulls and not teams and open_count is None and not want_viewer and not blobs:
@@ -514,6 +518,20 @@ class PullReader:
         query = f"{header} {{ {' '.join(fields)} }}"
         what = ", ".join([*(f"#{n}" for n in pulls), *(f"@{o}/{t}" for o, t in teams)]
                          + (["the open pull requests"] if open_count is not None else []))
+        try:
+            self._confirm(query, variables, what, pulls, teams, open_count, blobs, want_viewer)
+        except BaseException:
+            # an unconfirmed list is never used again: the next pull request lists it anew
+            for org, slug in teams:
+                self._teams.pop(f"{org}/{slug}".lower(), None)
+            if open_count is not None:
+                self._open_pulls = None
+            raise
+
+    def _confirm(self, query: str, variables: dict[str, Any], what: str,
+                 pulls: dict[int, tuple[str, int]],
+                 teams: dict[tuple[str, str], list[dict[str, Any]]], open_count: int | None,
+                 blobs: list[tuple[str, str]], want_viewer: bool) -> None:
         data = self.client.graphql(f"confirm the lists of {what or 'the bot'}", query, variables)
         if want_viewer:
             self.client.remember_viewer(_viewer_login(data))
@@ -544,12 +562,6 @@ class PullReader:
             if total != open_count:
                 raise GitHubError(f"GitHub counts {total} open pull request(s) but listed "
                                   f"{open_count}; the list is incomplete: run the gate again")
-        for number in pulls:
-            self._unverified_pulls.pop(number, None)
-        for key in teams:
-            self._unverified_teams.pop(key, None)
-        if open_count is not None:
-            self._unverified_open_pulls = None
         for index, key in enumerate(blobs):
             found = (data.get(f"blob{index}") or {})
             if isinstance(found, Mapping) and "object" in found:

@@ -943,3 +943,50 @@ def test_a_push_after_the_lists_is_noticed_by_the_query_that_confirms_them(
     assert "moved during the evaluation" in output
     assert "success" not in world.states() + world.states(pushed)
     assert world.verdict()["state"] == "error"
+
+
+def test_a_team_list_that_failed_its_count_is_not_trusted_for_the_next_head(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """The schedule judges many heads in one run and lists each team once. A list whose count
+    did not match fails its own head, and is listed anew for the next: kept, it would hide
+    sam's objection on #3 and turn #3's head green."""
+    git(world.origin, "checkout", "-q", "-b", "cr-7", world.head)
+    (world.origin / "NOTES.md").write_text("the same change, another branch\n")
+    other_head = commit_all(world.origin, "another branch")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.add_pull(REPO, 3, user="gh-author", base_ref="main", base_sha=world.base,
+                        head_ref="cr-7", head_sha=other_head, title="CR-2026-0005 again")
+    for user, state in (("rita", "APPROVED"), ("alice", "APPROVED"),
+                        ("sam", "CHANGES_REQUESTED")):
+        world.fake.add_review(REPO, 3, user=user, state=state, commit_id=other_head)
+    without_sam = [world.fake.add_user(login) for login in ("rita", "dana")]
+    world.fake.inject("GET", r"/orgs/example-org/teams/routing-reviewers/members",
+                      body=json.dumps(without_sam).encode(), times=1)  # #1's listing only
+    code, output = world.gate("--all-open", capsys=capsys)
+    assert code == 2, output
+    assert world.verdict()["state"] == "error"  # #1: the list it got is incomplete
+    assert (world.verdict(other_head)["state"],
+            world.verdict(other_head)["description"]) == (
+        "failure", "#3 into main: Changes requested by sam"), output
+
+
+def test_an_open_pull_request_list_that_failed_its_count_is_not_trusted_for_the_next_head(
+        two_pulls: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """An event names an older head of #2, so the run judges two heads and reads the open pull
+    requests once. The first listing loses #1 and fails its count on the first head; kept, it
+    would leave #1 unjudged on the shared head and #2 alone would turn it green."""
+    world = two_pulls
+    listed = requests.get(f"{world.fake.base_url}/repos/{REPO}/pulls", timeout=5).json()
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls",
+                      body=json.dumps([p for p in listed if p["number"] == 2]).encode(), times=1)
+    payload = review_event(world, world.base)
+    payload["pull_request"]["number"] = 2  # type: ignore[index]
+    code, output = event_run(world, capsys, tmp_path, monkeypatch, "pull_request_review",
+                             payload, "--governed-branch", "main", "--governed-branch", "landing")
+    assert code == 2, output
+    assert world.verdict(world.base)["state"] == "error"  # the older head: the list is short
+    assert "success" not in world.states()
+    assert world.verdict()["description"] == (
+        "#1 into main: Waiting for administrator; "
+        "#2 into landing: No governed change: no role has to approve")
