@@ -431,6 +431,46 @@ def test_contents_from_git(fake: FakeGitHub, gh: github.Github, origin: dict[str
         repo.get_contents("rules/b.json", ref="main")
 
 
+def test_graphql_aliases_variables_and_blobs_answer_like_github(
+        fake: FakeGitHub, origin: dict[str, Any]) -> None:
+    """Several aliased fields in one query, each answered under its alias; variables declared
+    and used exactly (GraphQL's validation); a path at a commit answered as a Blob (with its
+    git id), a Tree, or null."""
+    setup_world(fake, origin)
+
+    def ask(query: str, variables: dict[str, Any]) -> dict[str, Any]:
+        answer = requests.post(f"{fake.base_url}/graphql", timeout=5,
+                               headers={"Authorization": "token t"},
+                               json={"query": query, "variables": variables})
+        assert answer.status_code == 200
+        result: dict[str, Any] = answer.json()
+        return result
+
+    blob = ("repository(owner: $owner, name: $name) { object(expression: $%s) { __typename "
+            "... on Blob { oid byteSize isBinary isTruncated text } } }")
+    found = ask("query($owner: String!, $name: String!, $a: String!, $b: String!, "
+                "$c: String!) { viewer { login } file: " + blob % "a" + " dir: " + blob % "b"
+                + " none: " + blob % "c" + " }",
+                {"owner": "acme", "name": "widgets", "a": f"{origin['C']}:rules/a.json",
+                 "b": f"{origin['C']}:rules", "c": f"{origin['C']}:nope"})
+    text = '{"v": 2}\n{"w": 3}\n'
+    assert found == {"data": {
+        "viewer": {"login": fake.token_user},  # the bot a token without an account is
+        "file": {"object": {"__typename": "Blob", "byteSize": len(text), "isBinary": False,
+                            "isTruncated": False, "text": text,
+                            "oid": git(origin["dir"], "rev-parse",
+                                       f"{origin['C']}:rules/a.json")}},
+        "dir": {"object": {"__typename": "Tree"}},
+        "none": {"object": None}}}
+    unused = ask("query($owner: String!, $name: String!) { viewer { login } }",
+                 {"owner": "acme", "name": "widgets"})
+    assert "data" not in unused
+    assert [e["message"] for e in unused["errors"]] == [
+        "Variable $owner is declared by anonymous query but is not used",
+        "Variable $name is declared by anonymous query but is not used"]
+    assert fake.server_errors == []
+
+
 def test_large_content_comes_without_body(fake: FakeGitHub, gh: github.Github) -> None:
     repo = fake.add_repo("acme/big")
     repo.set_file("big.bin", b"x" * (1024 * 1024 + 1))
