@@ -455,7 +455,7 @@ def test_graphql_aliases_variables_and_blobs_answer_like_github(
                  "b": f"{origin['C']}:rules", "c": f"{origin['C']}:nope"})
     text = '{"v": 2}\n{"w": 3}\n'
     assert found == {"data": {
-        "viewer": {"login": fake.token_user},  # the bot a token without an account is
+        "viewer": {"login": fake.token_user},  # the account an unknown token acts as
         "file": {"object": {"__typename": "Blob", "byteSize": len(text), "isBinary": False,
                             "isTruncated": False, "text": text,
                             "oid": git(origin["dir"], "rev-parse",
