@@ -13,8 +13,11 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import difflib
+import functools
+import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,9 +155,10 @@ FAST_PATH_KEYWORDS = frozenset(
     }
 )  # fmt: skip
 
-# The documents read in bulk (one per change request, per record): compiling their schema
-# (tens of milliseconds) pays for itself after a few documents. The policy and the evidence
-# are read once or twice per run, where jsonschema alone is quicker.
+# Schemas compiled at run time when their generated module is missing or stale (a schema edited
+# without regenerating): the documents read in bulk (one per change request, per record), where
+# compiling (tens of milliseconds) pays for itself after a few documents. The others are then
+# checked by jsonschema alone.
 FAST_PATH_SCHEMAS = ("change-request", "pr-snapshot", "promotion-record")
 
 
@@ -222,17 +226,27 @@ def _returning_false(check: Callable[[object], bool]) -> Callable[[object], bool
     return conforms
 
 
-@cache
-def fast_validator(name: str) -> FastValidator | None:
-    """The compiled validator (fastjsonschema) of a schema, or None where it cannot be exact.
+# the formats as the compiled code calls them: a bool, never an exception
+_FAST_FORMATS = {name: _returning_false(check) for name, check in FORMATS.items()}
 
-    Its `pattern`s are matched by RE2 as jsonschema's are: fastjsonschema keeps the compiled
-    expressions of the generated code in its REGEX_PATTERNS, keyed by the schema's pattern,
-    and each is replaced by the RE2 form (linear time, and the same `$`). Anything else there
-    (a newer fastjsonschema) leaves the schema to jsonschema alone."""
-    import fastjsonschema
 
-    schema = load_schema(name)
+@dataclass(frozen=True)
+class CompileInputs:
+    """What fastjsonschema compiles for one schema (at run time, or into a generated module)."""
+
+    definition: Any
+    handlers: dict[str, Callable[[str], Any]]
+    used: set[str]  # the schemas the definition refers to, filled while compiling
+
+    def keyword_arguments(self) -> dict[str, Any]:
+        return {
+            "handlers": self.handlers,
+            "formats": _FAST_FORMATS,
+            "use_default": False,  # never fill defaults into the caller's data
+        }
+
+
+def compile_inputs(name: str) -> CompileInputs:
     store = {load_schema(n)["$id"]: n for n in _available_schemas()}
     used = {name}
 
@@ -242,24 +256,86 @@ def fast_validator(name: str) -> FastValidator | None:
         used.add(store[uri])
         return _ref_siblings_in_all_of(load_schema(store[uri]))
 
-    if unsupported_keywords(schema):
+    handlers: dict[str, Callable[[str], Any]] = {"https": local, "http": local}
+    return CompileInputs(_ref_siblings_in_all_of(load_schema(name)), handlers, used)
+
+
+def schema_digests(names: Iterable[str]) -> dict[str, str]:
+    """SHA-256 of each schema file as shipped: a generated validator is used only for the
+    schema files it was generated from."""
+    return {
+        name: hashlib.sha256((schemas_dir() / f"{name}.schema.json").read_bytes()).hexdigest()
+        for name in sorted(names)
+    }
+
+
+@cache
+def fast_validator(name: str) -> FastValidator | None:
+    """The compiled validator (fastjsonschema) of a schema, or None where it cannot be exact:
+    the generated module shipped in promotion_bot/core/formats/validators/ when it was generated
+    from the schema files as they are, else (for FAST_PATH_SCHEMAS) one compiled now.
+
+    Its `pattern`s are matched by RE2 as jsonschema's are: the generated code keeps its
+    compiled expressions in REGEX_PATTERNS, keyed by the schema's pattern, and each is
+    replaced by the RE2 form (linear time, and the same `$`). Anything else there (a newer
+    fastjsonschema) leaves the schema to jsonschema alone."""
+    shipped = _shipped_validator(name)
+    if shipped is not None:
+        return shipped
+    return compiled_validator(name) if name in FAST_PATH_SCHEMAS else None
+
+
+def _shipped_validator(name: str) -> FastValidator | None:
+    import importlib
+
+    try:
+        module = importlib.import_module(
+            f"promotion_bot.core.formats.validators.{name.replace('-', '_')}"
+        )
+    except ImportError:
         return None
+    digests: dict[str, str] = getattr(module, "SCHEMA_SHA256", {})
+    try:
+        if not digests or schema_digests(digests) != digests:
+            return None  # a schema changed since: regenerate (validator_code)
+    except OSError:
+        return None
+    patterns = set().union(*(schema_patterns(load_schema(other)) for other in digests))
+    generated: Any = getattr(module, "validate", None)
+    if generated is None or not _linear_patterns(generated, patterns):
+        return None
+    validate: FastValidator = functools.partial(generated, custom_formats=_FAST_FORMATS)
+    return validate
+
+
+def compiled_validator(name: str) -> FastValidator | None:
+    """The schema compiled by fastjsonschema now (tens of milliseconds), or None where the
+    compiled code would not be exact."""
+    import fastjsonschema
+
+    if unsupported_keywords(load_schema(name)):
+        return None
+    inputs = compile_inputs(name)
     validate: FastValidator = fastjsonschema.compile(
-        _ref_siblings_in_all_of(schema),
-        handlers={"https": local, "http": local},
-        formats={name: _returning_false(check) for name, check in FORMATS.items()},
-        use_default=False,  # never fill defaults into the caller's data
+        inputs.definition, **inputs.keyword_arguments()
     )
-    if any(unsupported_keywords(load_schema(other)) for other in used):
+    if any(unsupported_keywords(load_schema(other)) for other in inputs.used):
         return None
-    patterns = set().union(*(schema_patterns(load_schema(other)) for other in used))
+    patterns = set().union(*(schema_patterns(load_schema(other)) for other in inputs.used))
     generated = getattr(validate, "func", validate)  # a partial when there are formats
+    return validate if _linear_patterns(generated, patterns) else None
+
+
+def _linear_patterns(generated: Any, patterns: set[str]) -> bool:
+    """Replace the generated code's compiled expressions by RE2 ones; False when they are not
+    exactly the schemas' patterns (not the generated code this module knows)."""
     compiled = getattr(generated, "__globals__", {}).get("REGEX_PATTERNS")
     if not isinstance(compiled, dict) or not set(compiled) <= patterns:
-        return None  # not the generated code this module knows: jsonschema alone
-    for pattern in compiled:
-        compiled[pattern] = _Found(compile_pattern(pattern))
-    return validate
+        return False
+    for pattern, current in compiled.items():
+        if not isinstance(current, _Found):
+            compiled[pattern] = _Found(compile_pattern(pattern))
+    return True
 
 
 class _Found:
@@ -273,7 +349,7 @@ class _Found:
 def fast_rejection(name: str, data: Any) -> tuple[list[str | int], str] | None:
     """None when `data` is valid; else (the path, the message) of the first violation found.
     Schemas without a compiled validator are checked by jsonschema here."""
-    validate = fast_validator(name) if name in FAST_PATH_SCHEMAS else None
+    validate = fast_validator(name)
     if validate is None:
         error = next(iter(_validator(name).iter_errors(data)), None)
         return None if error is None else (list(error.absolute_path), error.message)
