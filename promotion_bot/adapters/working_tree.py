@@ -13,16 +13,15 @@ from typing import Any
 
 from promotion_bot.adapters import git
 from promotion_bot.adapters.files import sha256_file
-from promotion_bot.core.baseline import load_baseline
 from promotion_bot.core.errors import Problem
 from promotion_bot.core.formats.documents import (
+    BASELINE_PATH,
     POLICY_PATH,
     Loaded,
     load_change_request,
     load_policy,
 )
 from promotion_bot.core.git_facts import GITLINK_MODE, SYMLINK_MODE, TrackedFile
-from promotion_bot.core.governance import BASELINE_PATH
 from promotion_bot.core.models import ChangeRequest, Policy
 from promotion_bot.core.paths import path_problem
 
@@ -311,6 +310,10 @@ def baseline_versions(raw: bytes | None) -> dict[str, str]:
     valid: `promotion-bot baseline` and `validate` say why)."""
     if raw is None:
         return {}
+    # imported here: the baseline's module brings the governance records (and their signing
+    # code), which a repository without a baseline never needs
+    from promotion_bot.core.baseline import load_baseline
+
     declaration, _problems = load_baseline(raw, None)
     return declaration.versions() if declaration else {}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import sys
-import traceback
 from typing import Any
 
 import click
@@ -137,6 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         report_error(PromotionBotError(_os_error_message(error)))
         return int(ExitCode.USAGE)
     except Exception:
+        import traceback  # a bug's report only: not imported by every run
+
         click.echo("promotion-bot: internal error (this is a bug; the traceback follows)", err=True)
         click.echo(traceback.format_exc(), err=True)
         return INTERNAL_ERROR

@@ -23,7 +23,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from promotion_bot.core.errors import InputError, format_location
+from promotion_bot.core.check_results import Finding
+from promotion_bot.core.errors import InputError
 from promotion_bot.core.formats.bounded_json import JsonError, parse_json
 from promotion_bot.core.formats.strict_yaml import YamlDocument, load_yaml_bytes
 from promotion_bot.core.globs import match_any
@@ -74,33 +75,6 @@ class MemoryFiles:
 
     def prefetch(self, paths: Sequence[str]) -> None:
         return None
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing a built-in check found wrong, located as file:line:column when it can be."""
-
-    file: str
-    message: str
-    line: int | None = None
-    column: int | None = None
-    rule: str | None = None
-
-    def location(self) -> str:
-        return format_location(self.file, self.line, self.column)
-
-    def render(self) -> str:
-        rule = f"[{self.rule}] " if self.rule else ""
-        return f"{self.location()}: {rule}{self.message}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "line": self.line,
-            "column": self.column,
-            "rule": self.rule,
-            "message": self.message,
-        }
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from promotion_bot.core.builtin_checks import Finding
+from promotion_bot.core.errors import format_location
 
 TAIL_LINES = 20
 TAIL_CHARS = 4000
@@ -21,6 +21,33 @@ PASSED = "passed"
 FAILED = "failed"
 TIMEOUT = "timeout"
 ERROR = "error"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a built-in check found wrong, located as file:line:column when it can be."""
+
+    file: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+    rule: str | None = None
+
+    def location(self) -> str:
+        return format_location(self.file, self.line, self.column)
+
+    def render(self) -> str:
+        rule = f"[{self.rule}] " if self.rule else ""
+        return f"{self.location()}: {rule}{self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "rule": self.rule,
+            "message": self.message,
+        }
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,10 @@ from typing import Any
 from promotion_bot import __version__
 from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
 from promotion_bot.core.formats.bounded_json import JsonError, parse_json
+
+# BASELINE_PATH lives beside POLICY_PATH (what `check` reads need not import governance);
+# re-exported here for the modules that take it from governance
+from promotion_bot.core.formats.documents import BASELINE_PATH as BASELINE_PATH
 from promotion_bot.core.formats.documents import POLICY_PATH
 from promotion_bot.core.formats.schemas import validate_data
 from promotion_bot.core.models import Artifact, Policy, SigningKey
@@ -41,7 +45,6 @@ from promotion_bot.core.records import (
 
 GOVERNANCE_PREDICATE = "https://promotion-bot.dev/governance-record/v1"
 BASELINE_PREDICATE = "https://promotion-bot.dev/baseline-record/v1"
-BASELINE_PATH = ".promotion/baseline.yaml"
 GOVERNANCE_TARGET = "(governance)"
 
 

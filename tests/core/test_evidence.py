@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from promotion_bot.core.builtin_checks import Finding
-from promotion_bot.core.check_results import CheckResult, OutputFile
+from promotion_bot.core.check_results import CheckResult, Finding, OutputFile
 from promotion_bot.core.errors import Problem
 from promotion_bot.core.evidence import (
     ChangeRequestEvidence,

@@ -39,6 +39,7 @@ from promotion_bot.core.models import (
 from promotion_bot.core.paths import path_problem
 
 POLICY_PATH = ".promotion/policy.yaml"
+BASELINE_PATH = ".promotion/baseline.yaml"
 CONFIG_FILE_SUFFIXES = (".yaml", ".yml", ".json")
 
 

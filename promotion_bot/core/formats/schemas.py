@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import difflib
 import functools
 import hashlib
 import json
@@ -411,6 +410,8 @@ def _unique(problems: Iterable[Problem]) -> list[Problem]:
 
 
 def _explain(error: ValidationError, document: LocatedDocument) -> list[Problem]:
+    import difflib  # the "did you mean" of a refused document only
+
     path = list(error.absolute_path)
     expected: Any = error.validator_value
     schema = error.schema if isinstance(error.schema, Mapping) else {}
