@@ -19,10 +19,13 @@ import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from promotion_bot.core.errors import ConfigError, InputError, Problem
 from promotion_bot.core.formats.strict_yaml import MAX_YAML_BYTES, YamlDocument, load_yaml_bytes
-from promotion_bot.core.snapshot import MAX_SNAPSHOT_BYTES, PullSnapshot, parse_snapshot_bytes
+
+if TYPE_CHECKING:  # the snapshot's module is imported by load_snapshot, its one reader here
+    from promotion_bot.core.snapshot import PullSnapshot
 
 CHUNK = 1024 * 1024
 MAX_HASHED_BYTES = 64 * 1024 * 1024 * 1024  # an artifact is hashed in chunks; 64 GiB at most
@@ -159,6 +162,8 @@ def load_yaml_file(
 
 def load_snapshot(path: Path) -> PullSnapshot:
     """Read, validate and build a snapshot file; every failure is a ConfigError (exit 2)."""
+    from promotion_bot.core.snapshot import MAX_SNAPSHOT_BYTES, parse_snapshot_bytes
+
     try:
         raw = read_regular_file(path, max_bytes=MAX_SNAPSHOT_BYTES)
     except FileReadError as error:
