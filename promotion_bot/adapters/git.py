@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from promotion_bot.core.errors import GitError
@@ -143,6 +144,38 @@ def _full_ref(repo: Path, ref: str) -> str:
     if found.returncode != 0:
         raise GitError(f"no ref {ref!r} in {repo}; fetch it or check the name")
     return ref
+
+
+@dataclass(frozen=True)
+class RevisionFacts:
+    prefix: str  # as prefix_in_toplevel
+    shallow: bool
+    commits: tuple[str, ...]  # the commit of each rev asked for, in order
+
+
+def revision_facts(repo: Path, revs: Sequence[str]) -> RevisionFacts | None:
+    """The prefix, whether the clone is shallow, and the commit of each of `revs`, with one
+    `git rev-parse`; None when that one call cannot tell plainly (a rev that is not exactly one
+    commit, or looks like an option): then ask `prefix_in_toplevel` and `rev_parse`, whose
+    refusals say what is wrong."""
+    if any(not rev or rev.startswith("-") for rev in revs):
+        return None
+    asked = [f"{rev}^{{commit}}" for rev in revs]
+    result = run_git(
+        repo, "rev-parse", "--show-prefix", "--is-shallow-repository", *asked, "--",
+        ok_codes=(0, 128),
+    )
+    lines = result.stdout.decode("utf-8", "surrogateescape").split("\n")
+    if result.returncode != 0 or len(lines) != len(revs) + 4 or lines[-2:] != ["--", ""]:
+        return None
+    prefix, shallow, *commits = lines[:-2]
+    if shallow not in ("true", "false") or not all(_is_object_id(c) for c in commits):
+        return None
+    return RevisionFacts(prefix, shallow == "true", tuple(commits))
+
+
+def _is_object_id(text: str) -> bool:
+    return len(text) in (40, 64) and set(text) <= _HEX
 
 
 def merge_base(repo: Path, first: str, second: str) -> str:
@@ -302,9 +335,11 @@ def detached_worktree(repo: Path, sha: str, destination: Path) -> Iterator[Path]
     try:
         yield destination
     finally:
-        run_git(repo, "worktree", "remove", "--force", str(destination), ok_codes=(0, 128))
-        shutil.rmtree(destination, ignore_errors=True)
-        run_git(repo, "worktree", "prune", ok_codes=(0, 128))
+        removed = run_git(repo, "worktree", "remove", "--force", str(destination),
+                          ok_codes=(0, 128))
+        if removed.returncode != 0:  # e.g. a check left a file git cannot delete
+            shutil.rmtree(destination, ignore_errors=True)
+            run_git(repo, "worktree", "prune", ok_codes=(0, 128))
 
 
 class GitRevisionReader:
