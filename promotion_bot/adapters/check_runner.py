@@ -21,7 +21,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +38,6 @@ from promotion_bot.core.check_results import (
 
 Clock = Callable[[], dt.datetime]
 TERMINATE_GRACE_SECONDS = 2.0
-
 
 
 def output_file(path: Path, relative_to: Path) -> OutputFile:
@@ -214,6 +213,17 @@ class Progress:
 
 def run_tasks(tasks: Sequence[CheckTask], jobs: int, progress: Progress) -> list[CheckResult]:
     """Run independent checks on a pool of `jobs` threads; results in the order of `tasks`."""
+    with started_tasks(tasks, jobs, progress) as results:
+        return results()
+
+
+@contextlib.contextmanager
+def started_tasks(
+    tasks: Sequence[CheckTask], jobs: int, progress: Progress
+) -> Iterator[Callable[[], list[CheckResult]]]:
+    """`run_tasks`, started: the checks run on the pool while the caller does other work, and
+    the call it is given waits for their results (in the order of `tasks`). Leaving waits for
+    every started check (checks not started yet are cancelled when the caller failed)."""
 
     def one(task: CheckTask) -> CheckResult:
         progress.started(task)
@@ -225,9 +235,16 @@ def run_tasks(tasks: Sequence[CheckTask], jobs: int, progress: Progress) -> list
         return result
 
     if not tasks:
-        return []
-    with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="check") as pool:
-        return list(pool.map(one, tasks))
+        yield list
+        return
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="check")
+    futures = [pool.submit(one, task) for task in tasks]
+    failed = True
+    try:
+        yield lambda: [future.result() for future in futures]
+        failed = False
+    finally:
+        pool.shutdown(wait=True, cancel_futures=failed)
 
 
 __all__ = [
@@ -241,4 +258,5 @@ __all__ = [
     "result_of_run",
     "run_command",
     "run_tasks",
+    "started_tasks",
 ]

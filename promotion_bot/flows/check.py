@@ -3,6 +3,10 @@ and one evidence document (schemas/evidence.schema.json).
 
 Command checks execute the head's own scripts in a detached work tree of the head: this is the
 untrusted, read-only CI tier (no secrets, no write token).
+
+The checks start as soon as the base's policy and the head's change requests say which are
+required; the declarations are judged (merged change requests, promoted versions, governed
+keys) while they run. The evidence is the same as if one had waited for the other.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from promotion_bot.adapters import git
-from promotion_bot.adapters.actions_event import PULL_REQUEST_EVENTS, read_event
 from promotion_bot.adapters.check_runner import Progress
 from promotion_bot.adapters.working_tree import promoted_versions
 from promotion_bot.core.check_results import PASSED
@@ -31,8 +34,14 @@ from promotion_bot.core.evidence import (
 from promotion_bot.core.formats.documents import POLICY_PATH
 from promotion_bot.core.formats.schemas import validate_data
 from promotion_bot.core.policy import is_governed
-from promotion_bot.flows.check_branch import Branch, Settings, head_files, read_branch
-from promotion_bot.flows.check_runs import run_required_checks
+from promotion_bot.flows.check_branch import (
+    Branch,
+    Settings,
+    head_files,
+    read_base_history,
+    read_branch,
+)
+from promotion_bot.flows.check_runs import reads_merged_change_requests, started_checks
 from promotion_bot.render.evidence import render_markdown
 
 
@@ -118,35 +127,33 @@ def run_session(settings: Settings, progress: Progress) -> dict[str, Any]:
             f"governed file(s) are not committed ({shown}); check runs on commits: commit them, "
             "then run promotion-bot check again"
         )
-    facts = BranchFacts(
-        change_request_dir=branch.policy.change_request_dir,
-        changes=branch.changes,
-        head=head_files(branch),
-        merged=branch.merged,
-        merged_paths=branch.merged_paths,
-        base_name=_branch_name(settings.base_ref),
-        unreadable=tuple(sorted({problem.file for problem in branch.load_problems})),
-        key_changes=branch.key_changes,
-        key_problems=branch.key_problems,
-    )
-    promoted = promoted_versions(settings.root, branch.base.sha, branch.policy.change_request_dir)
-    judgement = judge(branch.crs, facts, branch.policy, promoted)
     wanted = required_checks(branch.crs, branch.policy)
-    notes = _notes(branch, wanted)
-    if pending:
-        notes.append(
-            f"{len(pending)} governed file(s) are not committed and were not checked: "
-            + ", ".join(pending)
-        )
+    if reads_merged_change_requests([branch.policy.checks[name] for name in wanted]):
+        read_base_history(settings.root, branch)  # the built-ins read the merged ones
     if wanted:
         progress.line(
             f"promotion-bot check: {len(wanted)} required check(s) for "
             f"{', '.join(item.change_request.change_id for item in branch.crs)} "
             f"(--jobs {settings.jobs})"
         )
-    results = run_required_checks(settings, branch, wanted, progress)
+    with started_checks(settings, branch, wanted, progress) as check_results:
+        # while the checks run: everything else the evidence needs
+        read_base_history(settings.root, branch)
+        promoted = promoted_versions(
+            settings.root, branch.base.sha, branch.policy.change_request_dir
+        )
+        judgement = judge(branch.crs, _facts(settings, branch), branch.policy, promoted)
+        repository = repository_name(settings.environ, _remote(settings.root), settings.root.name)
+        pull_request = pull_request_of_run(settings.root, branch.head.sha, settings.environ)
+        results = check_results()
+    notes = _notes(branch, wanted)
+    if pending:
+        notes.append(
+            f"{len(pending)} governed file(s) are not committed and were not checked: "
+            + ", ".join(pending)
+        )
     given = EvidenceInput(
-        repository=repository_name(settings.environ, _remote(settings.root), settings.root.name),
+        repository=repository,
         root=branch.prefix,
         base=branch.base,
         head=branch.head,
@@ -168,13 +175,27 @@ def run_session(settings: Settings, progress: Progress) -> dict[str, Any]:
         finished_at=settings.clock(),
         governance_changes=judgement.governance_changes,
         notes=notes,
-        pull_request=pull_request_of_run(settings.root, branch.head.sha, settings.environ),
+        pull_request=pull_request,
     )
     evidence = build_evidence(given)
     problems = validate_data("evidence", evidence, "evidence.json")
     if problems:  # a bug in promotion-bot: never write evidence that does not validate
         raise RuntimeError("evidence does not match its schema: " + problems[0].render())
     return evidence
+
+
+def _facts(settings: Settings, branch: Branch) -> BranchFacts:
+    return BranchFacts(
+        change_request_dir=branch.policy.change_request_dir,
+        changes=branch.changes,
+        head=head_files(branch),
+        merged=branch.merged,
+        merged_paths=branch.merged_paths,
+        base_name=_branch_name(settings.base_ref),
+        unreadable=tuple(sorted({problem.file for problem in branch.load_problems})),
+        key_changes=branch.key_changes,
+        key_problems=branch.key_problems,
+    )
 
 
 def _uncommitted(settings: Settings, branch: Branch) -> list[str]:
@@ -219,6 +240,12 @@ def pull_request_of_run(root: Path, head_sha: str,
     """The pull request this run checks, when GitHub started it for one: GitHub checks out the
     merge commit refs/pull/N/merge, whose second parent is the pull request's head. The record
     matches the evidence to the approved head through this."""
+    if not environ.get("GITHUB_EVENT_NAME"):
+        return None
+    # imported here: the event file's reader (and the snapshot parser it shares with the gate)
+    # is needed only inside GitHub Actions
+    from promotion_bot.adapters.actions_event import PULL_REQUEST_EVENTS, read_event
+
     if environ.get("GITHUB_EVENT_NAME") not in PULL_REQUEST_EVENTS:
         return None
     try:

@@ -1,6 +1,10 @@
 """What `check` reads from git before judging: the base's policy and merged change requests,
 the diff from the merge base, the change requests the head adds, and the head's files.
 
+`read_branch` reads what decides which checks run (the base's policy, the change requests the
+head adds); `read_base_history` the rest of what the judgement needs (the merged change
+requests, the governed keys that changed), which `check` reads while the checks run.
+
 Trust: the policy (which checks are required, built-in settings), the merged change requests
 and the promoted versions come from the base commit; change requests and artifacts from the
 head.
@@ -17,7 +21,6 @@ from promotion_bot.adapters import git
 from promotion_bot.adapters.check_runner import Clock
 from promotion_bot.adapters.clock import utc_now
 from promotion_bot.adapters.git_tree import GitTree
-from promotion_bot.core.builtin_checks import RecordedPrompt
 from promotion_bot.core.declarations import (
     BranchChangeRequest,
     FileChange,
@@ -54,28 +57,45 @@ class Branch:
     policy_sha256: str
     changes: tuple[FileChange, ...]
     tree: GitTree
-    merged: dict[str, ChangeRequest]
-    merged_paths: frozenset[str]
-    recorded_prompts: tuple[RecordedPrompt, ...]
     crs: list[BranchChangeRequest] = field(default_factory=list)
     cr_digests: dict[str, str] = field(default_factory=dict)
     load_problems: list[Problem] = field(default_factory=list)
+    # read by read_base_history: the change requests merged on the base, by change_id, and
+    # every file of the change request folder there
+    merged: dict[str, ChangeRequest] = field(default_factory=dict)
+    merged_paths: frozenset[str] = frozenset()
+    history_read: bool = False
     # keys a change type governs inside files (change_types.<type>.keys) that differ between
     # the merge base and the head, and the files that could not be read to tell
     key_changes: tuple[KeyChange, ...] = ()
     key_problems: tuple[Problem, ...] = ()
 
 
-def read_branch(settings: Settings) -> Branch:
+SHALLOW = (
+    "this clone is shallow: promoted versions and the merge base need the full history; "
+    "run git fetch --unshallow (in GitHub Actions: actions/checkout with fetch-depth: 0)"
+)
+
+
+def _revisions(settings: Settings) -> tuple[str, str, str]:
+    """(prefix, base commit, head commit): one `git rev-parse` when it can tell plainly."""
     root = settings.root
+    facts = git.revision_facts(root, [settings.base_ref, settings.head_ref])
+    if facts is not None:
+        if facts.shallow:
+            raise ConfigError(SHALLOW)
+        base_sha, head_sha = facts.commits
+        return facts.prefix, base_sha, head_sha
     prefix = git.prefix_in_toplevel(root)
     if git.git_text(root, "rev-parse", "--is-shallow-repository") == "true":
-        raise ConfigError(
-            "this clone is shallow: promoted versions and the merge base need the full history; "
-            "run git fetch --unshallow (in GitHub Actions: actions/checkout with fetch-depth: 0)"
-        )
-    base_sha = git.rev_parse(root, settings.base_ref)
-    head_sha = git.rev_parse(root, settings.head_ref)
+        raise ConfigError(SHALLOW)
+    return prefix, git.rev_parse(root, settings.base_ref), git.rev_parse(root, settings.head_ref)
+
+
+def read_branch(settings: Settings) -> Branch:
+    """What decides the checks: the base's policy, the diff, the change requests the head adds."""
+    root = settings.root
+    prefix, base_sha, head_sha = _revisions(settings)
     try:
         merge_base = git.merge_base(root, base_sha, head_sha)
     except GitError:
@@ -90,7 +110,6 @@ def read_branch(settings: Settings) -> Branch:
             root, merge_base, head_sha, [f":(top){prefix}" if prefix else "."]
         )
     )
-    merged, merged_paths, recorded = _merged(root, prefix, base_sha, cr_dir)
     branch = Branch(
         prefix=prefix,
         base=Revision(settings.base_ref, base_sha),
@@ -100,13 +119,23 @@ def read_branch(settings: Settings) -> Branch:
         policy_sha256=policy_sha256,
         changes=changes,
         tree=GitTree(root, prefix, head_sha),
-        merged=merged,
-        merged_paths=merged_paths,
-        recorded_prompts=recorded,
     )
     _load_branch_change_requests(branch, added_change_request_paths(changes, cr_dir))
-    branch.key_changes, branch.key_problems = _governed_key_changes(branch, root, merge_base)
     return branch
+
+
+def read_base_history(root: Path, branch: Branch) -> None:
+    """The rest of what the judgement reads: the change requests merged on the base, and the
+    governed keys that changed between the merge base and the head."""
+    if branch.history_read:
+        return
+    branch.merged, branch.merged_paths = _merged(
+        root, branch.prefix, branch.base.sha, branch.policy.change_request_dir
+    )
+    branch.key_changes, branch.key_problems = _governed_key_changes(
+        branch, root, branch.merge_base
+    )
+    branch.history_read = True
 
 
 def _governed_key_changes(
@@ -158,7 +187,7 @@ def _base_policy(root: Path, prefix: str, base_sha: str) -> tuple[Policy, str]:
 
 def _merged(
     root: Path, prefix: str, base_sha: str, cr_dir: str
-) -> tuple[dict[str, ChangeRequest], frozenset[str], tuple[RecordedPrompt, ...]]:
+) -> tuple[dict[str, ChangeRequest], frozenset[str]]:
     tree = GitTree(root, prefix, base_sha)
     paths = sorted(p for p in tree.paths() if p.startswith(f"{cr_dir}/"))
     tree.prefetch(paths)
@@ -167,10 +196,7 @@ def _merged(
         loaded = load_change_request(tree.read(path) or b"", path)
         if loaded.value is not None:
             merged[loaded.value.change_id] = loaded.value
-    recorded = tuple(
-        RecordedPrompt(cr.change_id, prompt) for cr in merged.values() for prompt in cr.prompts
-    )
-    return merged, frozenset(paths), recorded
+    return merged, frozenset(paths)
 
 
 def _load_branch_change_requests(branch: Branch, paths: list[str]) -> None:

@@ -1,6 +1,9 @@
 """Running the checks the base's policy requires: commands in a detached work tree of the head
 (the untrusted, read-only tier: no secrets, no write token), the built-ins over the head's
 files, and the no-regression evaluation on the head and on the base.
+
+The checks start as soon as the change requests and the base's policy say which are required
+(`started_checks`); `check` judges the declarations while they run.
 """
 
 from __future__ import annotations
@@ -9,10 +12,10 @@ import contextlib
 import datetime as dt
 import shlex
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promotion_bot.adapters import git
 from promotion_bot.adapters.check_runner import (
@@ -23,20 +26,16 @@ from promotion_bot.adapters.check_runner import (
     output_file,
     result_of_run,
     run_command,
-    run_tasks,
-)
-from promotion_bot.core.builtin_checks import (
-    BuiltinInput,
-    BuiltinResult,
-    compare_metrics,
-    read_metrics,
-    run_builtin,
+    started_tasks,
 )
 from promotion_bot.core.check_commands import Invocation, command_label, plan_invocations
 from promotion_bot.core.check_results import ERROR, FAILED, PASSED, TIMEOUT, CheckResult
 from promotion_bot.core.evidence import output_dict
 from promotion_bot.core.models import CheckSpec
 from promotion_bot.flows.check_branch import Branch, Settings
+
+if TYPE_CHECKING:  # the built-in checks are imported when one runs (their module is large)
+    from promotion_bot.core.builtin_checks import BuiltinResult, RecordedPrompt
 
 
 @dataclass(frozen=True)
@@ -46,16 +45,32 @@ class RunContext:
     head_root: Path | None
     base_root: Path | None
     scratch: Path
+    recorded_prompts: tuple[RecordedPrompt, ...] = ()
 
 
-def run_required_checks(
+def reads_merged_change_requests(policy_checks: Sequence[CheckSpec]) -> bool:
+    """Whether these checks read the change requests merged on the base (the built-ins do:
+    a prompt's recorded versions); `check` then reads them before starting the checks."""
+    return any(spec.builtin and spec.builtin != "no-regression" for spec in policy_checks)
+
+
+@contextlib.contextmanager
+def started_checks(
     settings: Settings, branch: Branch, wanted: Mapping[str, list[str]], progress: Progress
-) -> list[CheckResult]:
-    if not wanted:
-        return []
+) -> Iterator[Callable[[], list[CheckResult]]]:
+    """The required checks, started (in work trees of the head, and of the base for
+    no-regression): the call it gives waits for their results. Leaving waits for every check
+    and removes the work trees."""
     specs = [branch.policy.checks[name] for name in wanted]
+    if not specs:
+        yield list
+        return
     needs_head = any(spec.run or spec.builtin == "no-regression" for spec in specs)
     needs_base = any(spec.builtin == "no-regression" for spec in specs)
+    recorded: tuple[RecordedPrompt, ...] = ()
+    if reads_merged_change_requests(specs):
+        assert branch.history_read, "read_base_history before the built-in checks start"
+        recorded = _recorded_prompts(branch)
     with tempfile.TemporaryDirectory(prefix="promotion-bot-run-") as temp:
         scratch = Path(temp)
         with contextlib.ExitStack() as stack:
@@ -73,9 +88,21 @@ def run_required_checks(
                 if needs_base
                 else None
             )
-            context = RunContext(settings, branch, head_root, base_root, scratch / "env")
+            context = RunContext(
+                settings, branch, head_root, base_root, scratch / "env", recorded
+            )
             tasks = [_task(spec, tuple(wanted[spec.name]), context) for spec in specs]
-            return run_tasks(tasks, settings.jobs, progress)
+            yield stack.enter_context(started_tasks(tasks, settings.jobs, progress))
+
+
+def _recorded_prompts(branch: Branch) -> tuple[RecordedPrompt, ...]:
+    from promotion_bot.core.builtin_checks import RecordedPrompt
+
+    return tuple(
+        RecordedPrompt(cr.change_id, prompt)
+        for cr in branch.merged.values()
+        for prompt in cr.prompts
+    )
 
 
 @contextlib.contextmanager
@@ -221,6 +248,8 @@ def _run(
 
 
 def _builtin_check(spec: CheckSpec, required_by: tuple[str, ...], ctx: RunContext) -> CheckResult:
+    from promotion_bot.core.builtin_checks import BuiltinInput, run_builtin
+
     assert spec.builtin is not None
     started = ctx.settings.clock()
     crs = [i.change_request for i in ctx.branch.crs if i.change_request.change_id in required_by]
@@ -237,7 +266,7 @@ def _builtin_check(spec: CheckSpec, required_by: tuple[str, ...], ctx: RunContex
             change_requests=tuple(crs),
             governed_paths=governed,
             files=ctx.branch.tree,
-            recorded_prompts=ctx.branch.recorded_prompts,
+            recorded_prompts=ctx.recorded_prompts,
             expired=deadline_after(spec.timeout),
         ),
         spec.timeout,
@@ -292,6 +321,8 @@ def _eval_label(spec: CheckSpec) -> str:
 
 
 def _no_regression(spec: CheckSpec, required_by: tuple[str, ...], ctx: RunContext) -> CheckResult:
+    from promotion_bot.core.builtin_checks import BuiltinResult, compare_metrics, read_metrics
+
     assert ctx.head_root is not None and ctx.base_root is not None
     directions: dict[str, str] = dict(spec.settings.get("metrics", {}))
     template = _eval_command(spec)
