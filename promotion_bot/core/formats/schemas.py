@@ -17,7 +17,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -333,16 +333,23 @@ def _linear_patterns(generated: Any, patterns: set[str]) -> bool:
         return False
     for pattern, current in compiled.items():
         if not isinstance(current, _Found):
-            compiled[pattern] = _Found(compile_pattern(pattern))
+            compiled[pattern] = _Found(pattern)
     return True
 
 
 class _Found:
-    """An RE2 pattern answering the generated code's `.search(text)` with a bool."""
+    """An RE2 pattern answering the generated code's `.search(text)` with a bool; compiled
+    when first used (a run meets a few of a schema's patterns)."""
 
-    def __init__(self, pattern: LinearPattern) -> None:
-        self.pattern = pattern
-        self.search = pattern.found_in
+    def __init__(self, pattern: str) -> None:
+        self.source = pattern
+
+    @cached_property
+    def pattern(self) -> LinearPattern:
+        return compile_pattern(self.source)
+
+    def search(self, text: str) -> bool:
+        return self.pattern.found_in(text)
 
 
 def fast_rejection(name: str, data: Any) -> tuple[list[str | int], str] | None:

@@ -63,6 +63,7 @@ def generated_module(schema: str) -> str:
     patterns = set().union(*(schema_patterns(load_schema(other)) for other in inputs.used))
     if not isinstance(regexes, dict) or not set(regexes) <= patterns:
         raise GenerationError(f"{schema}: the generated code has expressions of its own")
+    code = _without_backtracking_expressions(code, regexes)
     digests = "".join(
         f"    {name!r}: {digest!r},\n" for name, digest in schema_digests(inputs.used).items()
     )
@@ -81,6 +82,26 @@ def generated_module(schema: str) -> str:
         "\n"
         f"validate = {entry_name}\n"
     )
+
+
+def _without_backtracking_expressions(code: str, regexes: dict[str, object]) -> str:
+    """The generated REGEX_PATTERNS with no compiled expression: fastjsonschema writes Python's
+    `re.compile` of each pattern, which a run never uses (schemas.fast_validator puts the RE2
+    expressions there) and would compile at every import."""
+    from fastjsonschema.generator import serialize_regexes
+
+    if not regexes:
+        return code
+    written = f"REGEX_PATTERNS = {serialize_regexes(regexes)}"  # type: ignore[no-untyped-call]
+    if code.count(written) != 1:
+        raise GenerationError("cannot find the generated REGEX_PATTERNS")
+    keys = "".join(f"    {pattern!r}: None,\n" for pattern in regexes)
+    placeholder = (
+        "# the schemas' patterns: schemas.fast_validator sets their RE2 expressions (a None\n"
+        "# left here fails when used, never passes)\n"
+        f"REGEX_PATTERNS = {{\n{keys}}}"
+    )
+    return code.replace(written, placeholder)
 
 
 def write_all() -> list[Path]:

@@ -15,11 +15,13 @@ import re
 from fastjsonschema import JsonSchemaValueException, JsonSchemaValuesException
 
 
+# the schemas' patterns: schemas.fast_validator sets their RE2 expressions (a None
+# left here fails when used, never passes)
 REGEX_PATTERNS = {
-    '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$': re.compile('^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+\\Z'),
-    '^[0-9a-f]{40}$': re.compile('^[0-9a-f]{40}\\Z'),
-    '^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$': re.compile('^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+\\Z'),
-    '^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\[bot\\])?$': re.compile('^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\[bot\\])?\\Z')
+    '^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$': None,
+    '^[0-9a-f]{40}$': None,
+    '^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?/[A-Za-z0-9._-]+$': None,
+    '^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\[bot\\])?$': None,
 }
 
 NoneType = type(None)
