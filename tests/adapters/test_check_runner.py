@@ -16,6 +16,7 @@ from promotion_bot.adapters.check_runner import (
     result_of_run,
     run_command,
     run_tasks,
+    started_tasks,
 )
 from promotion_bot.core.check_results import (
     ERROR,
@@ -208,3 +209,39 @@ def test_results_keep_the_order_of_the_tasks(jobs: int) -> None:
         for n in "abcde"
     ]
     assert [r.name for r in run_tasks(tasks, jobs, Progress(lambda line: None))] == list("abcde")
+
+
+def test_checks_started_early_run_while_the_caller_works_and_report_in_order() -> None:
+    caller_done = threading.Event()
+
+    def waits_for_the_caller() -> CheckResult:
+        return _result("a", PASSED if caller_done.wait(timeout=10) else FAILED, "overlapped")
+
+    tasks = [
+        CheckTask("a", "a", waits_for_the_caller, lambda r: _result("a", ERROR, r)),
+        CheckTask("b", "b", lambda: _result("b"), lambda r: _result("b", ERROR, r)),
+    ]
+    with started_tasks(tasks, 2, Progress(lambda line: None)) as results:
+        caller_done.set()  # the caller's own work, while "a" runs
+        assert [(r.name, r.result) for r in results()] == [("a", PASSED), ("b", PASSED)]
+
+
+def test_a_caller_that_fails_gets_its_error_after_every_started_check_has_ended() -> None:
+    started = threading.Event()
+    release = threading.Event()
+
+    def body() -> CheckResult:
+        started.set()
+        release.wait(timeout=10)
+        return _result("slow")
+
+    task = CheckTask("slow", "slow", body, lambda r: _result("slow", ERROR, r))
+    with (
+        pytest.raises(RuntimeError, match="judging failed"),
+        started_tasks([task], 1, Progress(lambda line: None)),
+    ):
+        started.wait(timeout=10)
+        release.set()
+        raise RuntimeError("judging failed")
+    # no check thread outlives the command: its work tree is removed after this
+    assert [t.name for t in threading.enumerate() if t.name.startswith("check")] == []

@@ -1,0 +1,74 @@
+"""The git adapter's batched reads against real git: what one call answers, and when it
+declines (the caller then asks one question at a time, for git's own refusal)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from promotion_bot.adapters import git
+from tests.gitrepo import GitRepo
+
+
+@pytest.fixture
+def two_commits(tmp_path: Path) -> GitRepo:
+    repo = GitRepo(tmp_path / "repo")
+    repo.root.mkdir()
+    repo.git("init", "-q")
+    repo.write("governed/a.txt", "a\n")
+    repo.commit("first")
+    repo.git("tag", "first")
+    repo.write("governed/a.txt", "b\n")
+    repo.commit("second")
+    return repo
+
+
+@pytest.mark.parametrize(
+    ("revs", "answered"),
+    [
+        (["main", "first"], ["main", "first"]),
+        (["HEAD~1", "HEAD"], ["HEAD~1", "HEAD"]),
+        (["HEAD"], ["HEAD"]),
+        (["main..first"], None),  # a range is two revisions: not one commit
+        (["main", "no-such-branch"], None),
+        (["--all"], None),  # an option, not a revision
+        (["-main"], None),
+        ([""], None),
+        (["first:governed/a.txt"], None),  # a blob, not a commit
+    ],
+    ids=["names", "relative", "one", "range", "unknown", "option", "dash", "empty", "blob"],
+)
+def test_one_rev_parse_answers_plain_revisions_and_declines_the_rest(
+    two_commits: GitRepo, revs: list[str], answered: list[str] | None
+) -> None:
+    facts = git.revision_facts(two_commits.root, revs)
+    if answered is None:
+        assert facts is None
+        return
+    assert facts is not None
+    assert facts.commits == tuple(git.rev_parse(two_commits.root, rev) for rev in answered)
+    assert (facts.prefix, facts.shallow) == ("", False)
+
+
+def test_the_prefix_is_the_folder_below_the_top_level(two_commits: GitRepo) -> None:
+    facts = git.revision_facts(two_commits.root / "governed", ["HEAD"])
+    assert facts is not None
+    assert facts.prefix == git.prefix_in_toplevel(two_commits.root / "governed") == "governed/"
+
+
+def test_a_shallow_clone_is_said(two_commits: GitRepo, tmp_path: Path) -> None:
+    clone = tmp_path / "shallow"
+    two_commits.git("clone", "-q", "--depth", "1", f"file://{two_commits.root}", str(clone))
+    facts = git.revision_facts(clone, ["HEAD"])
+    assert facts is not None and facts.shallow
+
+
+def test_a_detached_work_tree_is_removed_with_its_registration(two_commits: GitRepo,
+                                                               tmp_path: Path) -> None:
+    head = git.rev_parse(two_commits.root, "HEAD")
+    with git.detached_worktree(two_commits.root, head, tmp_path / "tree") as tree:
+        assert (tree / "governed" / "a.txt").read_text() == "b\n"
+        (tree / "left-behind.log").write_text("a check's output\n")
+    assert not (tmp_path / "tree").exists()
+    assert len(two_commits.git("worktree", "list").splitlines()) == 1
