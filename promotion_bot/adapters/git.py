@@ -297,6 +297,33 @@ def diff_changes(repo: Path, base: str, head: str, paths: Iterable[str] = ()) ->
     return changes
 
 
+def diff_with_head_files(
+    repo: Path, base: str, head: str, paths: Iterable[str] = ()
+) -> list[tuple[Change, TrackedFile | None]]:
+    """`diff_changes`, each change with the file as it is at `head` (mode and blob id; None
+    when deleted), from one `git diff --raw`: what the head adds is readable by blob id,
+    without listing the head's whole tree."""
+    output = run_git(
+        repo, "diff", "--raw", "--no-abbrev", "-z", "-M", "--no-ext-diff", base, head, "--",
+        *paths,
+    ).stdout
+    fields = [f.decode("utf-8", "surrogateescape") for f in output.split(b"\0") if f]
+    found: list[tuple[Change, TrackedFile | None]] = []
+    index = 0
+    while index < len(fields):
+        _old_mode, new_mode, _old_blob, new_blob, status = fields[index].lstrip(":").split(" ")
+        kind = status[0]
+        if kind in ("R", "C"):
+            change = Change(kind, fields[index + 2], fields[index + 1])
+            index += 3
+        else:
+            change = Change(kind, fields[index + 1])
+            index += 2
+        deleted = kind == "D" or set(new_blob) == {"0"}
+        found.append((change, None if deleted else TrackedFile(change.path, new_mode, new_blob)))
+    return found
+
+
 def added_in_order(repo: Path, rev: str, directory: str) -> list[tuple[str, str]]:
     """(commit, path) for each file added below `directory`, oldest first, on `rev`'s
     first-parent history; one `git log` for the whole history."""

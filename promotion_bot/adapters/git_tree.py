@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 
 from promotion_bot.adapters import git
 from promotion_bot.core.declarations import HeadFile
+from promotion_bot.core.git_facts import TrackedFile
 
 
 class GitTree:
@@ -17,11 +19,20 @@ class GitTree:
 
     def __init__(self, root: Path, prefix: str, rev: str) -> None:
         self.root, self.prefix, self.rev = root, prefix, rev
-        entries = git.tree_files(root, rev, [prefix] if prefix else [])
-        self.entries = {path.removeprefix(prefix): entry for path, entry in entries.items()}
-        self._readable = frozenset(p for p, e in self.entries.items() if e.mode.startswith("100"))
         self._cache: dict[str, bytes | None] = {}
-        self._lock = threading.Lock()  # built-ins read from several threads
+        self._lock = threading.RLock()  # built-ins read from several threads
+
+    @cached_property
+    def entries(self) -> dict[str, TrackedFile]:
+        """The commit's files, listed when first needed (`check` lists them while the checks
+        run)."""
+        with self._lock:
+            found = git.tree_files(self.root, self.rev, [self.prefix] if self.prefix else [])
+            return {path.removeprefix(self.prefix): entry for path, entry in found.items()}
+
+    @cached_property
+    def _readable(self) -> frozenset[str]:
+        return frozenset(p for p, e in self.entries.items() if e.mode.startswith("100"))
 
     def paths(self) -> frozenset[str]:
         return self._readable

@@ -30,6 +30,7 @@ from promotion_bot.core.declarations import (
 from promotion_bot.core.errors import ConfigError, GitError, Problem
 from promotion_bot.core.evidence import Revision
 from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
+from promotion_bot.core.git_facts import TrackedFile
 from promotion_bot.core.models import ChangeRequest, Policy
 from promotion_bot.core.policy import KeyChange, config_key_changes, governed_keys
 
@@ -104,12 +105,14 @@ def read_branch(settings: Settings) -> Branch:
         ) from None
     policy, policy_sha256 = _base_policy(root, prefix, base_sha)
     cr_dir = policy.change_request_dir
+    diff = git.diff_with_head_files(
+        root, merge_base, head_sha, [f":(top){prefix}" if prefix else "."]
+    )
     changes = tuple(
         FileChange(c.status, c.path.removeprefix(prefix), _strip(c.old_path, prefix))
-        for c in git.diff_changes(
-            root, merge_base, head_sha, [f":(top){prefix}" if prefix else "."]
-        )
+        for c, _file in diff
     )
+    at_head = {c.path.removeprefix(prefix): file for c, file in diff if file is not None}
     branch = Branch(
         prefix=prefix,
         base=Revision(settings.base_ref, base_sha),
@@ -120,7 +123,9 @@ def read_branch(settings: Settings) -> Branch:
         changes=changes,
         tree=GitTree(root, prefix, head_sha),
     )
-    _load_branch_change_requests(branch, added_change_request_paths(changes, cr_dir))
+    _load_branch_change_requests(
+        branch, root, added_change_request_paths(changes, cr_dir), at_head
+    )
     return branch
 
 
@@ -199,11 +204,20 @@ def _merged(
     return merged, frozenset(paths)
 
 
-def _load_branch_change_requests(branch: Branch, paths: list[str]) -> None:
+def _load_branch_change_requests(
+    branch: Branch, root: Path, paths: list[str], at_head: Mapping[str, TrackedFile]
+) -> None:
+    """The change requests the head adds, read by their blob ids from the diff (one
+    `git cat-file`); one that is not a regular file there is a problem."""
     yaml_paths = [p for p in paths if p.endswith((".yaml", ".yml"))]
-    branch.tree.prefetch(yaml_paths)
+    readable = {
+        path: at_head[path].blob
+        for path in yaml_paths
+        if path in at_head and at_head[path].mode.startswith("100")
+    }
+    blobs = git.read_blobs(root, list(dict.fromkeys(readable.values())))
     for path in yaml_paths:
-        raw = branch.tree.read(path)
+        raw = blobs.get(readable[path]) if path in readable else None
         if raw is None:
             branch.load_problems.append(
                 Problem(file=path, message="not a regular file in the head commit")

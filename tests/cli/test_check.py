@@ -167,6 +167,27 @@ def test_nothing_committed_is_said_and_fails(
     assert "passed" not in result.out
 
 
+def test_a_change_request_committed_as_a_symbolic_link_is_not_read_through_it(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the head adds change-requests/CR-2026-0006.yaml as a link to a valid change request
+    # elsewhere: check reads what the head commits at that path (a link), never its target
+    ruleset_branch(repo)
+    text = repo.read("change-requests/CR-2026-0005.yaml").replace("CR-2026-0005", "CR-2026-0006")
+    repo.write("notes/CR-2026-0006.yaml", text)
+    (repo.root / "change-requests" / "CR-2026-0006.yaml").symlink_to(
+        "../notes/CR-2026-0006.yaml"
+    )
+    repo.commit("Link a change request")
+    result = run_check(repo, capsys)
+    assert result.code == 1
+    assert result.evidence is not None
+    problems = result.evidence["declarations"]["problems"]
+    assert {"file": "change-requests/CR-2026-0006.yaml",
+            "message": "not a regular file in the head commit"}.items() <= problems[0].items()
+    assert [cr["change_id"] for cr in result.evidence["change_requests"]] == ["CR-2026-0005"]
+
+
 def test_uncommitted_changes_beside_a_committed_change_request_are_named(
     repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
