@@ -10,7 +10,7 @@ import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -357,11 +357,45 @@ def added_in_order(repo: Path, rev: str, directory: str) -> list[tuple[str, str]
 @contextlib.contextmanager
 def detached_worktree(repo: Path, sha: str, destination: Path) -> Iterator[Path]:
     """A detached work tree of `sha` at `destination` (hooks off), removed afterwards."""
-    run_git(repo, "-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--force",
+    with detached_worktree_started(repo, sha, destination) as ready:
+        yield ready()
+
+
+@contextlib.contextmanager
+def detached_worktree_started(
+    repo: Path, sha: str, destination: Path
+) -> Iterator[Callable[[], Path]]:
+    """`detached_worktree`, made in the background: the call it gives waits until the work
+    tree is there (GitError when git could not make it). Leaving removes it."""
+    args = ("-c", "core.hooksPath=/dev/null", "worktree", "add", "--detach", "--force",
             str(destination), sha)
     try:
-        yield destination
+        process = subprocess.Popen(
+            ["git", "-C", str(repo), *args], stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=git_environment(),
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH; install git and retry") from None
+    errors: list[bytes] = []
+
+    def finished() -> int:
+        if not errors:
+            errors.append(process.communicate()[1] or b"")
+        return process.returncode
+
+    def ready() -> Path:
+        if finished() != 0:
+            stderr = errors[0].decode("utf-8", "replace").strip()
+            raise GitError(
+                f"`git {' '.join(args)}` failed in {repo} (exit {process.returncode}): "
+                f"{stderr or 'no message'}"
+            )
+        return destination
+
+    try:
+        yield ready
     finally:
+        finished()
         removed = run_git(repo, "worktree", "remove", "--force", str(destination),
                           ok_codes=(0, 128))
         if removed.returncode != 0:  # e.g. a check left a file git cannot delete

@@ -41,7 +41,11 @@ from promotion_bot.flows.check_branch import (
     read_base_history,
     read_branch,
 )
-from promotion_bot.flows.check_runs import reads_merged_change_requests, started_checks
+from promotion_bot.flows.check_runs import (
+    EarlyHeadTree,
+    reads_merged_change_requests,
+    started_checks,
+)
 from promotion_bot.render.evidence import render_markdown
 
 
@@ -116,8 +120,13 @@ def _write_step_summary(evidence: Mapping[str, Any], environ: Mapping[str, str])
 
 def run_session(settings: Settings, progress: Progress) -> dict[str, Any]:
     """Read, judge, run the required checks and build the evidence document."""
+    with EarlyHeadTree(settings.root) as early_head:
+        return _session(settings, progress, early_head)
+
+
+def _session(settings: Settings, progress: Progress, early_head: EarlyHeadTree) -> dict[str, Any]:
     started = settings.clock()
-    branch = read_branch(settings)
+    branch = read_branch(settings, early_head.start)
     pending = _uncommitted(settings, branch)
     if pending and not branch.crs and not branch.load_problems:
         more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
@@ -136,7 +145,7 @@ def run_session(settings: Settings, progress: Progress) -> dict[str, Any]:
             f"{', '.join(item.change_request.change_id for item in branch.crs)} "
             f"(--jobs {settings.jobs})"
         )
-    with started_checks(settings, branch, wanted, progress) as check_results:
+    with started_checks(settings, branch, wanted, progress, early_head) as check_results:
         # while the checks run: everything else the evidence needs
         read_base_history(settings.root, branch)
         promoted = promoted_versions(

@@ -13,7 +13,7 @@ head.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -93,8 +93,12 @@ def _revisions(settings: Settings) -> tuple[str, str, str]:
     return prefix, git.rev_parse(root, settings.base_ref), git.rev_parse(root, settings.head_ref)
 
 
-def read_branch(settings: Settings) -> Branch:
-    """What decides the checks: the base's policy, the diff, the change requests the head adds."""
+def read_branch(
+    settings: Settings, adds_yaml: Callable[[str], None] = lambda head_sha: None
+) -> Branch:
+    """What decides the checks: the base's policy, the diff, the change requests the head adds.
+    `adds_yaml(head_sha)` is called as soon as the diff shows the head adds YAML files (it
+    probably adds change requests, whose checks will need the head's work tree)."""
     root = settings.root
     prefix, base_sha, head_sha = _revisions(settings)
     try:
@@ -103,8 +107,6 @@ def read_branch(settings: Settings) -> Branch:
         raise ConfigError(
             f"{settings.base_ref} and {settings.head_ref} have no common history; check --base"
         ) from None
-    policy, policy_sha256 = _base_policy(root, prefix, base_sha)
-    cr_dir = policy.change_request_dir
     diff = git.diff_with_head_files(
         root, merge_base, head_sha, [f":(top){prefix}" if prefix else "."]
     )
@@ -112,6 +114,10 @@ def read_branch(settings: Settings) -> Branch:
         FileChange(c.status, c.path.removeprefix(prefix), _strip(c.old_path, prefix))
         for c, _file in diff
     )
+    if any(c.status in ("A", "R", "C") and c.path.endswith((".yaml", ".yml")) for c in changes):
+        adds_yaml(head_sha)
+    policy, policy_sha256 = _base_policy(root, prefix, base_sha)
+    cr_dir = policy.change_request_dir
     at_head = {c.path.removeprefix(prefix): file for c, file in diff if file is not None}
     branch = Branch(
         prefix=prefix,

@@ -54,13 +54,43 @@ def reads_merged_change_requests(policy_checks: Sequence[CheckSpec]) -> bool:
     return any(spec.builtin and spec.builtin != "no-regression" for spec in policy_checks)
 
 
+class EarlyHeadTree:
+    """The head's work tree, made in the background before the checks are known, while the
+    policy and the change requests are read (`read_branch`'s `adds_yaml`). Leaving removes
+    it; `started_checks` uses it when the checks need the head."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.ready: Callable[[], Path] | None = None
+        self._stack = contextlib.ExitStack()
+
+    def start(self, head_sha: str) -> None:
+        if self.ready is None:
+            temp = Path(self._stack.enter_context(
+                tempfile.TemporaryDirectory(prefix="promotion-bot-head-")
+            ))
+            self.ready = self._stack.enter_context(
+                git.detached_worktree_started(self.root, head_sha, temp / "head")
+            )
+
+    def __enter__(self) -> EarlyHeadTree:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stack.close()
+
+
 @contextlib.contextmanager
 def started_checks(
-    settings: Settings, branch: Branch, wanted: Mapping[str, list[str]], progress: Progress
+    settings: Settings,
+    branch: Branch,
+    wanted: Mapping[str, list[str]],
+    progress: Progress,
+    early_head: EarlyHeadTree | None = None,
 ) -> Iterator[Callable[[], list[CheckResult]]]:
     """The required checks, started (in work trees of the head, and of the base for
     no-regression): the call it gives waits for their results. Leaving waits for every check
-    and removes the work trees."""
+    and removes the work trees (the early head's is removed by its owner)."""
     specs = [branch.policy.checks[name] for name in wanted]
     if not specs:
         yield list
@@ -74,13 +104,14 @@ def started_checks(
     with tempfile.TemporaryDirectory(prefix="promotion-bot-run-") as temp:
         scratch = Path(temp)
         with contextlib.ExitStack() as stack:
-            head_root = (
-                stack.enter_context(
+            head_root = None
+            if needs_head and early_head is not None and early_head.ready is not None:
+                tree = early_head.ready()
+                head_root = tree / branch.prefix if branch.prefix else tree
+            elif needs_head:
+                head_root = stack.enter_context(
                     _worktree(settings.root, branch, branch.head.sha, scratch / "head")
                 )
-                if needs_head
-                else None
-            )
             base_root = (
                 stack.enter_context(
                     _worktree(settings.root, branch, branch.base.sha, scratch / "base")

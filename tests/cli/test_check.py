@@ -143,6 +143,24 @@ def test_a_branch_without_change_requests_needs_no_checks(
     assert "this branch adds no change request" in result.out
 
 
+@pytest.mark.parametrize(
+    ("path", "content"),
+    [("docs/notes.yaml", "a: 1\n"), ("change-requests/CR-2026-0009.yaml", "not: [valid\n")],
+    ids=["yaml-elsewhere", "unreadable-change-request"],
+)
+def test_a_branch_adding_yaml_but_no_checks_leaves_no_work_tree_behind(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], path: str, content: str
+) -> None:
+    # a branch that adds YAML gets its head's work tree made while the policy is read (its
+    # checks would need it); when no check runs, it is removed all the same
+    repo.branch("feature")
+    repo.write(path, content)
+    repo.commit("Add YAML")
+    result = run_check(repo, capsys)
+    assert result.evidence is not None and result.evidence["checks"] == []
+    assert repo.git("worktree", "list", "--porcelain").count("worktree ") == 1
+
+
 @pytest.mark.parametrize("stage", [True, False], ids=["staged", "not-added"])
 def test_nothing_committed_is_said_and_fails(
     repo: GitRepo, capsys: pytest.CaptureFixture[str], stage: bool
