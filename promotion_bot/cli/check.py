@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from promotion_bot.adapters.check_runner import Progress
 from promotion_bot.cli.options import (
     RenamedOptions,
     base_option,
@@ -19,8 +18,6 @@ from promotion_bot.cli.options import (
     repo_option,
 )
 from promotion_bot.core.errors import ExitCode
-from promotion_bot.flows.check import CheckRequest, run_check
-from promotion_bot.render.evidence import render_text
 
 DEFAULT_JOBS = min(4, os.cpu_count() or 1)
 
@@ -83,6 +80,11 @@ def check(
     Exit codes: 0 every required check passed, 1 a check or a declaration failed,
     2 usage or configuration error (also: nothing committed yet).
     """
+    # imported here: `check --help` (and a usage error) needs none of the flow
+    from promotion_bot.adapters.check_runner import Progress
+    from promotion_bot.flows.check import CheckRequest, run_check
+    from promotion_bot.render.evidence import render_text
+
     request = CheckRequest(
         governed_root(repo), base, head, jobs, output_dir, output, dict(os.environ)
     )
