@@ -78,9 +78,10 @@ def run_check(request: CheckRequest, progress: Progress) -> CheckOutcome:
     target = (request.evidence_path or out / "evidence.json").resolve()
     settings = Settings(request.root, base_ref, request.head_ref, request.jobs, out,
                         dict(request.environ))
-    evidence = run_session(settings, progress)
-    _writable(target, "--output", lambda: _write(target, _json(evidence)))
-    _write_step_summary(evidence, settings.environ)
+    with EarlyHeadTree(settings.root) as early_head:
+        evidence = run_session(settings, progress, early_head)
+        _writable(target, "--output", lambda: _write(target, _json(evidence)))
+        _write_step_summary(evidence, settings.environ)
     return CheckOutcome(evidence, target)
 
 
@@ -118,17 +119,17 @@ def _write_step_summary(evidence: Mapping[str, Any], environ: Mapping[str, str])
         raise ConfigError(f"cannot write GITHUB_STEP_SUMMARY {summary}: {error.strerror}") from None
 
 
-def run_session(settings: Settings, progress: Progress) -> dict[str, Any]:
+def run_session(
+    settings: Settings, progress: Progress, early_head: EarlyHeadTree
+) -> dict[str, Any]:
     """Read, judge, run the required checks and build the evidence document."""
-    with EarlyHeadTree(settings.root) as early_head:
-        return _session(settings, progress, early_head)
-
-
-def _session(settings: Settings, progress: Progress, early_head: EarlyHeadTree) -> dict[str, Any]:
     started = settings.clock()
     branch = read_branch(settings, early_head.start)
-    pending = _uncommitted(settings, branch)
-    if pending and not branch.crs and not branch.load_problems:
+    # the uncommitted files refuse a run only without change requests; with some, they are
+    # a note, read while the checks run
+    nothing_committed = not branch.crs and not branch.load_problems
+    pending = _uncommitted(settings, branch) if nothing_committed else None
+    if pending and nothing_committed:
         more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
         shown = ", ".join(pending[:5]) + more
         raise ConfigError(
@@ -154,7 +155,10 @@ def _session(settings: Settings, progress: Progress, early_head: EarlyHeadTree) 
         judgement = judge(branch.crs, _facts(settings, branch), branch.policy, promoted)
         repository = repository_name(settings.environ, _remote(settings.root), settings.root.name)
         pull_request = pull_request_of_run(settings.root, branch.head.sha, settings.environ)
+        if pending is None:
+            pending = _uncommitted(settings, branch)
         results = check_results()
+        early_head.remove_soon()  # every check is over
     notes = _notes(branch, wanted)
     if pending:
         notes.append(

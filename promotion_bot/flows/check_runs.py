@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import shlex
 import tempfile
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,13 +57,16 @@ def reads_merged_change_requests(policy_checks: Sequence[CheckSpec]) -> bool:
 
 class EarlyHeadTree:
     """The head's work tree, made in the background before the checks are known, while the
-    policy and the change requests are read (`read_branch`'s `adds_yaml`). Leaving removes
-    it; `started_checks` uses it when the checks need the head."""
+    policy and the change requests are read (`read_branch`'s `adds_yaml`); `started_checks`
+    uses it when the checks need the head. Once the checks are over, `remove_soon` removes it
+    while the evidence is written; leaving waits for the removal."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self.ready: Callable[[], Path] | None = None
         self._stack = contextlib.ExitStack()
+        self._removal: threading.Thread | None = None
+        self._removal_error: BaseException | None = None
 
     def start(self, head_sha: str) -> None:
         if self.ready is None:
@@ -73,11 +77,28 @@ class EarlyHeadTree:
                 git.detached_worktree_started(self.root, head_sha, temp / "head")
             )
 
+    def remove_soon(self) -> None:
+        """Start removing the work tree (call it when no check runs in it any more)."""
+        if self.ready is not None and self._removal is None:
+            self._removal = threading.Thread(target=self._remove, name="remove-head-tree")
+            self._removal.start()
+
+    def _remove(self) -> None:
+        try:
+            self._stack.close()
+        except BaseException as error:  # reported by __exit__, in the caller's thread
+            self._removal_error = error
+
     def __enter__(self) -> EarlyHeadTree:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self._stack.close()
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self._removal is None:
+            self._stack.close()
+            return
+        self._removal.join()
+        if self._removal_error is not None and kind is None:
+            raise self._removal_error
 
 
 @contextlib.contextmanager
