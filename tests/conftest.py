@@ -18,6 +18,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from promotion_bot.flows.demo import DemoResult, run_demo
+from tests.gitrepo import built_once
 
 # Fuzzing budget (tests/test_fuzz_loaders.py). "ci" is the default: small and derandomised, so
 # the suite stays fast and a failure reproduces; `--hypothesis-profile=deep` is for a long
@@ -76,13 +77,16 @@ def git(repo: Path, *args: str) -> str:
 
 @pytest.fixture
 def example_repo(tmp_path: Path) -> Iterator[Path]:
-    """A copy of examples/governed-repo as its own git repository, committed on main."""
-    root = tmp_path / "governed"
+    """A copy of examples/governed-repo as its own git repository, committed on main (built
+    once per worker, then copied with its .git)."""
+    yield built_once("example_repo", tmp_path / "governed", _commit_example)
+
+
+def _commit_example(root: Path) -> None:
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("snapshots"))
     git(root, "init", "-q")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "Initial promotions")
-    yield root
 
 
 @dataclass

@@ -7,11 +7,15 @@ pack manifest (pack/SHA256SUMS) in step, the way scripts/update_pack.sh does.
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import time
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 AUTHOR = {
@@ -23,6 +27,45 @@ AUTHOR = {
 EPOCH = 1_767_225_600  # 2026-01-01T00:00:00Z
 RULESET_V1 = "configs/routing_tables/routing_rules_v1.0.0.json"
 PACK_FOLDERS = ("configs", "prompts", "templates")
+
+
+_TEMPLATES: dict[Hashable, Path] = {}
+_TEMPLATE_DIR: Path | None = None
+
+
+def _template_dir() -> Path:
+    global _TEMPLATE_DIR
+    if _TEMPLATE_DIR is None:
+        _TEMPLATE_DIR = Path(tempfile.mkdtemp(prefix="promotion-bot-test-templates-"))
+        atexit.register(shutil.rmtree, _TEMPLATE_DIR, True)
+    return _TEMPLATE_DIR
+
+
+def built_once(key: Hashable, target: Path, build: Callable[[Path], None]) -> Path:
+    """`target` as `build(target)` makes it: built for real the first time this process sees
+    `key`, then copied from a snapshot of that first build (work tree and .git; a copy is a
+    repository in its own right). Saves the git processes of set-ups that every test repeats;
+    `key` must name everything `build` depends on."""
+    template = _TEMPLATES.get(key)
+    if template is None:
+        build(target)
+        template = _template_dir() / str(len(_TEMPLATES))
+        shutil.copytree(target, template, symlinks=True)
+        _TEMPLATES[key] = template
+    else:
+        shutil.copytree(template, target, symlinks=True)
+    return target
+
+
+def head_sha(root: Path) -> str | None:
+    """The commit HEAD names, read from .git's files (None: ask git, e.g. packed refs)."""
+    try:
+        head = (root / ".git" / "HEAD").read_text().strip()
+        if head.startswith("ref: "):
+            head = (root / ".git" / head.removeprefix("ref: ")).read_text().strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return head if len(head) == 40 else None
 
 
 class GitRepo:
@@ -73,7 +116,7 @@ class GitRepo:
     def commit(self, message: str) -> str:
         self.git("add", "-A")
         self.git("commit", "-q", "--allow-empty", "-m", message)
-        return self.git("rev-parse", "HEAD")
+        return self.head()
 
     def branch(self, name: str, start: str = "main") -> None:
         self.git("checkout", "-q", "-b", name, start)
@@ -84,7 +127,16 @@ class GitRepo:
     def merge_into_main(self, branch: str) -> str:
         self.checkout("main")
         self.git("merge", "-q", "--no-ff", "-m", f"Merge {branch}", branch)
-        return self.git("rev-parse", "HEAD")
+        return self.head()
+
+    def head(self) -> str:
+        """HEAD's commit; counts a tick like the `git rev-parse HEAD` it stands for, so that
+        dates (and commit ids) stay as they were."""
+        sha = head_sha(self.root)
+        if sha is None:
+            return self.git("rev-parse", "HEAD")
+        self.ticks += 1
+        return sha
 
     def update_pack(self) -> None:
         """pack/SHA256SUMS for configs/, prompts/ and templates/ (scripts/update_pack.sh)."""
