@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from promotion_bot.core.keys import GeneratedKey, generate_key, policy_entry
+from tests.gitrepo import head_sha
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "governed-repo"
 
@@ -59,8 +60,11 @@ class GovernedHistory:
     merges: list[Merge] = field(default_factory=list)
 
     # -- plumbing ------------------------------------------------------------------------
-    def git(self, *args: str, date: str | None = None, input_text: str | None = None) -> str:
-        moment = date or self.tick()
+    def git(self, *args: str, date: str | None = None, input_text: str | None = None,
+            tick: bool = True) -> str:
+        """git in the repository; each call advances the clock (unless `tick` is False) and
+        dates what it writes with it (or with `date`)."""
+        moment = date or (self.tick() if tick else self._date(self.clock))
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")} | {
             "GIT_AUTHOR_NAME": "Erin Engineer",
             "GIT_AUTHOR_EMAIL": "erin@example.org",
@@ -85,7 +89,11 @@ class GovernedHistory:
 
     def tick(self) -> str:
         self.clock += 1
-        day, hour = divmod(self.clock, 20)
+        return self._date(self.clock)
+
+    @staticmethod
+    def _date(clock: int) -> str:
+        day, hour = divmod(clock, 20)
         return f"2026-03-{1 + day:02d}T{3 + hour:02d}:00:00Z"
 
     def write(self, path: str, content: bytes | str) -> str:
@@ -96,7 +104,55 @@ class GovernedHistory:
         return hashlib.sha256(data).hexdigest()
 
     def rev(self, name: str) -> str:
-        return self.git("rev-parse", name)
+        """`git rev-parse name`; HEAD and branches are read from .git's files (with the tick
+        the git call would have taken, so that later dates and commit ids do not move)."""
+        sha = self._ref_file(name)
+        if sha is None:
+            return self.git("rev-parse", name)
+        self.tick()
+        return sha
+
+    def _ref_file(self, name: str) -> str | None:
+        """HEAD or a branch read from its loose ref file; None when git must answer (an
+        expression, packed refs, or a name that a ref of higher precedence could shadow)."""
+        if name == "HEAD":
+            return head_sha(self.root)
+        git_dir = self.root / ".git"
+        plain = all(part and part.replace("-", "").replace(".", "").replace("_", "").isalnum()
+                    for part in name.split("/"))
+        shadows = (git_dir / "packed-refs", git_dir / name, git_dir / "refs" / name,
+                   git_dir / "refs/tags" / name)
+        if not plain or any(path.exists() for path in shadows):
+            return None
+        try:
+            sha = (git_dir / "refs/heads" / name).read_text().strip()
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            return None
+        return sha if len(sha) == 40 else None
+
+    def _on_main(self) -> bool:
+        try:
+            return (self.root / ".git/HEAD").read_text().strip() == "ref: refs/heads/main"
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+
+    def _merged_pull_request(self, base: str, branch: str, message: str, merge_message: str
+                             ) -> tuple[str, str]:
+        """What `checkout -b branch main; add -A; commit; checkout main; merge --no-ff` does
+        (HEAD on main, which is `base`), with plumbing: the same commits, dates and refs, the
+        index and work tree left at the merge, in 5 git processes instead of 7. Returns
+        (head, merge)."""
+        self.tick()  # checkout -b
+        self.git("add", "-A")
+        tree = self.git("write-tree", tick=False)
+        head = self.git("commit-tree", tree, "-p", base, "-m", message)
+        self.tick()  # rev-parse HEAD
+        self.tick()  # checkout main
+        merged = self.git("commit-tree", tree, "-p", base, "-p", head, "-m", merge_message)
+        self.git("update-ref", "--stdin", tick=False, input_text=(
+            f"create refs/heads/{branch} {head}\nupdate refs/heads/main {merged} {base}\n"))
+        self.tick()  # rev-parse HEAD
+        return head, merged
 
     # -- set-up --------------------------------------------------------------------------
     @classmethod
@@ -131,13 +187,9 @@ class GovernedHistory:
         history.git("add", "-A", "--", ".", *(f":!{folder}" for folder in first))
         history.git("commit", "-q", "-m", "Bootstrap: policy, CODEOWNERS, tooling")
         base_sha = history.rev("main")
-        history.git("checkout", "-q", "-b", "promote/first", "main")
-        history.git("add", "-A")
-        history.git("commit", "-q", "-m", "First promotions")
-        head = history.rev("HEAD")
-        history.git("checkout", "-q", "main")
-        history.git("merge", "-q", "--no-ff", "promote/first", "-m", "Merge pull request #100")
-        merge = Merge("CR-2026-0001", history.rev("HEAD"), head, base_sha, 100)
+        head, sha = history._merged_pull_request(
+            base_sha, "promote/first", "First promotions", "Merge pull request #100")
+        merge = Merge("CR-2026-0001", sha, head, base_sha, 100)
         history.merges.append(merge)
         history.write_snapshot(merge, ("rita", "adam", "priya", "sam"), title="First promotions")
         checks = (
@@ -199,7 +251,9 @@ class GovernedHistory:
         the file of `version` that is still on disk), merged to main."""
         base = self.rev("main")
         branch = f"promote/{change_id}"
-        self.git("checkout", "-q", "-b", branch, "main")
+        plumbing = merge and self._on_main()
+        if not plumbing:
+            self.git("checkout", "-q", "-b", branch, "main")
         path = f"configs/routing_tables/routing_rules_v{version}.json"
         if rollback_of is None:
             digest = self.write(path, json.dumps({"version": version, "rules": []}) + "\n")
@@ -222,16 +276,23 @@ class GovernedHistory:
         self.write(f"change-requests/{change_id}.yaml", "\n".join(lines) + "\n")
         for removed in remove:
             self.git("rm", "-q", removed)
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", f"Promote routing rules {version}")
-        head = self.rev("HEAD")
-        self.git("checkout", "-q", "main")
         self.number += 1
-        merged = Merge(change_id, "", head, base, self.number)
-        if merge:
-            self.git("merge", "-q", "--no-ff", branch, "-m", f"Merge pull request #{self.number}")
-            merged.sha = self.rev("HEAD")
+        if plumbing:
+            head, sha = self._merged_pull_request(
+                base, branch, f"Promote routing rules {version}",
+                f"Merge pull request #{self.number}")
+            merged = Merge(change_id, sha, head, base, self.number)
             self.merges.append(merged)
+        else:
+            self.git("add", "-A")
+            self.git("commit", "-q", "-m", f"Promote routing rules {version}")
+            head = self.rev("HEAD")
+            self.git("checkout", "-q", "main")
+            merged = Merge(change_id, "", head, base, self.number)
+            if merge:
+                self.git("merge", "-q", "--no-ff", branch, "-m", f"Merge pull request #{self.number}")
+                merged.sha = self.rev("HEAD")
+                self.merges.append(merged)
         checks = ROLLBACK_CHECKS if rollback_of else RULESET_CHECKS
         self.write_snapshot(merged, approvers, title=f"Routing rules {version}")
         if with_evidence:
@@ -244,7 +305,9 @@ class GovernedHistory:
         base = self.rev("main")
         self.number += 1
         branch = f"promote/{change_id}"
-        self.git("checkout", "-q", "-b", branch, "main")
+        plumbing = self._on_main()
+        if not plumbing:
+            self.git("checkout", "-q", "-b", branch, "main")
         path = f"configs/routing_tables/routing_rules_v{version}.json"
         self.write(path, json.dumps({"version": version, "rules": []}) + "\n")
         other = json.dumps({"version": version, "rules": ["unreviewed"]}) + "\n"
@@ -256,12 +319,17 @@ class GovernedHistory:
             f"    sha256: {hashlib.sha256(other.encode()).hexdigest()}\n"
             "rollback_plan: Revert the pull request.\n",
         )
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", f"Promote routing rules {version}")
-        head = self.rev("HEAD")
-        self.git("checkout", "-q", "main")
-        self.git("merge", "-q", "--no-ff", branch, "-m", f"Merge pull request #{self.number}")
-        merged = Merge(change_id, self.rev("HEAD"), head, base, self.number)
+        message, merge_message = f"Promote routing rules {version}", f"Merge pull request #{self.number}"
+        if plumbing:
+            head, sha = self._merged_pull_request(base, branch, message, merge_message)
+        else:
+            self.git("add", "-A")
+            self.git("commit", "-q", "-m", message)
+            head = self.rev("HEAD")
+            self.git("checkout", "-q", "main")
+            self.git("merge", "-q", "--no-ff", branch, "-m", merge_message)
+            sha = self.rev("HEAD")
+        merged = Merge(change_id, sha, head, base, self.number)
         self.merges.append(merged)
         self.write_snapshot(merged, ("rita", "adam"), title=f"Routing rules {version}")
         self.write_evidence(merged, RULESET_CHECKS, passed=True)
@@ -280,21 +348,29 @@ class GovernedHistory:
         base = self.rev("main")
         self.number += 1
         branch = f"governance/{self.number}"
-        self.git("checkout", "-q", "-b", branch, "main")
+        plumbing = merge and self._on_main()
+        if not plumbing:
+            self.git("checkout", "-q", "-b", branch, "main")
         for path, content in files.items():
             if content is None:
                 (self.root / path).unlink()
             else:
                 self.write(path, content)
-        self.git("add", "-A")
-        self.git("commit", "-q", "-m", title)
-        head = self.rev("HEAD")
-        self.git("checkout", "-q", "main")
-        merged = Merge(f"GOV-{self.number}", "", head, base, self.number)
-        if merge:
-            self.git("merge", "-q", "--no-ff", branch, "-m", f"Merge pull request #{self.number}")
-            merged.sha = self.rev("HEAD")
+        merge_message = f"Merge pull request #{self.number}"
+        if plumbing:
+            head, sha = self._merged_pull_request(base, branch, title, merge_message)
+            merged = Merge(f"GOV-{self.number}", sha, head, base, self.number)
             self.merges.append(merged)
+        else:
+            self.git("add", "-A")
+            self.git("commit", "-q", "-m", title)
+            head = self.rev("HEAD")
+            self.git("checkout", "-q", "main")
+            merged = Merge(f"GOV-{self.number}", "", head, base, self.number)
+            if merge:
+                self.git("merge", "-q", "--no-ff", branch, "-m", merge_message)
+                merged.sha = self.rev("HEAD")
+                self.merges.append(merged)
         self.write_snapshot(merged, approvers, title=title)
         return merged
 
