@@ -232,11 +232,33 @@ def _utc(git_date: str) -> str:
     return iso(datetime.fromisoformat(git_date))
 
 
+# Answers about commit ids, which name the same content in every repository (kept for the
+# process: the tests copy one template repository many times, so the ids recur).
+_COMMITS: dict[str, CommitInfo] = {}
+_ANSWERS: dict[tuple[Any, ...], Any] = {}
+
+
 class GitBackend:
-    """Reads and writes a real git repository (bare or not) with the git CLI."""
+    """Reads and writes a real git repository (bare or not) with the git CLI.
+
+    What a commit id names never changes, so answers about full commit ids (a commit, a diff
+    or merge base between two, a log from one, a file at one) are kept and not asked of git
+    again, once this repository is known to hold those commits; names that can move
+    (branches, tags, HEAD) are resolved by git every time."""
 
     def __init__(self, git_dir: Path) -> None:
         self.git_dir = git_dir
+        self._known: set[str] = set()  # full ids of commits that this repository holds
+        self._commits = _COMMITS
+        self._answers = _ANSWERS
+
+    def _immutable(self, *shas: str | None) -> bool:
+        return all(sha is None or sha in self._known for sha in shas)
+
+    def _remember(self, commits: Iterable[CommitInfo]) -> None:
+        for info in commits:
+            self._commits[info.sha] = info
+            self._known.add(info.sha)
 
     def _git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
         return run_git(self.git_dir, *args, check=check)
@@ -245,9 +267,33 @@ class GitBackend:
         """Branch, tag, full ref name or (short) sha -> commit sha, or None."""
         if not ref or ref.startswith("-"):
             return None
+        if ref in self._known:
+            return ref
         proc = self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
         sha = proc.stdout.decode().strip()
-        return sha if proc.returncode == 0 and sha else None
+        if proc.returncode != 0 or not sha:
+            return None
+        self._known.add(sha)
+        return sha
+
+    def resolve_all(self, refs: Sequence[str]) -> list[str | None]:
+        """`resolve` for many names with one git process (`cat-file --batch-check`)."""
+        asked = [ref for ref in dict.fromkeys(refs) if ref not in self._known
+                 and ref and not ref.startswith("-") and "\n" not in ref]
+        found: dict[str, str] = {}
+        if asked:
+            proc = subprocess.run(
+                ["git", "-C", str(self.git_dir), "cat-file", "--batch-check"],
+                input="".join(f"{ref}^{{commit}}\n" for ref in asked).encode(),
+                capture_output=True, check=False, timeout=30)
+            if proc.returncode != 0:
+                raise GitError(f"git cat-file --batch-check: {proc.stderr.decode().strip()}")
+            for ref, line in zip(asked, proc.stdout.decode().splitlines(), strict=True):
+                sha, _, kind = line.partition(" ")
+                if kind.startswith("commit ") and _HEX40.fullmatch(sha):
+                    found[ref] = sha
+                    self._known.add(sha)
+        return [ref if ref in self._known else found.get(ref) for ref in refs]
 
     def commits(self, *revs: str, limit: int | None = None, path: str | None = None,
                 reverse: bool = False, no_walk: bool = False) -> list[CommitInfo]:
@@ -261,6 +307,10 @@ class GitBackend:
         args += [*revs, "--"]
         if path:
             args.append(path)
+        key = ("log", tuple(args))
+        if self._immutable(*(rev.removeprefix("^") for rev in revs)) and key in self._answers:
+            cached: list[CommitInfo] = self._answers[key]
+            return cached[:limit] if limit is not None else list(cached)
         out = self._git(*args).stdout.decode()
         commits = []
         for record in out.split("\x1e"):
@@ -270,11 +320,24 @@ class GitBackend:
             sha, tree, parents, an, ae, ad, cn, ce, cd, message = record.split("\x1f")
             commits.append(CommitInfo(sha, tree, tuple(parents.split()), message.rstrip("\n"),
                                       an, ae, _utc(ad), cn, ce, _utc(cd)))
+        self._remember(commits)
+        if self._immutable(*(rev.removeprefix("^") for rev in revs)):
+            self._answers[key] = commits
         return commits[:limit] if limit is not None else commits
 
     def commit(self, sha: str) -> CommitInfo | None:
         resolved = self.resolve(sha)
-        return self.commits(resolved, no_walk=True)[0] if resolved else None
+        if resolved is None:
+            return None
+        return self._commits.get(resolved) or self.commits(resolved, no_walk=True)[0]
+
+    def commits_of(self, refs: Sequence[str]) -> list[CommitInfo | None]:
+        """`commit` for each of `refs` (None: no such commit), with at most two git processes."""
+        shas = self.resolve_all(refs)
+        missing = [sha for sha in dict.fromkeys(shas) if sha and sha not in self._commits]
+        if missing:
+            self.commits(*missing, no_walk=True)
+        return [self._commits[sha] if sha else None for sha in shas]
 
     def log(self, include: str, exclude: str | None = None, *, limit: int | None = None,
             path: str | None = None, reverse: bool = False) -> list[CommitInfo]:
@@ -282,15 +345,39 @@ class GitBackend:
         return self.commits(*revs, limit=limit, path=path, reverse=reverse)
 
     def merge_base(self, a: str, b: str) -> str | None:
+        key = ("merge-base", a, b)
+        if self._immutable(a, b) and key in self._answers:
+            answer: str | None = self._answers[key]
+            return answer
         proc = self._git("merge-base", a, b, check=False)
-        return proc.stdout.decode().strip() or None
+        base = proc.stdout.decode().strip() or None
+        if base is not None and self._immutable(a, b):
+            self._known.add(base)
+            self._answers[key] = base
+        return base
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        key = ("is-ancestor", ancestor, descendant)
+        if self._immutable(ancestor, descendant) and key in self._answers:
+            answer: bool = self._answers[key]
+            return answer
         proc = self._git("merge-base", "--is-ancestor", ancestor, descendant, check=False)
+        if proc.returncode in (0, 1) and self._immutable(ancestor, descendant):
+            self._answers[key] = proc.returncode == 0
         return proc.returncode == 0
 
     def diff(self, base: str | None, head: str) -> list[FileChange]:
         """Files changed from ``base`` to ``head`` (base None: against the empty tree)."""
+        key = ("diff", base, head)
+        if self._immutable(base, head) and key in self._answers:
+            cached: list[FileChange] = self._answers[key]
+            return list(cached)
+        changes = self._diff(base, head)
+        if self._immutable(base, head):
+            self._answers[key] = list(changes)
+        return changes
+
+    def _diff(self, base: str | None, head: str) -> list[FileChange]:
         base = base or self._git("hash-object", "-t", "tree", "/dev/null").stdout.decode().strip()
         opts = ("--no-ext-diff", "--no-textconv", "-z", "-M")
         raw = self._git("diff", *opts, "--raw", "--no-abbrev", base, head).stdout.decode()
@@ -327,6 +414,13 @@ class GitBackend:
         if sha is None:
             return None
         path = path.strip("/")
+        key = ("read", sha, path)
+        if key not in self._answers:
+            self._answers[key] = self._read(sha, path)
+        found: Blob | list[TreeEntry] | None = self._answers[key]
+        return list(found) if isinstance(found, list) else found
+
+    def _read(self, sha: str, path: str) -> Blob | list[TreeEntry] | None:
         if not path:
             return self._list_tree(sha, "")
         out = self._git("ls-tree", "-z", sha, "--", path).stdout.decode()
@@ -376,7 +470,12 @@ class GitBackend:
         self._git("update-ref", "-d", name)
 
     def has_object(self, sha: str) -> bool:
-        return self._git("cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0
+        if sha in self._known:
+            return True
+        found = self._git("cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0
+        if found and _HEX40.fullmatch(sha):
+            self._known.add(sha)
+        return found
 
 
 class MemoryBackend:
@@ -398,6 +497,9 @@ class MemoryBackend:
     def commit(self, sha: str) -> CommitInfo | None:
         resolved = self.resolve(sha)
         return self.repo.commits.get(resolved) if resolved else None
+
+    def commits_of(self, refs: Sequence[str]) -> list[CommitInfo | None]:
+        return [self.commit(ref) for ref in refs]
 
     def _ancestors(self, sha: str) -> list[str]:
         """``sha`` and its ancestors, newest first (breadth first over registered commits)."""
@@ -636,9 +738,15 @@ class Repo:
     def full_name(self) -> str:
         return f"{self.owner}/{self.name}"
 
+    _git_backend: GitBackend | None = field(default=None, init=False, repr=False, compare=False)
+
     @property
     def backend(self) -> GitBackend | MemoryBackend:
-        return GitBackend(self.git_dir) if self.git_dir else MemoryBackend(self)
+        if not self.git_dir:
+            return MemoryBackend(self)
+        if self._git_backend is None or self._git_backend.git_dir != self.git_dir:
+            self._git_backend = GitBackend(self.git_dir)  # one per repository: its caches
+        return self._git_backend
 
     def set_file(self, path: str, data: str | bytes, ref: str | None = None) -> None:
         """In-memory repositories: the content of ``path`` at ``ref`` (branch or sha)."""
@@ -1723,7 +1831,8 @@ class FakeGitHub:
     def _pull_commits(self, repo: Repo, pull: Pull) -> list[CommitInfo]:
         backend = repo.backend
         if pull.commits is not None:
-            return [backend.commit(sha) or _stub_commit(sha) for sha in pull.commits]
+            return [info or _stub_commit(sha)
+                    for sha, info in zip(pull.commits, backend.commits_of(pull.commits), strict=True)]
         return backend.log(pull.head_sha, pull.base_sha, reverse=True)
 
     def _j_pull(self, repo: Repo, pull: Pull, *, full: bool = True) -> dict[str, Any]:

@@ -536,6 +536,40 @@ def test_commits_compare_and_associated_pulls(fake: FakeGitHub, gh: github.Githu
     assert list(repo.get_commit(origin["A"]).get_pulls()) == []
 
 
+def test_kept_answers_never_outlive_a_moved_branch_or_cross_repositories(
+        fake: FakeGitHub, gh: github.Github, origin: dict[str, Any], tmp_path: Path) -> None:
+    """The server keeps what a commit id names (a commit, a diff, a file at it), across
+    repositories; a branch that moves, a commit pushed after a request that missed it, and a
+    commit that only another repository holds are still answered as git has them."""
+    setup_world(fake, origin)
+    repo = gh.get_repo("acme/widgets")
+    assert repo.get_contents("README.md", ref="main").decoded_content == b"hello again\n"
+    assert repo.compare("main", "cr-43").status == "ahead"
+    work = origin["work"]
+    (work / "README.md").write_text("third\n")
+    f = commit_all(work, "F: readme again")
+    fake.update_pull("acme/widgets", 1, commits=[origin["B"], origin["C"], f])
+    messages = [c.commit.message for c in repo.get_pull(1).get_commits()]
+    assert messages == ["B: rules", "C: move\n\nbody line", f"commit {f[:7]}"]  # not pushed
+    git(work, "push", "-q", str(origin["dir"]), "main")
+    messages = [c.commit.message for c in repo.get_pull(1).get_commits()]
+    assert messages == ["B: rules", "C: move\n\nbody line", "F: readme again"]
+    assert repo.get_contents("README.md", ref="main").decoded_content == b"third\n"
+    assert repo.compare("main", "cr-43").status == "diverged"
+
+    only_main = tmp_path / "only-main.git"
+    git(tmp_path, "clone", "-q", "--bare", "--no-local", "--single-branch", "-b", "main",
+        str(origin["dir"]), str(only_main))
+    fake.add_repo("acme/mirror", git_dir=only_main)
+    mirror = gh.get_repo("acme/mirror")
+    assert mirror.get_commit(origin["D"]).commit.message == "D: readme on main"
+    with pytest.raises(github.GithubException) as excinfo:
+        mirror.get_commit(origin["C"])  # known to acme/widgets, not held here
+    assert excinfo.value.status == 422
+    with pytest.raises(github.GithubException):
+        mirror.get_contents("rules/b.json", ref=origin["C"])
+
+
 def test_in_memory_repository(fake: FakeGitHub, gh: github.Github) -> None:
     repo = fake.add_repo("acme/mem")
     repo.set_file(".promotion/policy.yaml", "roles: {}\n")
