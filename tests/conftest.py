@@ -79,7 +79,9 @@ def git(repo: Path, *args: str) -> str:
 def example_repo(tmp_path: Path) -> Iterator[Path]:
     """A copy of examples/governed-repo as its own git repository, committed on main (built
     once per worker, then copied with its .git)."""
-    yield built_once("example_repo", tmp_path / "governed", _commit_example)
+    root = tmp_path / "governed"
+    built_once("example_repo", root, _commit_example)
+    yield root
 
 
 def _commit_example(root: Path) -> None:

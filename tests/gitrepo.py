@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 AUTHOR = {
     "GIT_AUTHOR_NAME": "Erin Engineer",
@@ -29,8 +30,9 @@ RULESET_V1 = "configs/routing_tables/routing_rules_v1.0.0.json"
 PACK_FOLDERS = ("configs", "prompts", "templates")
 
 
-_TEMPLATES: dict[Hashable, Path] = {}
+_TEMPLATES: dict[Hashable, tuple[Path, Any]] = {}
 _TEMPLATE_DIR: Path | None = None
+T = TypeVar("T")
 
 
 def _template_dir() -> Path:
@@ -41,20 +43,22 @@ def _template_dir() -> Path:
     return _TEMPLATE_DIR
 
 
-def built_once(key: Hashable, target: Path, build: Callable[[Path], None]) -> Path:
-    """`target` as `build(target)` makes it: built for real the first time this process sees
-    `key`, then copied from a snapshot of that first build (work tree and .git; a copy is a
-    repository in its own right). Saves the git processes of set-ups that every test repeats;
-    `key` must name everything `build` depends on."""
-    template = _TEMPLATES.get(key)
-    if template is None:
-        build(target)
+def built_once(key: Hashable, target: Path, build: Callable[[Path], T]) -> T:
+    """`target` as `build(target)` makes it, and what `build` returned: built for real the
+    first time this process sees `key`, then copied from a snapshot of that first build (work
+    tree and .git: a copy is a repository in its own right). Saves the git processes of
+    set-ups that every test repeats. `key` must name everything `build` depends on, and what
+    `build` returns must not depend on `target` (commit ids, not paths)."""
+    cached = _TEMPLATES.get(key)
+    if cached is None:
+        result = build(target)
         template = _template_dir() / str(len(_TEMPLATES))
         shutil.copytree(target, template, symlinks=True)
-        _TEMPLATES[key] = template
-    else:
-        shutil.copytree(template, target, symlinks=True)
-    return target
+        _TEMPLATES[key] = (template, result)
+        return result
+    template, result = cached
+    shutil.copytree(template, target, symlinks=True)
+    return cast(T, result)
 
 
 def head_sha(root: Path) -> str | None:

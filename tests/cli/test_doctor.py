@@ -17,6 +17,7 @@ from promotion_bot.cli.main import main
 from tests import openapi_shapes
 from tests.conftest import EXAMPLE, git
 from tests.github_server import FakeGitHub, Repo
+from tests.gitrepo import built_once
 
 NAME = "example-org/intake-routing"
 BOT = "example-org/promotion-bot"
@@ -66,8 +67,14 @@ class World:
 
 
 def adopted_example(tmp_path: Path) -> Path:
-    """The example governed repository with its workflows pinned to one promotion-bot commit."""
+    """The example governed repository with its workflows pinned to one promotion-bot commit
+    (built once per worker, then copied with its .git)."""
     work = tmp_path / "intake-routing"
+    built_once("test_doctor.adopted_example", work, _adopt_example)
+    return work
+
+
+def _adopt_example(work: Path) -> None:
     shutil.copytree(EXAMPLE, work, ignore=shutil.ignore_patterns("snapshots"))
     for workflow in (work / ".github/workflows").glob("*.yml"):
         workflow.write_text(workflow.read_text().replace("OWNER/promotion-bot", BOT)
@@ -75,7 +82,6 @@ def adopted_example(tmp_path: Path) -> Path:
     git(work, "init", "-q", "-b", "main")
     git(work, "add", "-A")
     git(work, "commit", "-q", "-m", "adopt promotion-bot")
-    return work
 
 
 def configure_as_documented(fake: FakeGitHub, work: Path) -> None:

@@ -17,6 +17,7 @@ from promotion_bot.cli.main import main
 from tests.conftest import EXAMPLE, git
 from tests.github_fixtures import webhook_payload
 from tests.github_server import FakeGitHub
+from tests.gitrepo import built_once
 
 REPO = "example-org/intake"
 RULESET = "configs/routing_tables/routing_rules_v1.1.0.json"
@@ -75,8 +76,14 @@ def ruleset_branch(repo: Path) -> None:
 
 
 def make_origin(tmp_path: Path) -> tuple[Path, str, str]:
-    """The example on main and a branch cr-5 promoting the ruleset: (origin, base, head)."""
+    """The example on main and a branch cr-5 promoting the ruleset: (origin, base, head)
+    (built once per worker, then copied with its .git)."""
     origin = tmp_path / "origin"
+    base, head = built_once("test_gate.make_origin", origin, _build_origin)
+    return origin, base, head
+
+
+def _build_origin(origin: Path) -> tuple[str, str]:
     shutil.copytree(EXAMPLE, origin, ignore=shutil.ignore_patterns("snapshots"))
     git(origin, "init", "-q")
     base = commit_all(origin, "main")
@@ -84,7 +91,7 @@ def make_origin(tmp_path: Path) -> tuple[Path, str, str]:
     ruleset_branch(origin)
     head = commit_all(origin, "CR-2026-0005")
     git(origin, "checkout", "-q", "main")
-    return origin, base, head
+    return base, head
 
 
 @pytest.fixture
