@@ -35,7 +35,8 @@ _TEMPLATE_DIR: Path | None = None
 T = TypeVar("T")
 
 
-def _template_dir() -> Path:
+def template_dir() -> Path:
+    """A folder for this process's templates, removed when it exits."""
     global _TEMPLATE_DIR
     if _TEMPLATE_DIR is None:
         _TEMPLATE_DIR = Path(tempfile.mkdtemp(prefix="promotion-bot-test-templates-"))
@@ -52,7 +53,7 @@ def built_once(key: Hashable, target: Path, build: Callable[[Path], T]) -> T:
     cached = _TEMPLATES.get(key)
     if cached is None:
         result = build(target)
-        template = _template_dir() / str(len(_TEMPLATES))
+        template = template_dir() / str(len(_TEMPLATES))
         shutil.copytree(target, template, symlinks=True)
         _TEMPLATES[key] = (template, result)
         return result

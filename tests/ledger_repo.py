@@ -9,18 +9,19 @@ beside the repository). Names and dates are fixed, so runs are reproducible.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from promotion_bot.core.keys import GeneratedKey, generate_key, policy_entry
-from tests.gitrepo import head_sha
+from tests.gitrepo import head_sha, template_dir
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "governed-repo"
 
@@ -33,6 +34,17 @@ TEAMS = {
 RULESET_CHECKS = ("rules-lint", "rules-simulate", "pack-verify")
 ROLLBACK_CHECKS = ("pack-verify",)
 RUN_URL = "https://github.com/example-org/intake-routing/actions/runs/{run}/attempts/1"
+
+
+_HISTORY_PARTS = ("governed", "signing-key.pem", "snapshots", "evidence")
+_HISTORIES: dict[Hashable, tuple[Path, GovernedHistory]] = {}
+
+
+def _copy(source: Path, target: Path) -> None:
+    if source.is_dir():
+        shutil.copytree(source, target, symlinks=True)
+    else:
+        shutil.copy2(source, target)
 
 
 def user(login: str) -> dict[str, Any]:
@@ -156,13 +168,50 @@ class GovernedHistory:
 
     # -- set-up --------------------------------------------------------------------------
     @classmethod
+    def built_once(cls, key: Hashable, base: Path,
+                   build: Callable[[Path], GovernedHistory]) -> GovernedHistory:
+        """`build(base)`'s history, made for real the first time this process sees `key`;
+        after that a copy of what it left in `base` (the repository with its .git, the
+        signing key, snapshots and evidence) and of its state (key, clock, pull request
+        numbers, merges). `key` must name everything `build` depends on, and `build` must
+        leave nothing in `base` but those four."""
+        cached = _HISTORIES.get(key)
+        if cached is not None:
+            template, state = cached
+            for part in _HISTORY_PARTS:
+                _copy(template / part, base / part)
+            return replace(copy.deepcopy(state), root=base / "governed",
+                           key_file=base / "signing-key.pem", snapshots=base / "snapshots",
+                           evidence=base / "evidence")
+        before = set(base.iterdir())
+        history = build(base)
+        made = (history.root, history.key_file, history.snapshots, history.evidence)
+        assert made == tuple(base / part for part in _HISTORY_PARTS), made
+        assert set(base.iterdir()) - before <= set(made), "build left more than a history"
+        template = template_dir() / f"history-{len(_HISTORIES)}"
+        template.mkdir()
+        for part in _HISTORY_PARTS:
+            _copy(base / part, template / part)
+        _HISTORIES[key] = (template, copy.deepcopy(history))
+        return history
+
+    @classmethod
     def create(
         cls, base: Path, *, adopt: bool = False, edit_policy: Callable[[str], str] | None = None
     ) -> GovernedHistory:
         """The example as the first commit (policy and first promotions together: history
         before the policy is not governed). With `adopt`, the first commit holds only the
         policy and the tooling, and the first promotions come through a pull request, so that
-        every governed file on main is covered by a record."""
+        every governed file on main is covered by a record. (Built once per process and
+        policy, then copied: histories with the same policy share their signing key.)"""
+        text = (EXAMPLE / ".promotion/policy.yaml").read_text()
+        assert "signing:" not in text
+        text = edit_policy(text) if edit_policy else text
+        return cls.built_once(("create", adopt, text), base,
+                              lambda into: cls._create(into, adopt, text))
+
+    @classmethod
+    def _create(cls, base: Path, adopt: bool, text: str) -> GovernedHistory:
         root = base / "governed"
         shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("snapshots"))
         key = generate_key()
@@ -174,9 +223,6 @@ class GovernedHistory:
         evidence.mkdir()
         history = cls(root, key, key_file, snapshots, evidence)
         policy = root / ".promotion/policy.yaml"
-        text = policy.read_text()
-        assert "signing:" not in text
-        text = edit_policy(text) if edit_policy else text
         policy.write_text(text.rstrip("\n") + "\n\n" + policy_entry(key.keyid, key.public_pem, None))
         history.git("init", "-q", "-b", "main")
         if not adopt:
@@ -201,7 +247,13 @@ class GovernedHistory:
     @classmethod
     def unadopted(cls, base: Path, *, months: int = 12) -> GovernedHistory:
         """The example as a repository that lived a year without promotion-bot: no policy, no
-        change requests, `months` monthly commits that edit its artifacts in place."""
+        change requests, `months` monthly commits that edit its artifacts in place. (Built
+        once per process, then copied.)"""
+        return cls.built_once(("unadopted", months), base,
+                              lambda into: cls._unadopted(into, months))
+
+    @classmethod
+    def _unadopted(cls, base: Path, months: int) -> GovernedHistory:
         root = base / "governed"
         shutil.copytree(
             EXAMPLE, root, ignore=shutil.ignore_patterns("snapshots", ".promotion", "change-requests")

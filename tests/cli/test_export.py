@@ -41,14 +41,19 @@ def record_digests(history: GovernedHistory) -> dict[str, str]:
 
 @pytest.fixture
 def history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> GovernedHistory:
-    """Two promotions, a merge pushed straight to main (a violation) and a rollback, recorded."""
-    history = GovernedHistory.create(tmp_path)
-    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
-    history.ruleset("CR-2026-0006", "1.2.0", "1.1.0")
-    history.direct_push("9.9.9")
-    history.ruleset("CR-2026-0007", "1.1.0", "1.2.0", rollback_of="CR-2026-0006")
-    assert run(capsys, *history.record_args())[0] == 1  # the direct push is a violation
-    return history
+    """Two promotions, a merge pushed straight to main (a violation) and a rollback, recorded
+    (once per worker, then copied)."""
+
+    def build(base: Path) -> GovernedHistory:
+        history = GovernedHistory.create(base)
+        history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+        history.ruleset("CR-2026-0006", "1.2.0", "1.1.0")
+        history.direct_push("9.9.9")
+        history.ruleset("CR-2026-0007", "1.1.0", "1.2.0", rollback_of="CR-2026-0006")
+        assert run(capsys, *history.record_args())[0] == 1  # the direct push is a violation
+        return history
+
+    return GovernedHistory.built_once("test_export.history", tmp_path, build)
 
 
 @pytest.fixture

@@ -19,10 +19,15 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 
 @pytest.fixture
 def history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> GovernedHistory:
-    made = GovernedHistory.create(tmp_path, adopt=True)
-    made.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
-    assert run(capsys, *made.record_args())[0] == 0
-    return made
+    """Adopted, one promotion, recorded (recorded once per worker, then copied)."""
+
+    def build(base: Path) -> GovernedHistory:
+        made = GovernedHistory.create(base, adopt=True)
+        made.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+        assert run(capsys, *made.record_args())[0] == 0
+        return made
+
+    return GovernedHistory.built_once("test_verify.history", tmp_path, build)
 
 
 def verify(
@@ -409,9 +414,14 @@ def govern_model_keys(policy: str) -> str:
 
 @pytest.fixture
 def key_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> GovernedHistory:
-    made = GovernedHistory.create(tmp_path, adopt=True, edit_policy=govern_model_keys)
-    assert run(capsys, *made.record_args())[0] == 0
-    return made
+    """Adopted with key-governed model configs, recorded (once per worker, then copied)."""
+
+    def build(base: Path) -> GovernedHistory:
+        made = GovernedHistory.create(base, adopt=True, edit_policy=govern_model_keys)
+        assert run(capsys, *made.record_args())[0] == 0
+        return made
+
+    return GovernedHistory.built_once("test_verify.key_history", tmp_path, build)
 
 
 def edit_on_main(history: GovernedHistory, old: str, new: str) -> None:
