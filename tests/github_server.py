@@ -238,6 +238,16 @@ _COMMITS: dict[str, CommitInfo] = {}
 _ANSWERS: dict[tuple[Any, ...], Any] = {}
 
 
+_PLAIN_REF = re.compile(r"(?!.*\.\.)(?!.*//)[A-Za-z0-9_][A-Za-z0-9_./-]*(?<![./])")
+
+
+def _read_ref(path: Path) -> str | None:
+    try:
+        return path.read_text().strip()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
 class GitBackend:
     """Reads and writes a real git repository (bare or not) with the git CLI.
 
@@ -269,12 +279,43 @@ class GitBackend:
             return None
         if ref in self._known:
             return ref
+        from_files = self._ref_from_files(ref)
+        if from_files in self._known:
+            return from_files
         proc = self._git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
         sha = proc.stdout.decode().strip()
         if proc.returncode != 0 or not sha:
             return None
         self._known.add(sha)
         return sha
+
+    def _ref_from_files(self, ref: str) -> str | None:
+        """What a branch-like name points at, read from loose ref files in git's order
+        (gitrevisions: refs/<name>, refs/tags/, refs/heads/, refs/remotes/, .../HEAD); None
+        whenever git itself must answer: packed refs, symbolic refs, names that could be
+        object ids or expressions, pseudo-refs other than HEAD."""
+        git_dir = self.git_dir / ".git" if (self.git_dir / ".git").is_dir() else self.git_dir
+        if (git_dir / "packed-refs").exists() or not _PLAIN_REF.fullmatch(ref):
+            return None
+        if ref == "HEAD":
+            head = _read_ref(git_dir / "HEAD")
+            if head is None or not head.startswith("ref: refs/heads/"):
+                return None
+            ref = head.removeprefix("ref: ")
+        if re.fullmatch(r"[0-9a-f]{4,40}", ref):
+            return None
+        if not ref.startswith("refs/") and (git_dir / ref).exists():
+            return None  # a pseudo-ref (or a stray file): git knows what it means
+        rules = ("{}", "refs/{}", "refs/tags/{}", "refs/heads/{}", "refs/remotes/{}",
+                 "refs/remotes/{}/HEAD")
+        for rule in rules:
+            candidate = rule.format(ref)
+            if not candidate.startswith("refs/") or (git_dir / candidate).is_dir():
+                continue
+            value = _read_ref(git_dir / candidate)
+            if value is not None:
+                return value if _HEX40.fullmatch(value) else None
+        return None
 
     def resolve_all(self, refs: Sequence[str]) -> list[str | None]:
         """`resolve` for many names with one git process (`cat-file --batch-check`)."""

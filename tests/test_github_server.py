@@ -569,6 +569,18 @@ def test_kept_answers_never_outlive_a_moved_branch_or_cross_repositories(
     with pytest.raises(github.GithubException):
         mirror.get_contents("rules/b.json", ref=origin["C"])
 
+    fake.add_repo("acme/work", git_dir=work)  # loose refs, read from files as git would
+    served = gh.get_repo("acme/work")
+    assert served.get_contents("README.md", ref="main").decoded_content == b"third\n"
+    git(work, "tag", "main", origin["A"])  # a tag shadows the branch of the same name
+    assert served.get_contents("README.md", ref="main").decoded_content == b"hello\n"
+    assert served.get_contents("README.md", ref="heads/main").decoded_content == b"third\n"
+    git(work, "tag", "-d", "main")
+    (work / "README.md").write_text("fourth\n")
+    commit_all(work, "G: readme once more")
+    assert served.get_contents("README.md", ref="main").decoded_content == b"fourth\n"
+    assert served.get_contents("README.md", ref="HEAD").decoded_content == b"fourth\n"
+
 
 def test_in_memory_repository(fake: FakeGitHub, gh: github.Github) -> None:
     repo = fake.add_repo("acme/mem")
