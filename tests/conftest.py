@@ -80,11 +80,12 @@ def example_repo(tmp_path: Path) -> Iterator[Path]:
     """A copy of examples/governed-repo as its own git repository, committed on main (built
     once per worker, then copied with its .git)."""
     root = tmp_path / "governed"
-    built_once("example_repo", root, _commit_example)
+    built_once("example_repo", root, commit_example)
     yield root
 
 
-def _commit_example(root: Path) -> None:
+def commit_example(root: Path) -> None:
+    """examples/governed-repo copied to `root` and committed on main in a new repository."""
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("snapshots"))
     git(root, "init", "-q")
     git(root, "add", "-A")

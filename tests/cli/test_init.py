@@ -15,6 +15,7 @@ from promotion_bot.adapters.files import load_yaml_file
 from promotion_bot.cli.main import main
 from promotion_bot.core.keys import generate_key
 from tests.conftest import EXAMPLE, git
+from tests.gitrepo import built_once
 from tests.test_workflows import ROLES, audit, load_workflow
 
 BOT = "acme-tools/promotion-bot"
@@ -27,16 +28,21 @@ WORKFLOWS = ["promotion-checks.yml", "promotion-gate.yml", "promotion-record.yml
 @pytest.fixture
 def unadopted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The example's artifacts and scripts as a repository that never had promotion-bot: no
-    policy, no CODEOWNERS, no workflows, no change requests; origin on GitHub (acme)."""
+    policy, no CODEOWNERS, no workflows, no change requests; origin on GitHub (acme). (Built
+    once per worker, then copied with its .git.)"""
     root = tmp_path / "intake-routing"
+    built_once("test_init.unadopted", root, _unadopted_example)
+    monkeypatch.chdir(root)
+    yield root
+
+
+def _unadopted_example(root: Path) -> None:
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(
         "snapshots", ".promotion", ".github", "change-requests", "CODEOWNERS"))
     git(root, "init", "-q", "-b", "main")
     git(root, "remote", "add", "origin", "git@github.com:acme/intake-routing.git")
     git(root, "add", "-A")
     git(root, "commit", "-q", "-m", "intake routing as it runs today")
-    monkeypatch.chdir(root)
-    yield root
 
 
 def status(repo: Path) -> str:

@@ -14,7 +14,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from promotion_bot.cli.main import main
-from tests.conftest import git
+from tests.conftest import commit_example, git
+from tests.gitrepo import built_once
 
 RULESET = "configs/routing_tables/routing_rules_v1.0.0.json"
 RULESET_SHA = "939ec3a29a114d69208bd9ad74b949584c405502b22d4840c17ad46ab96960a6"
@@ -194,14 +195,21 @@ CR_CASES: list[tuple[str, str | bytes, int | None, str]] = [
 
 
 @pytest.fixture
-def repo(example_repo: Path) -> Path:
-    """The example plus an untracked file, a tracked symlink and a rollback-able history."""
+def repo(tmp_path: Path) -> Path:
+    """The example plus an untracked file, a tracked symlink and a rollback-able history
+    (built once per worker, then copied with its .git)."""
+    example_repo = tmp_path / "governed"
+    built_once("test_validate.repo", example_repo, _example_with_a_link)
+    return example_repo
+
+
+def _example_with_a_link(example_repo: Path) -> None:
+    commit_example(example_repo)
     routing = example_repo / "configs" / "routing_tables"
     (routing / "untracked.json").write_text("{}\n")
     os.symlink("routing_rules_v1.0.0.json", routing / "link.json")
     git(example_repo, "add", "configs/routing_tables/link.json")
     git(example_repo, "commit", "-q", "-m", "link")
-    return example_repo
 
 
 @pytest.mark.parametrize(("content", "line", "words"),
