@@ -37,7 +37,7 @@ RUN_URL = "https://github.com/example-org/intake-routing/actions/runs/{run}/atte
 
 
 _HISTORY_PARTS = ("governed", "signing-key.pem", "snapshots", "evidence")
-_HISTORIES: dict[Hashable, tuple[Path, GovernedHistory]] = {}
+_HISTORIES: dict[Hashable, tuple[Path, Path, GovernedHistory]] = {}
 
 
 def _copy(source: Path, target: Path) -> None:
@@ -168,18 +168,22 @@ class GovernedHistory:
 
     # -- set-up --------------------------------------------------------------------------
     @classmethod
-    def built_once(cls, key: Hashable, base: Path,
-                   build: Callable[[Path], GovernedHistory]) -> GovernedHistory:
+    def built_once(cls, key: Hashable, base: Path, build: Callable[[Path], GovernedHistory],
+                   *, beside: tuple[str, ...] = ()) -> GovernedHistory:
         """`build(base)`'s history, made for real the first time this process sees `key`;
         after that a copy of what it left in `base` (the repository with its .git, the
-        signing key, snapshots and evidence) and of its state (key, clock, pull request
-        numbers, merges). `key` must name everything `build` depends on, and `build` must
-        leave nothing in `base` but those four."""
+        signing key, snapshots, evidence and the `beside` entries, e.g. a bare origin) and of
+        its state (key, clock, pull request numbers, merges); the repository's git config
+        (remotes) is pointed at the copy's `base`. `key` must name everything `build`
+        depends on, and `build` must leave nothing else in `base`."""
+        parts = (*_HISTORY_PARTS, *beside)
         cached = _HISTORIES.get(key)
         if cached is not None:
-            template, state = cached
-            for part in _HISTORY_PARTS:
+            template, first_base, state = cached
+            for part in parts:
                 _copy(template / part, base / part)
+            config = base / "governed/.git/config"
+            config.write_text(config.read_text().replace(str(first_base), str(base)))
             return replace(copy.deepcopy(state), root=base / "governed",
                            key_file=base / "signing-key.pem", snapshots=base / "snapshots",
                            evidence=base / "evidence")
@@ -187,12 +191,13 @@ class GovernedHistory:
         history = build(base)
         made = (history.root, history.key_file, history.snapshots, history.evidence)
         assert made == tuple(base / part for part in _HISTORY_PARTS), made
-        assert set(base.iterdir()) - before <= set(made), "build left more than a history"
+        left = set(base.iterdir()) - before
+        assert left <= {base / part for part in parts}, f"build left {sorted(map(str, left))}"
         template = template_dir() / f"history-{len(_HISTORIES)}"
         template.mkdir()
-        for part in _HISTORY_PARTS:
+        for part in parts:
             _copy(base / part, template / part)
-        _HISTORIES[key] = (template, copy.deepcopy(history))
+        _HISTORIES[key] = (template, base, copy.deepcopy(history))
         return history
 
     @classmethod

@@ -96,22 +96,30 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
           capsys: pytest.CaptureFixture[str]) -> Iterator[World]:
     """main: the first promotions through pull request #100, then routing-rules 1.1.0
     (CR-2026-0005, #101) and 1.2.0 (CR-2026-0006, #102), all recorded; origin is a bare
-    repository the loopback GitHub serves."""
-    history = GovernedHistory.create(tmp_path, adopt=True)
-    origin = tmp_path / "origin.git"
-    history.git("init", "-q", "--bare", str(origin))
-    history.git("remote", "add", "origin", str(origin))
+    repository the loopback GitHub serves. (The repositories are made and recorded once per
+    worker, then copied.)"""
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+
+    def build(base: Path) -> GovernedHistory:
+        history = GovernedHistory.create(base, adopt=True)
+        bare = base / "origin.git"
+        history.git("init", "-q", "--bare", str(bare))
+        history.git("remote", "add", "origin", str(bare))
+        offline = World(history, bare, None, capsys)
+        offline.promote("CR-2026-0005", "1.1.0", "1.0.0")
+        offline.promote("CR-2026-0006", "1.2.0", "1.1.0")
+        offline.record()
+        return history
+
+    history = GovernedHistory.built_once("test_rollback.world", tmp_path, build,
+                                         beside=("origin.git",))
+    origin = tmp_path / "origin.git"
     with FakeGitHub() as fake:
         fake.add_repo(REPO, git_dir=origin)
         for team, members in TEAMS.items():
             org, slug = team.split("/")
             fake.add_team(org, slug, {login: "active" for login in members})
-        result = World(history, origin, fake, capsys)
-        result.promote("CR-2026-0005", "1.1.0", "1.0.0")
-        result.promote("CR-2026-0006", "1.2.0", "1.1.0")
-        result.record()
-        yield result
+        yield World(history, origin, fake, capsys)
         assert fake.server_errors == []
 
 
