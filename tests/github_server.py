@@ -17,8 +17,11 @@ Responses use GitHub's shapes; tests/test_github_server.py validates every route
 published OpenAPI description (tests/openapi_shapes.py), so the fake cannot drift from GitHub.
 
 Repositories added with ``git_dir`` serve contents, refs, commits and compare from that real git
-repository (bare or not) through the ``git`` CLI, and ref writes update it. Without ``git_dir`` a
-repository keeps refs, commits and file contents in plain dicts the test fills.
+repository (bare or not) through the ``git`` CLI, and ref writes update it. Answers about full
+commit ids (a commit, a diff, a log, a file at a commit) are kept for the process once the
+repository is known to hold the commit; branch and tag names are read again on every request
+(loose ref files in git's order, else ``git rev-parse``). Without ``git_dir`` a repository keeps
+refs, commits and file contents in plain dicts the test fills.
 
 Repository settings (what ``promotion-bot doctor`` reads) are plain state the test sets:
 ``repo.rulesets`` (:meth:`FakeGitHub.add_ruleset`), ``repo.environments``
