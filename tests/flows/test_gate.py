@@ -997,3 +997,58 @@ def test_an_open_pull_request_list_that_failed_its_count_is_not_trusted_for_the_
     assert world.verdict()["description"] == (
         "#1 into main: Waiting for administrator; "
         "#2 into landing: No governed change: no role has to approve")
+
+
+# -- red team: a pull request retargeted while the gate judges it ---------------------------------
+
+
+def test_a_pull_request_retargeted_between_the_open_list_and_its_read_is_an_error(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """The open list says #1 is into main (governed); the author retargets it to `landing`,
+    a branch that already holds the governed change, before the gate reads #1. Judged by
+    landing's diff, #1 has no governed change: a green the author turns into main's by
+    retargeting back. The base that made #1 governed must be the base it is judged by."""
+    git(world.origin, "branch", "landing", world.head)
+    governed_change = world.head
+    head = push_to_cr5(world, {"NOTES.md": "harmless\n"}, "notes")
+    world.review("rita")  # the administrator is missing: #1 into main is not approved
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1", action=lambda: world.fake.update_pull(
+        REPO, 1, base_ref="landing", base_sha=governed_change))
+    code, output = world.gate("--all-open", capsys=capsys)
+    assert "success" not in world.states(head), output
+    assert (code, world.verdict(head)["state"]) == (2, "error"), output
+    assert "retargeted during the evaluation" in output
+
+
+def test_a_pull_request_retargeted_after_its_lists_is_noticed_by_the_query_that_confirms_them(
+        two_pulls: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """#2 brings the shared head into `landing`, where it changes nothing governed: approved.
+    While the gate lists #2's reviews its author retargets it to main, where the head brings
+    the ruleset change nobody approved. The query that confirms the lists reads the base
+    again: the head stays without success."""
+    world = two_pulls
+    world.fake.update_pull(REPO, 1, state="closed")
+    world.fake.update_pull(REPO, 2, head_ref="cr-5-again")  # GitHub: one pull per head and base
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/2/reviews", action=lambda: (
+        world.fake.update_pull(REPO, 2, base_ref="main", base_sha=world.base)))
+    code, output = world.gate("--pr", "2", "--governed-branch", "main",
+                              "--governed-branch", "landing", capsys=capsys)
+    assert "success" not in world.states(), output
+    assert (code, world.verdict()["state"]) == (2, "error"), output
+    assert "#2 was retargeted during the evaluation (landing -> main)" in output
+
+
+def test_a_sibling_retargeted_into_a_governed_branch_during_the_run_is_noticed(
+        two_pulls: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """#1 into main is approved; #2 has the same head into `landing`, not governed, so it is
+    not judged. While the gate lists #1's reviews, #2 is retargeted to main, where nobody
+    approved it: a success on the shared head would make #2 mergeable unjudged."""
+    world = two_pulls
+    world.review("alice")  # #1 into main: approved
+    world.fake.update_pull(REPO, 2, head_ref="cr-5-again")
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/reviews", action=lambda: (
+        world.fake.update_pull(REPO, 2, base_ref="main", base_sha=world.base)))
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states(), output
+    assert (code, world.verdict()["state"]) == (2, "error"), output
+    assert "#2 was retargeted during the evaluation (landing -> main)" in output
