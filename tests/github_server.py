@@ -2598,9 +2598,10 @@ class FakeGitHub:
     def _graphql(self, request: Request) -> Response:
         """GitHub's GraphQL endpoint for the fields the bot asks for, under any alias and in
         any number per query (as GitHub allows): `viewer { login }`; a repository's
-        `pullRequest(number:) { headRefOid reviews { totalCount } }`, `pullRequests(states:
-        OPEN) { totalCount }` and a commit's `associatedPullRequests`; a team's
-        `members(membership: ALL) { totalCount }`. Variables must be declared and used exactly
+        `pullRequest(number:) { headRefOid baseRefName reviews { totalCount } }` (GitHub's
+        PullRequest object: docs.github.com/graphql/reference/objects#pullrequest),
+        `pullRequests(states: OPEN) { totalCount }` and a commit's `associatedPullRequests`; a
+        team's `members(membership: ALL) { totalCount }`. Variables must be declared and used exactly
         as GraphQL requires. Answers in GraphQL's shape (200 with `data`, and `errors` naming
         the path of what could not be resolved); any other query is a bug in the test, kept in
         ``server_errors``."""
@@ -2689,6 +2690,8 @@ class FakeGitHub:
             for selection in _selections(found[2]):
                 if selection == "headRefOid":
                     answer["headRefOid"] = pull.head_sha
+                elif selection == "baseRefName":  # the branch name, without refs/heads/
+                    answer["baseRefName"] = pull.base_ref
                 elif selection == "reviews { totalCount }":
                     answer["reviews"] = {"totalCount": len(pull.reviews)}
                 else:

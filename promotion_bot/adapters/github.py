@@ -61,8 +61,8 @@ _SHA = re.compile(r"[0-9a-f]{40}")
 _VIEWER_FIELD = "viewer { login }"
 _OPEN_PULLS_FIELD = ("open: repository(owner: $owner, name: $name) "
                      "{ pullRequests(states: OPEN) { totalCount } }")
-_PULL_FIELD = ("pull{i}: repository(owner: $owner, name: $name) "
-               "{{ pullRequest(number: $number{i}) {{ headRefOid reviews {{ totalCount }} }} }}")
+_PULL_FIELD = ("pull{i}: repository(owner: $owner, name: $name) {{ pullRequest(number: "
+               "$number{i}) {{ headRefOid baseRefName reviews {{ totalCount }} }} }}")
 _TEAM_FIELD = ("team{i}: organization(login: $org{i}) "
                "{{ team(slug: $slug{i}) {{ members(membership: ALL) {{ totalCount }} }} }}")
 _BLOB_FIELD = ("blob{i}: repository(owner: $owner, name: $name) {{ object(expression: "
@@ -388,7 +388,8 @@ class PullReader:
         self._open_pulls: list[OpenPull] | None = None
         self._default_branch: str | None = None
         # what the next verification query must confirm (see verify_pending)
-        self._unverified_pulls: dict[int, tuple[str, int]] = {}  # head read, reviews listed
+        # head and base read, reviews listed (None: a sibling whose reviews were not read)
+        self._unverified_pulls: dict[int, tuple[str, str, int | None]] = {}
         self._unverified_teams: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._unverified_open_pulls: int | None = None
 
@@ -466,17 +467,24 @@ class PullReader:
         if not isinstance(base_tip, str) or not _SHA.fullmatch(base_tip):
             raise GitHubError(f"GitHub's answer for the base branch {base_ref} names no commit")
         facts = PullFacts(raw, files, reviews, base_tip, commits)
-        self._unverified_pulls[number] = (facts.head_sha, len(reviews))
+        self._unverified_pulls[number] = (facts.head_sha, str(raw["base"]["ref"]), len(reviews))
         if verify:
             self.verify_pending()
         self._pull_files[(base_tip, facts.head_sha)] = _changes_from_files(files)
         return facts
 
+    def expect_pull(self, number: int, head: str, base_ref: str) -> None:
+        """Have the next `verify_pending` confirm that pull request `number` still has this
+        head and base: a sibling the gate does not judge because of its base must not be
+        retargeted into a governed branch unnoticed."""
+        self._unverified_pulls.setdefault(number, (head, base_ref, None))
+
     def verify_pending(self, *, viewer: bool = False,
                        files: Iterable[tuple[str, str]] = ()) -> None:
         """Everything the REST lists cannot prove themselves, in ONE GraphQL query: each pull
-        request's head read again after its lists (a push in between would pair one head with
-        another's files) and its review count (the REST review list has no total: a lost page
+        request's head and base read again after its lists (a push in between would pair one
+        head with another's files; a retarget, one base's judgement with another) and its
+        review count (the REST review list has no total: a lost page
         would drop a request for changes), each owner team's member count (a member missing
         from the list could not block), the open pull requests' count (a sibling missing from
         the list would not be judged), and, if asked, the account the bot acts as and `files`
@@ -529,13 +537,13 @@ class PullReader:
             raise
 
     def _confirm(self, query: str, variables: dict[str, Any], what: str,
-                 pulls: dict[int, tuple[str, int]],
+                 pulls: dict[int, tuple[str, str, int | None]],
                  teams: dict[tuple[str, str], list[dict[str, Any]]], open_count: int | None,
                  blobs: list[tuple[str, str]], want_viewer: bool) -> None:
         data = self.client.graphql(f"confirm the lists of {what or 'the bot'}", query, variables)
         if want_viewer:
             self.client.remember_viewer(_viewer_login(data))
-        for index, (number, (head, listed)) in enumerate(pulls.items()):
+        for index, (number, (head, base_ref, listed)) in enumerate(pulls.items()):
             found = ((data.get(f"pull{index}") or {}).get("pullRequest") or {})
             now = found.get("headRefOid")
             if not isinstance(now, str) or not _SHA.fullmatch(now):
@@ -545,6 +553,13 @@ class PullReader:
                 raise GitHubError(f"pull request #{number} moved during the evaluation "
                                   f"({head[:12]} -> {now[:12]}); the push starts its own "
                                   "evaluation")
+            base_now = found.get("baseRefName")
+            if base_now != base_ref:
+                raise GitHubError(f"pull request #{number} was retargeted during the evaluation "
+                                  f"({base_ref} -> {base_now}); the edit starts its own "
+                                  "evaluation")
+            if listed is None:
+                continue
             total = (found.get("reviews") or {}).get("totalCount")
             if not isinstance(total, int) or isinstance(total, bool):
                 raise GitHubError(f"could not count the reviews of #{number}: GitHub's GraphQL "

@@ -226,14 +226,22 @@ class Gate:
                         if pull.head_sha == head]
             governed = [pull for pull in siblings if self.is_governed_base(pull.base_ref)]
             for pull in siblings:
-                if pull not in governed and pull.number in asked:
-                    run.pulls.append(self._skipped(pull))
+                if pull not in governed:
+                    # not judged because of its base: the query confirms it kept that base
+                    self.reader.expect_pull(pull.number, pull.head_sha, pull.base_ref)
+                    if pull.number in asked:
+                        run.pulls.append(self._skipped(pull))
             for pull in governed:
                 facts = self.reader.pull(pull.number, verify=False)
                 if facts.head_sha != head:
                     raise GitHubError(f"pull request #{pull.number} moved during the "
                                       f"evaluation ({head[:12]} -> {facts.head_sha[:12]}); "
                                       "the push starts its own evaluation")
+                base_ref = str(facts.pull["base"]["ref"])
+                if base_ref != pull.base_ref:  # governed by one base, judged by another
+                    raise GitHubError(f"pull request #{pull.number} was retargeted during the "
+                                      f"evaluation ({pull.base_ref} -> {base_ref}); the edit "
+                                      "starts its own evaluation")
                 judged.append(self._evaluate(facts))
             # sent already by _evaluate; with no governed pull request, the sibling list's count
             self.reader.verify_pending()
