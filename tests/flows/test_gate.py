@@ -1052,3 +1052,28 @@ def test_a_sibling_retargeted_into_a_governed_branch_during_the_run_is_noticed(
     assert "success" not in world.states(), output
     assert (code, world.verdict()["state"]) == (2, "error"), output
     assert "#2 was retargeted during the evaluation (landing -> main)" in output
+
+
+def test_a_pull_request_seen_moving_is_listed_again_for_the_next_head(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """The schedule judges #1's head, then #3's. While the gate lists #1's reviews, #1's
+    author pushes #3's approved head to #1. #1's own head fails (it moved), and the run knows
+    its list of open pull requests is stale: kept, it would judge #3's head without #1, which
+    now has that head and nobody's approval, and turn it green."""
+    git(world.origin, "checkout", "-q", "-b", "cr-7", world.head)
+    (world.origin / "NOTES.md").write_text("the same change, another branch\n")
+    other_head = commit_all(world.origin, "another branch")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.add_pull(REPO, 3, user="gh-author", base_ref="main", base_sha=world.base,
+                        head_ref="cr-7", head_sha=other_head, title="CR-2026-0005 again")
+    for user in ("rita", "alice"):
+        world.fake.add_review(REPO, 3, user=user, state="APPROVED", commit_id=other_head)
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/reviews", action=lambda: (
+        world.fake.update_pull(REPO, 1, head_sha=other_head)))
+    code, output = world.gate("--all-open", capsys=capsys)
+    assert code == 2, output
+    assert world.verdict()["state"] == "error"  # #1's old head: it moved
+    assert "success" not in world.states(other_head), output
+    assert world.verdict(other_head)["description"] == (
+        "#1 into main: Waiting for reviewer, administrator; "
+        "#3 into main: All 2 required roles approved"), output
