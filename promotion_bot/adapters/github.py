@@ -473,6 +473,13 @@ class PullReader:
         self._pull_files[(base_tip, facts.head_sha)] = _changes_from_files(files)
         return facts
 
+    def forget_pull(self, number: int) -> None:
+        """Pull request `number` was seen to move or change base: its cached read and the
+        open pull request list (which names its old head and base) are read anew when next
+        asked for."""
+        self._pulls.pop(number, None)
+        self._open_pulls = None
+
     def expect_pull(self, number: int, head: str, base_ref: str) -> None:
         """Have the next `verify_pending` confirm that pull request `number` still has this
         head and base: a sibling the gate does not judge because of its base must not be
@@ -529,11 +536,15 @@ class PullReader:
         try:
             self._confirm(query, variables, what, pulls, teams, open_count, blobs, want_viewer)
         except BaseException:
-            # an unconfirmed list is never used again: the next pull request lists it anew
+            # an unconfirmed list is never used again: the next pull request lists it anew.
+            # The open pull requests too, even when confirmed earlier: a pull request that
+            # moved (or was retargeted) is listed under its old head, so a later head it now
+            # has would be judged without it
             for org, slug in teams:
                 self._teams.pop(f"{org}/{slug}".lower(), None)
-            if open_count is not None:
-                self._open_pulls = None
+            for number in pulls:
+                self.forget_pull(number)
+            self._open_pulls = None
             raise
 
     def _confirm(self, query: str, variables: dict[str, Any], what: str,
@@ -624,6 +635,7 @@ class PullReader:
         now = self.client.call(f"read pull request #{number} again",
                                lambda: str(repo.get_pull(number).raw_data["head"]["sha"]))
         if now != head:
+            self.forget_pull(number)
             raise GitHubError(f"pull request #{number} moved during the evaluation ({head[:12]} "
                               f"-> {now[:12]}); the push starts its own evaluation")
 

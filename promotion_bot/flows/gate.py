@@ -233,11 +233,13 @@ class Gate:
                         run.pulls.append(self._skipped(pull))
             for pull in governed:
                 facts = self.reader.pull(pull.number, verify=False)
+                base_ref = str(facts.pull["base"]["ref"])
+                if (facts.head_sha, base_ref) != (head, pull.base_ref):
+                    self.reader.forget_pull(pull.number)  # the open list is stale too
                 if facts.head_sha != head:
                     raise GitHubError(f"pull request #{pull.number} moved during the "
                                       f"evaluation ({head[:12]} -> {facts.head_sha[:12]}); "
                                       "the push starts its own evaluation")
-                base_ref = str(facts.pull["base"]["ref"])
                 if base_ref != pull.base_ref:  # governed by one base, judged by another
                     raise GitHubError(f"pull request #{pull.number} was retargeted during the "
                                       f"evaluation ({pull.base_ref} -> {base_ref}); the edit "
