@@ -1077,3 +1077,27 @@ def test_a_pull_request_seen_moving_is_listed_again_for_the_next_head(
     assert world.verdict(other_head)["description"] == (
         "#1 into main: Waiting for reviewer, administrator; "
         "#3 into main: All 2 required roles approved"), output
+
+
+def test_a_pull_request_opened_with_the_head_while_another_closes_is_noticed(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """#1 into main is approved. While the gate lists #1's reviews, its author opens #5 with
+    the same head into main (from another branch name) and closes #4, an older pull request
+    of theirs: the count of open pull requests is unchanged, but #5, approved by nobody, would
+    be mergeable on the head's success. The query that confirms the lists reads the open pull
+    requests' heads and bases, so the head's siblings are the ones judged."""
+    world.fake.add_pull(REPO, 4, user="gh-author", base_ref="main", base_sha=world.base,
+                        head_ref="docs", head_sha=world.base, title="an old draft")
+    world.review("rita")
+    world.review("alice")
+
+    def swap() -> None:
+        world.fake.add_pull(REPO, 5, user="gh-author", base_ref="main", base_sha=world.base,
+                            head_ref="cr-5-again", head_sha=world.head, title="the same head")
+        world.fake.update_pull(REPO, 4, state="closed")
+
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/reviews", action=swap)
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states(), output
+    assert (code, world.verdict()["state"]) == (2, "error"), output
+    assert "the open pull requests with head" in output
