@@ -2600,7 +2600,8 @@ class FakeGitHub:
         any number per query (as GitHub allows): `viewer { login }`; a repository's
         `pullRequest(number:) { headRefOid baseRefName reviews { totalCount } }` (GitHub's
         PullRequest object: docs.github.com/graphql/reference/objects#pullrequest),
-        `pullRequests(states: OPEN) { totalCount }` and a commit's `associatedPullRequests`; a
+        `pullRequests(states: OPEN) { totalCount }` (or with `first: N` and the nodes' `number
+        headRefOid baseRefName`) and a commit's `associatedPullRequests`; a
         team's `members(membership: ALL) { totalCount }`. Variables must be declared and used exactly
         as GraphQL requires. Answers in GraphQL's shape (200 with `data`, and `errors` naming
         the path of what could not be resolved); any other query is a bug in the test, kept in
@@ -2699,6 +2700,14 @@ class FakeGitHub:
             return answer
         if text == "pullRequests(states: OPEN) { totalCount }":
             return {"totalCount": sum(1 for p in repo.pulls.values() if p.state == "open")}
+        found = re.fullmatch(r"pullRequests\(states: OPEN, first: (\d+)\) \{ totalCount nodes "
+                             r"\{ number headRefOid baseRefName \} \}", text)
+        if found:  # a connection's first page: at most `first` nodes, the total of all
+            listed = [p for p in sorted(repo.pulls.values(), key=lambda p: p.number)
+                      if p.state == "open"]
+            return {"totalCount": len(listed),
+                    "nodes": [{"number": p.number, "headRefOid": p.head_sha,
+                               "baseRefName": p.base_ref} for p in listed[:int(found[1])]]}
         found = re.fullmatch(r"object\(expression: \$(\w+)\) \{ __typename \.\.\. on Blob \{ "
                              r"oid byteSize isBinary isTruncated text \} \}", text)
         if found:  # "<rev>:<path>": GitHub's answer for a file (a Blob), a folder, or nothing

@@ -59,8 +59,12 @@ _SHA = re.compile(r"[0-9a-f]{40}")
 # the counts that prove the REST lists complete, and the heads re-read after the lists, are
 # asked in ONE GraphQL query per evaluation (aliases; see PullReader.verify_pending)
 _VIEWER_FIELD = "viewer { login }"
+# the open pull requests' count, and (up to 100 of them: one page) their heads and bases, which
+# show whether the pull requests with the head judged are still the ones judged
+MAX_CONFIRMED_OPEN_PULLS = 100
 _OPEN_PULLS_FIELD = ("open: repository(owner: $owner, name: $name) "
-                     "{ pullRequests(states: OPEN) { totalCount } }")
+                     f"{{ pullRequests(states: OPEN, first: {MAX_CONFIRMED_OPEN_PULLS}) "
+                     "{ totalCount nodes { number headRefOid baseRefName } } }")
 _PULL_FIELD = ("pull{i}: repository(owner: $owner, name: $name) {{ pullRequest(number: "
                "$number{i}) {{ headRefOid baseRefName reviews {{ totalCount }} }} }}")
 _TEAM_FIELD = ("team{i}: organization(login: $org{i}) "
@@ -392,6 +396,7 @@ class PullReader:
         self._unverified_pulls: dict[int, tuple[str, str, int | None]] = {}
         self._unverified_teams: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._unverified_open_pulls: int | None = None
+        self._unverified_siblings: tuple[str, dict[int, str]] | None = None  # head: {#: base}
 
     def pull_head(self, number: int) -> str:
         """The head SHA of pull request `number` (read once; the status goes there)."""
@@ -486,6 +491,12 @@ class PullReader:
         retargeted into a governed branch unnoticed."""
         self._unverified_pulls.setdefault(number, (head, base_ref, None))
 
+    def expect_siblings(self, head: str, siblings: Mapping[int, str]) -> None:
+        """Have the next `verify_pending` confirm that the open pull requests with `head` are
+        still exactly `siblings` (number: base branch): one opened with the head while another
+        closed keeps the count of open pull requests, but not this."""
+        self._unverified_siblings = (head, dict(siblings))
+
     def verify_pending(self, *, viewer: bool = False,
                        files: Iterable[tuple[str, str]] = ()) -> None:
         """Everything the REST lists cannot prove themselves, in ONE GraphQL query: each pull
@@ -501,21 +512,22 @@ class PullReader:
         # taken now: whether they pass or fail, they are not asked again for the next pull
         # request (the schedule judges many heads in one run)
         pulls, teams = self._unverified_pulls, self._unverified_teams
-        open_count = self._unverified_open_pulls
+        open_count, siblings = self._unverified_open_pulls, self._unverified_siblings
         self._unverified_pulls, self._unverified_teams = {}, {}
-        self._unverified_open_pulls = None
+        self._unverified_open_pulls, self._unverified_siblings = None, None
         want_viewer = viewer and not self.client.viewer_known
         blobs = [key for key in dict.fromkeys(files) if key not in self._blobs]
-        if not pulls and not teams and open_count is None and not want_viewer and not blobs:
+        if (not pulls and not teams and open_count is None and siblings is None
+                and not want_viewer and not blobs):
             return
         owner, name = self.client.repository_name.split("/", 1)
         declarations: list[str] = []
         fields: list[str] = [_VIEWER_FIELD] if want_viewer else []
         variables: dict[str, Any] = {}
-        if pulls or open_count is not None or blobs:
+        if pulls or open_count is not None or siblings is not None or blobs:
             declarations += ["$owner: String!", "$name: String!"]
             variables |= {"owner": owner, "name": name}
-        if open_count is not None:
+        if open_count is not None or siblings is not None:
             fields.append(_OPEN_PULLS_FIELD)
         for index, number in enumerate(pulls):
             declarations.append(f"$number{index}: Int!")
@@ -534,7 +546,8 @@ class PullReader:
         what = ", ".join([*(f"#{n}" for n in pulls), *(f"@{o}/{t}" for o, t in teams)]
                          + (["the open pull requests"] if open_count is not None else []))
         try:
-            self._confirm(query, variables, what, pulls, teams, open_count, blobs, want_viewer)
+            self._confirm(query, variables, what, pulls, teams, open_count, siblings, blobs,
+                          want_viewer)
         except BaseException:
             # an unconfirmed list is never used again: the next pull request lists it anew.
             # The open pull requests too, even when confirmed earlier: a pull request that
@@ -550,7 +563,8 @@ class PullReader:
     def _confirm(self, query: str, variables: dict[str, Any], what: str,
                  pulls: dict[int, tuple[str, str, int | None]],
                  teams: dict[tuple[str, str], list[dict[str, Any]]], open_count: int | None,
-                 blobs: list[tuple[str, str]], want_viewer: bool) -> None:
+                 siblings: tuple[str, dict[int, str]] | None, blobs: list[tuple[str, str]],
+                 want_viewer: bool) -> None:
         data = self.client.graphql(f"confirm the lists of {what or 'the bot'}", query, variables)
         if want_viewer:
             self.client.remember_viewer(_viewer_login(data))
@@ -583,11 +597,14 @@ class PullReader:
             team = (data.get(f"team{index}") or {}).get("team")
             _check_team_count(org, slug, members,
                               ((team or {}).get("members") or {}).get("totalCount"))
+        open_pulls = (data.get("open") or {}).get("pullRequests") or {}
         if open_count is not None:
-            total = ((data.get("open") or {}).get("pullRequests") or {}).get("totalCount")
+            total = open_pulls.get("totalCount")
             if total != open_count:
                 raise GitHubError(f"GitHub counts {total} open pull request(s) but listed "
                                   f"{open_count}; the list is incomplete: run the gate again")
+        if siblings is not None:
+            _check_siblings(*siblings, open_pulls)
         for index, key in enumerate(blobs):
             found = (data.get(f"blob{index}") or {})
             if isinstance(found, Mapping) and "object" in found:
@@ -948,6 +965,36 @@ def _check_team_count(org: str, slug: str, members: list[dict[str, Any]], total:
         raise GitHubError(f"GitHub counts {total} member(s) of @{org}/{slug} but listed "
                           f"{len(active)} active ({len(logins)} distinct); the list is "
                           "incomplete, so a request for changes could be missed: run again")
+
+
+def _check_siblings(head: str, judged: Mapping[int, str], found: Mapping[str, Any]) -> None:
+    """The open pull requests with `head` now (GraphQL, up to one page of them) must be the
+    ones judged, each into the same base. Beyond one page only their count and each judged
+    one's head and base are confirmed (docs/status-model.md)."""
+    total, nodes = found.get("totalCount"), found.get("nodes")
+    if not isinstance(total, int) or isinstance(total, bool):
+        raise GitHubError("could not count the open pull requests: GitHub's GraphQL answer "
+                          "has no totalCount")
+    if total > MAX_CONFIRMED_OPEN_PULLS:
+        return
+    if not isinstance(nodes, list) or len(nodes) != total:
+        raise GitHubError(f"GitHub counts {total} open pull request(s) but its GraphQL answer "
+                          f"lists {len(nodes) if isinstance(nodes, list) else 'none'}: run the "
+                          "gate again")
+    now: dict[int, str] = {}
+    for node in nodes:
+        if not isinstance(node, Mapping) or not isinstance(node.get("number"), int) \
+                or not isinstance(node.get("headRefOid"), str) \
+                or not isinstance(node.get("baseRefName"), str):
+            raise GitHubError("GitHub's GraphQL list of open pull requests is malformed")
+        if node["headRefOid"] == head:
+            now[node["number"]] = node["baseRefName"]
+    if now != dict(judged):
+        def named(pulls: Mapping[int, str]) -> str:
+            return ", ".join(f"#{n} into {b}" for n, b in sorted(pulls.items())) or "none"
+        raise GitHubError(f"the open pull requests with head {head[:12]} changed during the "
+                          f"evaluation (judged: {named(judged)}; now: {named(now)}); their "
+                          "events start evaluations of their own")
 
 
 def _viewer_login(data: Mapping[str, Any]) -> str:

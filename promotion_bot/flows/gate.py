@@ -225,6 +225,8 @@ class Gate:
             siblings = [pull for pull in self.reader.open_pulls(verify=False)
                         if pull.head_sha == head]
             governed = [pull for pull in siblings if self.is_governed_base(pull.base_ref)]
+            # the query confirms these are still all the open pull requests with the head
+            self.reader.expect_siblings(head, {pull.number: pull.base_ref for pull in siblings})
             for pull in siblings:
                 if pull not in governed:
                     # not judged because of its base: the query confirms it kept that base
