@@ -225,14 +225,16 @@ class Gate:
             siblings = [pull for pull in self.reader.open_pulls(verify=False)
                         if pull.head_sha == head]
             governed = [pull for pull in siblings if self.is_governed_base(pull.base_ref)]
-            # the query confirms these are still all the open pull requests with the head
-            self.reader.expect_siblings(head, {pull.number: pull.base_ref for pull in siblings})
+            if governed:  # without, the head stays pending: nothing to confirm for it
+                # the query confirms these are still all the open pull requests with the
+                # head, and that each left unjudged for its base kept that base
+                self.reader.expect_siblings(head, {p.number: p.base_ref for p in siblings})
+                for pull in siblings:
+                    if pull not in governed:
+                        self.reader.expect_pull(pull.number, pull.head_sha, pull.base_ref)
             for pull in siblings:
-                if pull not in governed:
-                    # not judged because of its base: the query confirms it kept that base
-                    self.reader.expect_pull(pull.number, pull.head_sha, pull.base_ref)
-                    if pull.number in asked:
-                        run.pulls.append(self._skipped(pull))
+                if pull not in governed and pull.number in asked:
+                    run.pulls.append(self._skipped(pull))
             for pull in governed:
                 facts = self.reader.pull(pull.number, verify=False)
                 base_ref = str(facts.pull["base"]["ref"])

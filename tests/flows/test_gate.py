@@ -1101,3 +1101,22 @@ def test_a_pull_request_opened_with_the_head_while_another_closes_is_noticed(
     assert "success" not in world.states(), output
     assert (code, world.verdict()["state"]) == (2, "error"), output
     assert "the open pull requests with head" in output
+
+
+def test_a_codeowners_graphql_proves_does_not_outrank_one_it_cannot_in_a_location_first(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """GitHub reads the first CODEOWNERS of .github/, the root and docs/. The root's (the
+    example's, covering every governed path) hashes to its blob and is taken from GraphQL;
+    .github/CODEOWNERS, first in GitHub's order, has a Latin-1 byte, so GraphQL cannot give
+    it byte for byte. It still wins: read through the contents API, not UTF-8, an error."""
+    (world.origin / ".github").mkdir(exist_ok=True)
+    (world.origin / ".github" / "CODEOWNERS").write_bytes(
+        b"# caf\xe9\n" + (world.origin / "CODEOWNERS").read_bytes())
+    commit_all(world.origin, "a CODEOWNERS in .github/ too")
+    world.fake.update_pull(REPO, 1, base_sha=git(world.origin, "rev-parse", "HEAD"))
+    world.review("rita")
+    world.review("alice")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states(), output
+    assert (code, world.verdict()["state"]) == (2, "error"), output
+    assert ".github/CODEOWNERS: not UTF-8" in output
