@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from promotion_bot.core.dsse import Envelope, EnvelopeError, parse_envelope, verify
@@ -133,7 +133,7 @@ Reevaluate = Callable[[AnyRecord, HistoryCommit, Policy | None], RecordedDecisio
 
 @dataclass(frozen=True)
 class JudgedTag:
-    tag: TagRecord
+    tag: TagRecord  # without its message: the envelope is judged, and not kept
     record: AnyRecord | None  # parsed once the signature verified
     valid: bool  # trusted signature, valid key, readable, named and placed right
     signed_by: TrustedKey | None
@@ -152,8 +152,10 @@ def judge_tag(tag: TagRecord, trusted: Sequence[TrustedKey], history: History) -
             at=record.merged_at if record else None,
         )
 
+    kept = replace(tag, message=b"") if tag.message else tag
+
     def bad(code: str, message: str, record: AnyRecord | None = None) -> JudgedTag:
-        return JudgedTag(tag, record, False, None, (finding(code, message, record),))
+        return JudgedTag(kept, record, False, None, (finding(code, message, record),))
 
     envelope: Envelope | None = None
     if not tag.annotated:
@@ -236,7 +238,7 @@ def judge_tag(tag: TagRecord, trusted: Sequence[TrustedKey], history: History) -
                 record,
             )
         )
-    return JudgedTag(tag, record, not findings, good[0], tuple(findings))
+    return JudgedTag(kept, record, not findings, good[0], tuple(findings))
 
 
 _SIGNED_CACHE_SIZE = 4096
@@ -432,12 +434,17 @@ def audit(
     reevaluate: Reevaluate | None,
     progress: Callable[[int, int], None] | None = None,
     checkpoint: Checkpoint | None = None,
+    *,
+    judged: Sequence[JudgedTag] | None = None,
 ) -> AuditReport:
     """`progress(done, total)` is told after each commit of the history (for a terminal).
     `trusted`: the keys trusted through history (key_trust.trust_through_history), or one
-    fixed set. `checkpoint`: the last record the operational audit system holds."""
+    fixed set. `checkpoint`: the last record the operational audit system holds. `judged`:
+    `judge_all(tags, trusted, history)` when the caller has it already (each signature is
+    then verified once)."""
     trust = trusted if isinstance(trusted, KeyTrust) else KeyTrust.fixed(trusted)
-    judged = judge_all(tags, trust, history)
+    if judged is None:
+        judged = judge_all(tags, trust, history)
     findings: list[Finding] = [f for j in judged for f in j.findings]
     findings.extend(
         Finding(item.code, item.message, commit=item.commit, at=item.at) for item in trust.findings

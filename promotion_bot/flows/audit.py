@@ -28,7 +28,7 @@ def audit_ledger(request: AuditRequest) -> AuditReport:
     """The full audit (records re-evaluated), filtered as asked."""
     since = parse_since(request.since)
     checkpoint = parse_checkpoint(request.checkpoint)
-    ledger = load_ledger(request.root, request.ref, request.trusted_keys)
+    ledger = load_ledger(request.root, request.ref, request.trusted_keys, keep_envelopes=False)
     report = run_audit(ledger, progress=request.progress, checkpoint=checkpoint)
     return filter_report(report, since, request.target, request.change_id)
 

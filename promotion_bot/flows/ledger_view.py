@@ -4,7 +4,9 @@ flows.
 
 Reads main's first-parent history (one `git log`), the promotion tags (one `git for-each-ref`
 plus one `git cat-file --batch`) and the files it needs (one more `cat-file --batch`); the
-judging is promotion_bot.core.audit's.
+judging is promotion_bot.core.audit's. Each tag is judged once, here, with the keys trusted
+through the history: its signature verified and its payload parsed once; the files the valid
+records name are then fetched in one batch, and the audit reuses the verdicts.
 """
 
 from __future__ import annotations
@@ -15,17 +17,22 @@ from pathlib import Path
 
 from promotion_bot.adapters.key_files import load_trusted_keys_file
 from promotion_bot.adapters.ledger import GitRepo, HistoryTree, read_history, read_tags
-from promotion_bot.core.audit import AuditReport, Checkpoint, Reevaluate, audit, judge_tag
+from promotion_bot.core.audit import (
+    AuditReport,
+    Checkpoint,
+    JudgedTag,
+    Reevaluate,
+    audit,
+    judge_all,
+    judge_tag,
+)
 from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
-from promotion_bot.core.dsse import EnvelopeError, parse_envelope, verify
 from promotion_bot.core.errors import ConfigError, PromotionBotError
-from promotion_bot.core.formats.bounded_json import parse_json
 from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
 from promotion_bot.core.git_facts import Change, TagRecord
-from promotion_bot.core.governance import AnyRecord
+from promotion_bot.core.governance import AnyRecord, GovernanceRecord
 from promotion_bot.core.history import History, HistoryCommit
 from promotion_bot.core.key_trust import KeyTrust, trust_through_history
-from promotion_bot.core.keys import TrustedKey
 from promotion_bot.core.merge_decision import (
     AdoptedAtBase,
     MergedAsHead,
@@ -45,9 +52,15 @@ class Ledger:
     tags: list[TagRecord]
     tree: HistoryTree
     trusted: KeyTrust
+    judged: list[JudgedTag]  # the tags judged with `trusted` (core.audit.judge_all)
 
 
-def load_ledger(root: Path, ref: str, trusted_keys: Path | None) -> Ledger:
+def load_ledger(
+    root: Path, ref: str, trusted_keys: Path | None, *, keep_envelopes: bool = True
+) -> Ledger:
+    """`keep_envelopes=False`: the tags keep their names and targets but not their messages
+    (the envelopes), for a caller that judges them only with the ledger's own keys (the
+    audit: ten thousand envelopes are most of its memory)."""
     repo = GitRepo.at(root)
     history = read_history(repo, ref)
     tags = read_tags(repo)
@@ -55,8 +68,11 @@ def load_ledger(root: Path, ref: str, trusted_keys: Path | None) -> Ledger:
     tree.prepare(_plan(history))
     trusted = trusted_keys_for(tree, history, tags, trusted_keys)
     # the records' files only once the keys are known: an unsigned payload is never parsed
-    tree.prepare(_plan_records(history, tags, trusted.every_key()))
-    return Ledger(repo, ref, history, tags, tree, trusted)
+    judged = judge_all(tags, trusted, history)
+    tree.prepare(_plan_records(history, judged))
+    if not keep_envelopes:
+        tags = [item.tag for item in judged]
+    return Ledger(repo, ref, history, tags, tree, trusted, judged)
 
 
 def trusted_keys_for(
@@ -117,19 +133,23 @@ def _plan(history: History) -> dict[str, set[str]]:
     }
 
 
-def _plan_records(
-    history: History, tags: list[TagRecord], keys: Sequence[TrustedKey]
-) -> dict[str, set[str]]:
-    """The files the records name (and their merges changed), in one more batch."""
+def _plan_records(history: History, judged: Sequence[JudgedTag]) -> dict[str, set[str]]:
+    """The files the valid records name (and their merges changed), in one more batch. Only a
+    record a trusted key signed plans reads (anyone can push a tag naming 16 MB of paths);
+    what an invalid record names is never compared with the tree."""
     wanted: dict[str, set[str]] = {}
-    for tag in tags:
-        peeked = _peek(tag, keys)
-        if peeked is None:
+    for item in judged:
+        record = item.record
+        if not item.valid or record is None:
             continue
-        merge_commit, paths = peeked
-        merged = history.commit(merge_commit)
+        merged = history.commit(record.merge_commit)
         if merged is None:
             continue
+        paths = {artifact.path for artifact in record.artifacts}
+        if isinstance(record, GovernanceRecord):
+            paths.update(changed.path for changed in record.changed)
+        else:
+            paths.add(record.change_request_path)
         changed = {p for c in merged.changes for p in (c.path, c.old_path) if p}
         wanted.setdefault(merged.sha, set()).update(paths | changed)
         if merged.first_parent and history.index(merged.first_parent) is not None:
@@ -137,26 +157,6 @@ def _plan_records(
                 changed | {".promotion/roster.yaml"}
             )
     return wanted
-
-
-def _peek(tag: TagRecord, keys: Sequence[TrustedKey]) -> tuple[str, set[str]] | None:
-    """The merge commit and the files a record names, read without judging it (planning
-    only: judge_tag judges it properly). Only a payload that a key trusted somewhere on the
-    history signed is parsed: anyone can push a tag of 16 MB of JSON."""
-    try:
-        envelope = parse_envelope(tag.message.strip())
-        if not verify(envelope, [(key, key.public_key) for key in keys]):
-            return None
-        data = parse_json(envelope.payload)
-        predicate = data["predicate"]
-        paths = {str(item["name"]) for item in data["subject"]}
-        if isinstance(predicate.get("change_request"), dict):
-            paths.add(str(predicate["change_request"]["path"]))
-        for changed in predicate.get("changed", []):
-            paths.add(str(changed["path"]))
-        return str(predicate["merge"]["commit"]), paths
-    except (EnvelopeError, ValueError, KeyError, TypeError):
-        return None
 
 
 def reevaluator(tree: HistoryTree) -> Reevaluate:
@@ -210,4 +210,5 @@ def run_audit(
         reevaluator(ledger.tree) if reevaluate else None,
         progress,
         checkpoint,
+        judged=ledger.judged,
     )
