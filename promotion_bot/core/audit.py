@@ -131,7 +131,7 @@ Reevaluate = Callable[[AnyRecord, HistoryCommit, Policy | None], RecordedDecisio
 # --- judging one tag ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JudgedTag:
     tag: TagRecord  # without its message: the envelope is judged, and not kept
     record: AnyRecord | None  # parsed once the signature verified

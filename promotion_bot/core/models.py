@@ -13,7 +13,7 @@ from promotion_bot.core.globs import match_any
 CHANGE_TYPES = ("ruleset", "model", "prompt", "template")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Artifact:
     path: str
     sha256: str
@@ -32,7 +32,7 @@ class PromptRef:
     sha256: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChangeRequest:
     """The author-written change request (schemas/change-request.schema.json)."""
 

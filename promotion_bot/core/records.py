@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,7 +50,7 @@ def parse_time(text: str) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Approval:
     login: str
     role: str
@@ -69,7 +70,7 @@ class Approval:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckSummary:
     name: str
     result: str
@@ -85,7 +86,7 @@ class CheckSummary:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class EvidenceSummary:
     sha256: str
     head_sha: str | None
@@ -101,7 +102,7 @@ class EvidenceSummary:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RecordedDecision:
     approved: bool
     required_roles: tuple[str, ...]
@@ -119,7 +120,7 @@ class RecordedDecision:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PullRequestFacts:
     number: int
     url: str | None
@@ -152,7 +153,7 @@ class MergeCommitFacts:
     merged_at: dt.datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChainLink:
     change_id: str
     merge_commit: str
@@ -239,7 +240,7 @@ def statement_digest(payload: bytes) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PromotionRecord:
     """A parsed statement (the payload's JSON is not kept: an audit holds thousands)."""
 
@@ -325,7 +326,7 @@ def statement_from_data(payload: bytes, data: Any) -> PromotionRecord:
 
 
 def _record(payload: bytes, subject: list[Any], predicate: dict[str, Any]) -> PromotionRecord:
-    content = predicate["change_request"]["content"]
+    content = {key: _shared(value) for key, value in predicate["change_request"]["content"].items()}
     cr = ChangeRequest.from_data(content, predicate["change_request"]["path"])
     subjects = tuple(Artifact(item["name"], item["digest"]["sha256"]) for item in subject)
     if subjects != cr.artifacts:
@@ -351,9 +352,13 @@ def _record(payload: bytes, subject: list[Any], predicate: dict[str, Any]) -> Pr
         merge_commit=merge["commit"],
         merge_tree=merge["tree"],
         merge_parent=merge["parent"],
-        merged_by=merge["merged_by"],
+        merged_by=_shared(merge["merged_by"]),
         merged_at=parse_time(merge["merged_at"]),
-        pull_request=PullRequestFacts(**pull) if pull else None,
+        pull_request=(
+            PullRequestFacts(**{key: _shared(value) for key, value in pull.items()})
+            if pull
+            else None
+        ),
         decision=decision_from_data(decision),
         evidence=evidence_from_data(evidence),
         previous=(
@@ -371,20 +376,26 @@ def _record(payload: bytes, subject: list[Any], predicate: dict[str, Any]) -> Pr
     )
 
 
+def _shared(text: Any) -> Any:
+    """One copy of a string that many records repeat (a login, a role, a check's name, the
+    approved head in each approval): an audit holds ten thousand records at once."""
+    return sys.intern(text) if type(text) is str else text
+
+
 def decision_from_data(decision: Mapping[str, Any]) -> RecordedDecision:
     """The predicate's `decision` (already schema-valid) as a RecordedDecision."""
     return RecordedDecision(
         approved=decision["approved"],
-        required_roles=tuple(decision["required_roles"]),
+        required_roles=tuple(_shared(role) for role in decision["required_roles"]),
         approvals=tuple(
             Approval(
-                a["login"], a["role"], a["review_id"], a["commit_id"], a["submitted_at"],
-                a.get("team"),
+                _shared(a["login"]), _shared(a["role"]), a["review_id"], _shared(a["commit_id"]),
+                _shared(a["submitted_at"]), _shared(a.get("team")),
             )
             for a in decision["approvals"]
         ),
         violations=tuple(decision["violations"]),
-        summary=decision["summary"],
+        summary=_shared(decision["summary"]),
     )
 
 
@@ -394,10 +405,13 @@ def evidence_from_data(evidence: Mapping[str, Any] | None) -> EvidenceSummary | 
         return None
     return EvidenceSummary(
         evidence["sha256"],
-        evidence["head_sha"],
-        evidence["result"],
+        _shared(evidence["head_sha"]),
+        _shared(evidence["result"]),
         tuple(
-            CheckSummary(c["name"], c["result"], c.get("run_url"), c.get("output_sha256"))
+            CheckSummary(
+                _shared(c["name"]), _shared(c["result"]), _shared(c.get("run_url")),
+                c.get("output_sha256"),
+            )
             for c in evidence["checks"]
         ),
     )
