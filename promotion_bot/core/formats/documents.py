@@ -60,10 +60,11 @@ def load_change_request(raw: bytes, display_path: str) -> Loaded[ChangeRequest]:
     return _load_change_request_cached(raw, display_path)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=256)
 def _load_change_request_cached(raw: bytes, display_path: str) -> Loaded[ChangeRequest]:
-    # cached by content (audit and record read each change request more than once); the
-    # result is shared, so callers must treat it as read-only
+    # cached by content (audit and record read each change request more than once, the
+    # audit right after the first read: a few hundred suffice, each keeps its located
+    # document); the result is shared, so callers must treat it as read-only
     try:
         document = load_yaml_bytes(raw, display_path)
     except InputError as error:
