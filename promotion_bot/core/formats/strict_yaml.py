@@ -21,7 +21,18 @@ from typing import Any
 
 import yaml
 from yaml.composer import Composer
-from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.events import (
+    AliasEvent,
+    CollectionStartEvent,
+    DocumentEndEvent,
+    DocumentStartEvent,
+    MappingEndEvent,
+    MappingStartEvent,
+    ScalarEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+    StreamEndEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from yaml.parser import Parser
 from yaml.reader import Reader
@@ -107,6 +118,7 @@ class _StrictLoader(Reader, Scanner, Parser, _StrictComposer, BaseResolver):
 
 
 _CStrictLoader: Any = None
+_CParser: Any = None
 try:
     from yaml._yaml import CParser
 except ImportError:  # PyYAML built without libyaml: the pure-Python parser does it all
@@ -123,6 +135,7 @@ else:
             self.display_path = display_path
 
     _CStrictLoader = _CStrictLoaderClass
+    _CParser = CParser
 
 # Where libyaml accepts what PyYAML refuses or places an empty value elsewhere (found by
 # differential testing, tests/core/formats/test_strict_yaml.py): explicit `?` keys, a comment
@@ -187,6 +200,10 @@ def load_yaml_bytes(
         raise InputError(problem.render(), [problem])
     text = _decode_utf8(raw, display_path)
     _reject_bad_characters(text, display_path)
+    if _CParser is not None and text.endswith("\n") and not _LIBYAML_DIFFERS.search(text):
+        read = _from_events(text, display_path)
+        if read is not None:
+            return read
     node = _compose(text, display_path)
     document = YamlDocument(path=display_path, data=None)
     if node is None:
@@ -194,6 +211,80 @@ def load_yaml_bytes(
         return document
     document.data = _construct(node, (), document, depth=0)
     return document
+
+
+class _LeftToTheComposer(Exception):
+    """A construct `_from_events` does not read: the composer reads it (and refuses it)."""
+
+
+def _from_events(text: str, display_path: str) -> YamlDocument | None:
+    """The document built straight from libyaml's events, without the node tree (half the
+    time of a change request): for a document the rules accept, the same data and locations
+    as composing and constructing. Anything else (a syntax error, an anchor, an alias, a tag,
+    a key that is not a string, a duplicate or merge key, deep nesting, a refused scalar)
+    returns None, and the composer reads the text again, refuses it and says why."""
+    parser = _CParser(text)
+    document = YamlDocument(path=display_path, data=None)
+    try:
+        get = parser.get_event
+        get()  # the stream's start
+        if not isinstance(get(), DocumentStartEvent):
+            return None  # an empty stream: the composer's case
+        document.data = _event_value(get, get(), (), document, 0)
+        if not isinstance(get(), DocumentEndEvent) or not isinstance(get(), StreamEndEvent):
+            return None
+    except (yaml.YAMLError, InputError, RecursionError, _LeftToTheComposer):
+        return None
+    finally:
+        parser.dispose()
+    return document
+
+
+def _event_value(
+    get: Any, event: Any, path: JsonPath, document: YamlDocument, depth: int
+) -> Any:
+    """`_construct` of the node that starts with `event`, reading the rest of its events."""
+    if depth > MAX_DEPTH or isinstance(event, AliasEvent):
+        raise _LeftToTheComposer
+    if event.anchor is not None or event.tag not in (None, "!"):
+        raise _LeftToTheComposer
+    mark = event.start_mark
+    if isinstance(event, ScalarEvent):
+        _check_unicode(event, document)
+        plain = not event.style
+        value = _resolve_plain(event, document) if plain else event.value
+        document.values[path] = Location(mark.line + 1, mark.column + 1, event.value, plain)
+        return value
+    if isinstance(event, SequenceStartEvent):
+        document.values[path] = Location(mark.line + 1, mark.column + 1)
+        items: list[Any] = []
+        event = get()
+        while not isinstance(event, SequenceEndEvent):
+            items.append(_event_value(get, event, (*path, len(items)), document, depth + 1))
+            event = get()
+        return items
+    if not isinstance(event, MappingStartEvent):
+        raise _LeftToTheComposer
+    document.values[path] = Location(mark.line + 1, mark.column + 1)
+    result: dict[str, Any] = {}
+    key = get()
+    while not isinstance(key, MappingEndEvent):
+        if not isinstance(key, ScalarEvent) or key.anchor is not None:
+            raise _LeftToTheComposer
+        if key.tag not in (None, "!"):
+            raise _LeftToTheComposer
+        name = key.value
+        _check_unicode(key, document)
+        if not key.style and not isinstance(_resolve_plain(key, document), str):
+            raise _LeftToTheComposer
+        if name == "<<" or name in result:
+            raise _LeftToTheComposer
+        child: JsonPath = (*path, name)
+        at: Any = key.start_mark
+        document.keys[child] = Location(at.line + 1, at.column + 1, name)
+        result[name] = _event_value(get, get(), child, document, depth + 1)
+        key = get()
+    return result
 
 
 def _decode_utf8(raw: bytes, display_path: str) -> str:
@@ -312,7 +403,7 @@ def _construct_mapping(
     return result
 
 
-def _check_unicode(node: ScalarNode, document: YamlDocument) -> None:
+def _check_unicode(node: ScalarNode | ScalarEvent, document: YamlDocument) -> None:
     """An escape such as "\\ud800" makes a string that cannot be written out again."""
     try:
         node.value.encode("utf-8")
@@ -325,7 +416,7 @@ def _check_unicode(node: ScalarNode, document: YamlDocument) -> None:
         ) from None
 
 
-def _resolve_plain(node: ScalarNode, document: YamlDocument) -> Any:
+def _resolve_plain(node: ScalarNode | ScalarEvent, document: YamlDocument) -> Any:
     """YAML 1.2 core types for unquoted scalars; YAML 1.1-only readings are refused."""
     text: str = node.value
     if text and text[0] not in _MAY_BE_TYPED:
@@ -387,7 +478,7 @@ def _timestamp(text: str) -> dt.date | dt.datetime:
 
 
 def _ambiguous(
-    node: ScalarNode, document: YamlDocument, why: str, alternative: str = ""
+    node: ScalarNode | ScalarEvent, document: YamlDocument, why: str, alternative: str = ""
 ) -> InputError:
     hint = f'{alternative} quote it: "{node.value}"'.strip()
     return _located(document.path, node.start_mark, f"{node.value} {why}", hint)
