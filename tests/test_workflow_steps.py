@@ -443,6 +443,8 @@ def test_checks_step_installs_the_governed_repositorys_dependencies(
 
     setup = runner.run(workflow_step("promotion-checks.yml", "dependencies"), extra_path=python)
     assert setup.returncode == 0, setup.stdout + setup.stderr
+    # an environment only when there is something to install in it
+    assert (runner.temp / "checks-env/bin/python").exists() == bool(inputs)
     result = runner.run(workflow_step("promotion-checks.yml", "Run the required checks"),
                         extra_path=python)
 
@@ -460,6 +462,7 @@ def test_checks_step_refuses_a_requirements_file_that_is_not_there(tmp_path: Pat
                         extra_path=Path(sys.executable).parent)
     assert result.returncode == 2
     assert "::error::requirements: requirements/missing.txt is not a file" in result.stdout
+    assert not (runner.temp / "checks-env").exists()  # refused before making the environment
 
 
 # --- gate: fails closed without the App's credentials --------------------------------------
