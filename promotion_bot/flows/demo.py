@@ -13,9 +13,11 @@ the people of the example:
   6. the auditor's fresh clone: `audit` with no findings, and the HTML report
   7. mallory rewrites one record: `audit` and `verify` refuse it
 
-Every command is the real one: `promotion-bot` runs as a subprocess of this Python, git is
-real git. GitHub is the one stand-in (adapters.offline_github): it writes the pull request
-snapshots that the gate and `record` would read from GitHub's API. Each command's exit code
+Every command is the real one: each `promotion-bot` command runs in a process of its own,
+forked from a server that has imported promotion-bot once (adapters.sandbox.PreloadedBot:
+importing is most of a command's start-up, and the demo runs 26 of them); git is real git.
+GitHub is the one stand-in (adapters.offline_github): it writes the pull request snapshots
+that the gate and `record` would read from GitHub's API. Each command's exit code
 and the lines its output must contain are checked; the first difference stops the demo with a
 message that names the step, the command and what was expected, and keeps the folder.
 
@@ -41,11 +43,12 @@ from typing import Any, Protocol
 from promotion_bot.adapters.clock import utc_now
 from promotion_bot.adapters.offline_github import OfflineGitHub
 from promotion_bot.adapters.sandbox import (
+    Finished,
     Person,
+    PreloadedBot,
     bundled_example,
     copy_example,
     git,
-    promotion_bot_argv,
     run,
 )
 from promotion_bot.core.dsse import EnvelopeError, parse_envelope
@@ -160,6 +163,8 @@ def run_demo(
         story.result.failure = f"{story.where} stopped: {stopped}"
     except PromotionBotError as error:  # git failed under the demo
         story.result.failure = f"{story.where} stopped: {error.message}"
+    finally:
+        story.promotion_bot.close()
     story.result.seconds = time.monotonic() - started
     if story.result.ok and not keep:
         _remove_all_but(target, target / REPORT)
@@ -203,6 +208,7 @@ class _Story:
         self.github = OfflineGitHub(
             self.work, folder / "github", REPOSITORY, TEAMS, PEOPLE, clock
         )
+        self.promotion_bot = PreloadedBot(folder)
         self.change_ids: dict[str, str] = {}
         self.pull = 0  # the pull request of steps 1 to 3
         self.merged = ""  # its merge commit
@@ -512,17 +518,20 @@ class _Story:
 
     def bot(self, key: str, person: Person, *args: str, cwd: Path | None = None,
             quiet: bool = False, expect: Expect = Expect()) -> CommandRun:
-        return self._run(key, person, promotion_bot_argv(args),
-                         shlex.join(["promotion-bot", *args]), cwd, quiet, expect)
+        return self._run(key, shlex.join(["promotion-bot", *args]), cwd, quiet, expect,
+                         lambda directory, on_line: self.promotion_bot.run(
+                             args, directory, person, on_line))
 
     def shell(self, key: str, person: Person, *argv: str, quiet: bool = False) -> CommandRun:
-        return self._run(key, person, list(argv), shlex.join(argv), None, quiet, Expect())
+        return self._run(key, shlex.join(argv), None, quiet, Expect(),
+                         lambda directory, on_line: run(argv, directory, person, on_line))
 
-    def _run(self, key: str, person: Person, argv: Sequence[str], shown: str,
-             cwd: Path | None, quiet: bool, expect: Expect) -> CommandRun:
+    def _run(self, key: str, shown: str, cwd: Path | None, quiet: bool,
+             expect: Expect, start: Callable[[Path, Callable[[str], None]], Finished],
+             ) -> CommandRun:
         self.listener.command(shown)
         on_line = (lambda line: None) if quiet else self.listener.output
-        finished = run(argv, cwd or self.work, person, on_line)
+        finished = start(cwd or self.work, on_line)
         command_run = CommandRun(self.step, key, shown, finished.exit_code, finished.output)
         self.result.runs.append(command_run)
         if not quiet and finished.exit_code != 0:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from promotion_bot.adapters.sandbox import Person, git, run
+from promotion_bot import __version__
+from promotion_bot.adapters.sandbox import Person, PreloadedBot, git, promotion_bot_argv, run
 from promotion_bot.core.errors import GitError
 
 ERIN = Person("erin", "Erin Engineer", "erin@example.org")
@@ -71,3 +73,59 @@ def test_git_commits_as_the_person_and_a_failure_carries_gits_words(tmp_path: Pa
         git(tmp_path, "switch", "no-such-branch", person=ERIN)
     assert "`git switch no-such-branch` failed" in raised.value.message
     assert "no-such-branch" in raised.value.message.split("):", 1)[1]
+
+
+# --- promotion-bot commands forked from a server that has imported them ----------------------
+
+
+@pytest.fixture
+def preloaded(tmp_path: Path) -> Iterator[PreloadedBot]:
+    bot = PreloadedBot(tmp_path)
+    yield bot
+    bot.close()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--version"], ["--help"], ["no-such-command"], ["validate"], ["hash", "artifact.txt"],
+     ["hash", "missing.txt"], ["approvals", "--snapshot", "missing.json"]],
+    ids=["version", "help", "unknown-command", "validate-outside-a-repository",
+         "hash-of-a-file-in-its-folder", "hash-of-a-missing-file", "a-usage-error"],
+)
+def test_a_preloaded_command_answers_exactly_as_a_started_one(
+    tmp_path: Path, preloaded: PreloadedBot, args: list[str]
+) -> None:
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "artifact.txt").write_text("routing rules\n")
+    lines: list[str] = []
+    forked = preloaded.run(args, folder, ERIN, lines.append)
+    started = run(promotion_bot_argv(args), folder, ERIN, lambda line: None)
+    assert forked == started
+    assert lines == forked.output.splitlines()
+
+
+def test_each_preloaded_command_sees_its_own_environment_not_the_servers(
+    tmp_path: Path, preloaded: PreloadedBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """click wraps help to COLUMNS: the server starts with the first command's environment,
+    the second command must see its own."""
+    monkeypatch.setenv("COLUMNS", "60")
+    narrow = preloaded.run(["validate", "--help"], tmp_path, ERIN, lambda line: None)
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = preloaded.run(["validate", "--help"], tmp_path, ERIN, lambda line: None)
+    assert narrow.output != wide.output
+    assert wide == run(promotion_bot_argv(["validate", "--help"]), tmp_path, ERIN,
+                       lambda line: None)
+
+
+def test_a_preloaded_command_that_outlives_its_timeout_is_killed_and_the_next_one_runs(
+    tmp_path: Path, preloaded: PreloadedBot
+) -> None:
+    lines: list[str] = []
+    finished = preloaded.run(["demo", str(tmp_path / "demo")], tmp_path, ERIN, lines.append,
+                             timeout=1)
+    assert finished.exit_code != 0
+    assert lines[-1] == "(killed after 1 s)"
+    version = preloaded.run(["--version"], tmp_path, ERIN, lambda line: None)
+    assert (version.exit_code, version.output) == (0, f"promotion-bot, version {__version__}\n")
