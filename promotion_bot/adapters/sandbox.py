@@ -132,6 +132,9 @@ def promotion_bot_argv(args: Sequence[str]) -> list[str]:
     return [sys.executable, "-m", "promotion_bot", *args]
 
 
+_SERVER_STOPPED = "the demo's command server stopped; run the demo again"
+
+
 class PreloadedBot:
     """Runs promotion-bot commands as `run` does, each in a process of its own, but forked from
     a server that has imported every command once (promotion_bot/cli/preloaded.py): a command
@@ -150,8 +153,12 @@ class PreloadedBot:
         server = self._started(person)
         assert server.stdin is not None and server.stdout is not None
         request = {"argv": list(args), "cwd": str(cwd), "env": environment(person)}
-        server.stdin.write(json.dumps(request) + "\n")
-        server.stdin.flush()
+        try:
+            server.stdin.write(json.dumps(request) + "\n")
+            server.stdin.flush()
+        except OSError:
+            self.close()
+            raise PromotionBotError(_SERVER_STOPPED) from None
         pid = self._next(server).get("pid")
         if not isinstance(pid, int):
             self.close()
@@ -202,7 +209,7 @@ class PreloadedBot:
         line = server.stdout.readline()
         if not line:
             self.close()
-            raise PromotionBotError("the demo's command server stopped; run the demo again")
+            raise PromotionBotError(_SERVER_STOPPED)
         message: dict[str, Any] = json.loads(line)
         return message
 
