@@ -23,7 +23,6 @@ def test_the_readme_shows_the_demo_output_to_every_reader() -> None:
     assert shown >= REQUIRED, f"README.md has no demo sample of {sorted(REQUIRED - shown)}"
 
 
-@pytest.mark.xdist_group("demo")  # with the demo's tests (tests/flows/test_demo.py)
 @pytest.mark.parametrize("sample", SAMPLES, ids=[",".join(s.keys) for s in SAMPLES])
 def test_a_readme_sample_is_what_the_demo_prints(demo_run: DemoRun, sample: Sample) -> None:
     keys = sample.keys

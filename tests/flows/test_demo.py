@@ -17,10 +17,6 @@ from tests.conftest import EXAMPLE, DemoRun, RecordingListener
 
 CR = r"CR-\d{4}-\d{4}"
 
-# one xdist worker runs the demo's tests (and the README's samples, which read the same run)
-# first, while the other runs the rest: no worker waits for the other's demo
-pytestmark = pytest.mark.xdist_group("demo")
-
 
 def test_the_demo_walks_all_seven_steps_with_the_expected_answers(demo_run: DemoRun) -> None:
     result = demo_run.result
