@@ -70,6 +70,13 @@ def _no_network_and_fixed_git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory:
         monkeypatch.delenv(name, raising=False)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that read the one run of the demo (`demo_run`) come first: pytest-xdist hands
+    each worker a first batch in this order, so one worker runs the demo at the start and the
+    other never waits for it on the fixture's lock."""
+    items.sort(key=lambda item: "demo_run" not in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _python3_is_the_tests_python() -> Iterator[None]:
     """The checks the tests run (`python3 tools/ieimctl.py ...`) find the Python that runs the
