@@ -24,6 +24,7 @@ import importlib
 import io
 import json
 import os
+import pkgutil
 import signal
 import sys
 import threading
@@ -35,8 +36,14 @@ from promotion_bot.cli.main import COMMANDS, main
 
 
 def _preload() -> None:
+    """Every command, and every module of promotion-bot (commands import some of theirs only
+    when they run)."""
     for module_name, _attribute in COMMANDS.values():
         importlib.import_module(module_name)
+    package = importlib.import_module("promotion_bot")
+    for module in pkgutil.walk_packages(package.__path__, "promotion_bot."):
+        if not module.name.endswith(("__main__", ".preloaded")):
+            importlib.import_module(module.name)
 
 
 def _send(control: TextIO, message: dict[str, Any]) -> None:
