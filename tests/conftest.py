@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 import fcntl
 import ipaddress
 import os
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
+import promotion_bot
 from promotion_bot.flows.demo import DemoResult, run_demo
 from tests.gitrepo import built_once
 
@@ -68,6 +70,20 @@ def _no_network_and_fixed_git(monkeypatch: pytest.MonkeyPatch, tmp_path_factory:
     for name in ("GITHUB_STEP_SUMMARY", "GITHUB_ACTIONS", "GITHUB_EVENT_PATH", "GITHUB_EVENT_NAME",
                  "GITHUB_TOKEN", "PROMOTION_BOT_SIGNING_KEY"):
         monkeypatch.delenv(name, raising=False)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Write the package's bytecode once, before the workers start. The suite starts
+    promotion-bot as a subprocess about two hundred times; where PYTHONDONTWRITEBYTECODE is
+    set (as in some CI images) and the install is editable, each of those would otherwise
+    compile every module it imports again (the generated schema validators alone take
+    tenths of a second). compileall writes even when that variable is set; a read-only
+    install is left as it is."""
+    if hasattr(config, "workerinput"):
+        return
+    package = Path(promotion_bot.__file__).parent
+    if os.access(package, os.W_OK):
+        compileall.compile_dir(package, quiet=2)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
