@@ -53,6 +53,8 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
 
 # --- libyaml's parser feeds the strict composer: the same documents, errors and locations ---
 
+import contextlib  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
@@ -81,6 +83,17 @@ yaml_texts = st.one_of(
 )
 
 
+@contextlib.contextmanager
+def pure_python() -> Iterator[None]:
+    """Without libyaml: neither its events (the fast builder) nor its parser (the composer)."""
+    saved = strict_yaml._CStrictLoader, strict_yaml._CParser
+    strict_yaml._CStrictLoader = strict_yaml._CParser = None
+    try:
+        yield
+    finally:
+        strict_yaml._CStrictLoader, strict_yaml._CParser = saved
+
+
 def _outcome(text: str) -> object:
     try:
         document = load_yaml_bytes(text.encode(), "f.yaml")
@@ -94,22 +107,28 @@ def _outcome(text: str) -> object:
 @given(yaml_texts)
 def test_libyaml_and_the_pure_python_parser_read_every_text_alike(text: str) -> None:
     with_libyaml = _outcome(text)
-    saved = strict_yaml._CStrictLoader
-    strict_yaml._CStrictLoader = None
-    try:
+    with pure_python():
         pure = _outcome(text)
-    finally:
-        strict_yaml._CStrictLoader = saved
     assert with_libyaml == pure
+
+
+@pytest.mark.parametrize("text", [
+    "a: (?i)x\n", "a: '(?P<v>x)'\n", "a: \"b\\\\b(d)?\\\\b\"\n", "[?a]\n", "{?a: b}\n", "[a, ?b]\n",
+    "? a\n: b\n", "?a: b\n", "a: b?\n", "a: [b?, c]\n", "a: {b?: c}\n", "a: ?\n", "- ?x\n",
+    "a: x?#c\n", "a:?b\n", "{a:?b}\n", "(?i)\n", "a: [xa?ay]\n", "a: {k: x(?i)y}\n",
+])
+def test_a_question_mark_reads_alike_through_both_parsers(text: str) -> None:
+    assert _outcome(text) == _pure_outcome(text)
+
+
+def _pure_outcome(text: str) -> object:
+    with pure_python():
+        return _outcome(text)
 
 
 @pytest.mark.parametrize("text", ["a: 1", "'a': \"x\"", "a: [1, '2', b]", "- x\n- z: null\n"])
 def test_quoted_and_plain_scalars_are_told_apart_by_both_parsers(text: str) -> None:
     with_libyaml = load_yaml_bytes(text.encode(), "f.yaml")
-    saved = strict_yaml._CStrictLoader
-    strict_yaml._CStrictLoader = None
-    try:
+    with pure_python():
         pure = load_yaml_bytes(text.encode(), "f.yaml")
-    finally:
-        strict_yaml._CStrictLoader = saved
     assert with_libyaml.values == pure.values and with_libyaml.data == pure.data
