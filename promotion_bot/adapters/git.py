@@ -139,6 +139,30 @@ def resolve_branch(repo: Path, name: str) -> tuple[str, str]:
     )
 
 
+def unambiguous_name(repo: Path, name: str) -> str:
+    """`name` as given, once it is sure to name at most one ref; an explicit --base goes
+    through this before git resolves it.
+
+    git takes refs/tags/<name> before refs/heads/<name> and refs/remotes/<name>, so a tag named
+    like the base branch (`origin/main`: anyone who can push a tag can make one) would replace
+    it, and a check comparing the head with "the base" would compare the head with itself. A
+    name that several refs answer to is refused; a commit id, HEAD~1, a full ref name or a
+    name only one ref has passes unchanged."""
+    if name == "HEAD" or name.startswith(("refs/", "-")):
+        return name
+    candidates = [f"refs/{name}", f"refs/tags/{name}", f"refs/heads/{name}",
+                  f"refs/remotes/{name}"]
+    listing = git_text(repo, "for-each-ref", "--format=%(refname)", *candidates)
+    found = [ref for ref in listing.splitlines() if ref in candidates]
+    if len(found) > 1:
+        raise GitError(
+            f"{name!r} is ambiguous here: it names {', '.join(found)}; pass the full name of "
+            "the one you mean (e.g. refs/remotes/origin/main), and delete a tag that imitates "
+            "a branch"
+        )
+    return name
+
+
 def _full_ref(repo: Path, ref: str) -> str:
     found = run_git(repo, "show-ref", "--verify", "--quiet", ref, ok_codes=(0, 1, 128))
     if found.returncode != 0:

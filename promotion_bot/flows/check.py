@@ -72,7 +72,8 @@ class CheckOutcome:
 
 def run_check(request: CheckRequest, progress: Progress) -> CheckOutcome:
     """Run the session, write the evidence file and (in Actions) the job summary."""
-    base_ref = request.base_ref or _default_base(request.root)
+    base_ref = (git.unambiguous_name(request.root, request.base_ref) if request.base_ref
+                else _default_base(request.root))
     out = (request.output_dir or Path(tempfile.mkdtemp(prefix="promotion-bot-checks-"))).resolve()
     _writable(out, "--output-dir", lambda: out.mkdir(parents=True, exist_ok=True))
     target = (request.evidence_path or out / "evidence.json").resolve()

@@ -76,7 +76,8 @@ def rollback(request: RollbackRequest) -> RollbackOutcome | Refusal:
         if value is not None and not CHANGE_ID.match(value):
             raise ConfigError(f"{name} {value!r}: write a change id such as CR-2026-0042")
     root = request.root
-    base_ref = request.base or _default_base(root, remote)
+    base_ref = (git.unambiguous_name(root, request.base) if request.base
+                else _default_base(root, remote))
     context = _read_context(root, base_ref, request.trusted_keys)
     decided = plan_rollback(
         change_id,

@@ -967,3 +967,35 @@ def test_a_tag_named_origin_main_does_not_become_the_default_base(
     captured = capsys.readouterr()
     assert code == 2, captured.out
     assert "'origin/main' is ambiguous here" in captured.out + captured.err
+
+
+@pytest.mark.parametrize("base", ["origin/main", "main"])
+def test_a_tag_imitating_an_explicit_base_is_refused(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], base: str
+) -> None:
+    """The checks workflow passes --base origin/<base branch>: a tag of that name on the head
+    would make the head its own base, so a no-regression check would compare it with itself."""
+    ruleset_branch(repo)
+    repo.git("update-ref", "refs/remotes/origin/main", "main")
+    repo.git("tag", base, "HEAD")
+    code = main(["check", "--repo", str(repo.root), "--base", base, "--output-dir",
+                 str(repo.root.parent / "check-output")])
+    captured = capsys.readouterr()
+    assert code == 2, captured.out
+    assert f"'{base}' is ambiguous here" in captured.out + captured.err
+    assert not (repo.root.parent / "check-output" / "evidence.json").exists()
+
+
+@pytest.mark.parametrize("base", ["origin/main", "refs/remotes/origin/main", "main~0", "sha"])
+def test_an_explicit_base_that_names_one_commit_is_used(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], base: str
+) -> None:
+    ruleset_branch(repo)
+    repo.git("update-ref", "refs/remotes/origin/main", "main")
+    given = repo.git("rev-parse", "main") if base == "sha" else base
+    code = main(["check", "--repo", str(repo.root), "--base", given, "--output-dir",
+                 str(repo.root.parent / "check-output")])
+    captured = capsys.readouterr()
+    evidence = json.loads((repo.root.parent / "check-output" / "evidence.json").read_text())
+    assert evidence["base"]["sha"] == repo.git("rev-parse", "main"), captured.out + captured.err
+    assert code == 0, captured.out + captured.err

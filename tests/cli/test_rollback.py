@@ -341,6 +341,14 @@ def test_bad_input_is_a_usage_error_without_a_traceback(world: World) -> None:
     assert code == 2 and "'nope' is not a commit" in out
 
 
+def test_a_tag_imitating_the_base_is_refused(world: World) -> None:
+    """A tag named like the base branch would be taken for it by git (tags come first)."""
+    world.history.git("tag", "main", "HEAD~1")
+    code, out = world.run("rollback", "CR-2026-0006", "--repo", str(world.root), "--no-push",
+                          "--base", "main")
+    assert code == 2 and "'main' is ambiguous here" in out
+
+
 def merge_rollback(world: World, change_id: str, new_id: str, number: int) -> Merge:
     """Merge the rollback pull request as GitHub would (a merge commit on main)."""
     history = world.history
