@@ -128,6 +128,17 @@ def gate(pull_number: int | None, repository: str | None, api_url: str | None, t
     return _exit_code(run, dry_run)
 
 
+def _append_summary(summary_file: str, comment: str) -> None:
+    try:
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(comment + "\n")
+    except OSError as error:
+        raise ConfigError(
+            f"cannot write GITHUB_STEP_SUMMARY {summary_file}: {error.strerror or error} (the "
+            "statuses are set; fix the job's summary file or unset the variable)"
+        ) from None
+
+
 def _report(run: GateRun, client: GitHubClient, output_format: str, dry_run: bool) -> None:
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     verb = "would set" if dry_run else "set"
@@ -142,8 +153,7 @@ def _report(run: GateRun, client: GitHubClient, output_format: str, dry_run: boo
                 click.echo(f"#{outcome.pull_number} into {outcome.base_ref}: {outcome.skipped}")
             continue
         if summary_file:
-            with open(summary_file, "a", encoding="utf-8") as handle:
-                handle.write(outcome.comment + "\n")
+            _append_summary(summary_file, outcome.comment)
         if output_format == "json":
             echo_json({
                 "pull_request": outcome.pull_number,

@@ -123,6 +123,19 @@ def test_approved_sets_success_on_the_head_and_one_sticky_comment(
     assert world.fake.review_requests == []
 
 
+def test_an_unwritable_step_summary_is_a_usage_error_after_the_status_is_set(
+        world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    world.review("rita")
+    world.review("alice")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path))  # a folder: not writable as a file
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 2, output
+    assert f"cannot write GITHUB_STEP_SUMMARY {tmp_path}" in output
+    assert "Traceback" not in output
+    assert world.states() == ["pending", "success"]
+
+
 def test_pending_names_the_missing_role_and_requests_its_team(
         world: World, capsys: pytest.CaptureFixture[str]) -> None:
     world.review("rita")
