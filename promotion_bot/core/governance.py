@@ -37,7 +37,7 @@ from promotion_bot.core.records import (
     RecordError,
     decision_from_data,
     evidence_from_data,
-    format_time,
+    merge_context_data,
     parse_time,
     statement_digest,
     statement_from_data,
@@ -168,23 +168,7 @@ def build_governance_statement(inputs: GovernanceInputs) -> dict[str, Any]:
         "record_version": 1,
         "kind": inputs.kind,
         "record_id": record_id,
-        "pull_request": inputs.pull_request.as_data() if inputs.pull_request else None,
-        "merge": {
-            "commit": inputs.merge.commit,
-            "tree": inputs.merge.tree,
-            "parent": inputs.merge.parent,
-            "merged_by": inputs.merge.merged_by,
-            "merged_at": format_time(inputs.merge.merged_at),
-        },
-        "policy": {"path": inputs.policy.path, "sha256": inputs.policy.sha256},
-        "codeowners": (
-            {"path": inputs.codeowners.path, "sha256": inputs.codeowners.sha256}
-            if inputs.codeowners and inputs.codeowners.sha256
-            else None
-        ),
-        "decision": inputs.decision.as_data(),
-        "snapshot": dict(inputs.snapshot) if inputs.snapshot is not None else None,
-        "evidence": inputs.evidence.as_data() if inputs.evidence else None,
+        **merge_context_data(inputs),
         "changed": [item.as_data() for item in inputs.changed],
         "keys": inputs.keys.as_data(),
         "recorder": {"name": "promotion-bot", "version": __version__},

@@ -19,7 +19,7 @@ import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from promotion_bot import __version__
 from promotion_bot.core.dsse import IN_TOTO_PAYLOAD_TYPE, canonical_json
@@ -183,15 +183,30 @@ class RecordInputs:
     previous: ChainLink | None
 
 
-def build_statement(inputs: RecordInputs) -> dict[str, Any]:
-    cr = inputs.change_request
-    predicate: dict[str, Any] = {
-        "record_version": 1,
-        "change_request": {
-            "path": inputs.change_request_path,
-            "sha256": inputs.change_request_sha256,
-            "content": cr.as_data(),
-        },
+class MergeContext(Protocol):
+    """The facts of a merge that every kind of record states (RecordInputs, GovernanceInputs)."""
+
+    @property
+    def pull_request(self) -> PullRequestFacts | None: ...
+    @property
+    def merge(self) -> MergeCommitFacts: ...
+    @property
+    def policy(self) -> FileDigest: ...
+    @property
+    def codeowners(self) -> FileDigest | None: ...
+    @property
+    def decision(self) -> RecordedDecision: ...
+    @property
+    def snapshot(self) -> Mapping[str, Any] | None: ...
+    @property
+    def evidence(self) -> EvidenceSummary | None: ...
+
+
+def merge_context_data(inputs: MergeContext) -> dict[str, Any]:
+    """What every record states about the merge it covers (promotion, governance and baseline
+    records alike): pull request, merge commit, the base's policy and CODEOWNERS, decision,
+    snapshot and evidence, in the order the statements have always had them."""
+    return {
         "pull_request": inputs.pull_request.as_data() if inputs.pull_request else None,
         "merge": {
             "commit": inputs.merge.commit,
@@ -209,6 +224,19 @@ def build_statement(inputs: RecordInputs) -> dict[str, Any]:
         "decision": inputs.decision.as_data(),
         "snapshot": dict(inputs.snapshot) if inputs.snapshot is not None else None,
         "evidence": inputs.evidence.as_data() if inputs.evidence else None,
+    }
+
+
+def build_statement(inputs: RecordInputs) -> dict[str, Any]:
+    cr = inputs.change_request
+    predicate: dict[str, Any] = {
+        "record_version": 1,
+        "change_request": {
+            "path": inputs.change_request_path,
+            "sha256": inputs.change_request_sha256,
+            "content": cr.as_data(),
+        },
+        **merge_context_data(inputs),
         "previous": (
             {
                 "change_id": inputs.previous.change_id,
