@@ -115,9 +115,8 @@ def resolve_branch(repo: Path, name: str) -> tuple[str, str]:
     and a remote-tracking branch, is ambiguous and refused."""
     if name == "HEAD" or name.startswith("refs/"):
         return name, rev_parse(repo, name if name == "HEAD" else _full_ref(repo, name))
-    candidates = [f"{space}{name}" for space in _BRANCH_NAMESPACES] + [f"refs/tags/{name}"]
-    listing = git_text(repo, "for-each-ref", "--format=%(refname)", *candidates)
-    found = [ref for ref in listing.splitlines() if ref in candidates]
+    found = _refs_named(repo, [f"{space}{name}" for space in _BRANCH_NAMESPACES]
+                        + [f"refs/tags/{name}"])
     branches = [ref for ref in found if not ref.startswith("refs/tags/")]
     if len(found) > 1:
         raise GitError(
@@ -150,10 +149,8 @@ def unambiguous_name(repo: Path, name: str) -> str:
     name only one ref has passes unchanged."""
     if name == "HEAD" or name.startswith(("refs/", "-")):
         return name
-    candidates = [f"refs/{name}", f"refs/tags/{name}", f"refs/heads/{name}",
-                  f"refs/remotes/{name}"]
-    listing = git_text(repo, "for-each-ref", "--format=%(refname)", *candidates)
-    found = [ref for ref in listing.splitlines() if ref in candidates]
+    found = _refs_named(repo, [f"refs/{name}", f"refs/tags/{name}", f"refs/heads/{name}",
+                               f"refs/remotes/{name}"])
     if len(found) > 1:
         raise GitError(
             f"{name!r} is ambiguous here: it names {', '.join(found)}; pass the full name of "
@@ -161,6 +158,13 @@ def unambiguous_name(repo: Path, name: str) -> str:
             "a branch"
         )
     return name
+
+
+def _refs_named(repo: Path, candidates: list[str]) -> list[str]:
+    """Which of the full ref names `candidates` exist (for-each-ref also matches what lies
+    below a name, e.g. refs/heads/main/x for refs/heads/main: only exact names count)."""
+    listing = git_text(repo, "for-each-ref", "--format=%(refname)", *candidates)
+    return [ref for ref in listing.splitlines() if ref in candidates]
 
 
 def _full_ref(repo: Path, ref: str) -> str:
