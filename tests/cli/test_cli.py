@@ -3,6 +3,7 @@ for the same things (--base, -o/--output); old spellings kept as hidden aliases 
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 from promotion_bot.cli.main import COMMANDS, SUMMARIES, LazyGroup, cli, main
 from tests.conftest import git
@@ -34,11 +36,24 @@ def command(name: str) -> click.Command:
     return found
 
 
+@functools.cache
 def help_text(*args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "promotion_bot", *args, "--help"],
-                            capture_output=True, text=True, check=False)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
+    """What `promotion-bot ARGS --help` prints, read through click's own test runner: the same
+    command objects and formatter as a started process. A started process without a terminal
+    writes 78 columns (click's default of 80, less its margin), where the runner forces 80
+    (test_the_help_read_in_process_is_what_a_started_process_prints keeps them equal)."""
+    result = CliRunner().invoke(cli, [*args, "--help"], prog_name="promotion-bot",
+                                terminal_width=78)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("words", [(), ("check",), ("keys", "generate")], ids=" ".join)
+def test_the_help_read_in_process_is_what_a_started_process_prints(words: tuple[str, ...]) -> None:
+    started = subprocess.run([sys.executable, "-m", "promotion_bot", *words, "--help"],
+                             capture_output=True, text=True, check=False)
+    assert started.returncode == 0, started.stderr
+    assert started.stdout == help_text(*words)
 
 
 def all_commands() -> list[tuple[str, ...]]:
