@@ -64,21 +64,45 @@ def git_text(repo: Path, *args: str) -> str:
     return run_git(repo, *args).stdout.decode("utf-8", "surrogateescape").strip()
 
 
+# a directory's work tree and its place in it, for the life of the process: a command asks for
+# them several times (the governed root, the ledger, the branch it checks) and neither moves
+# while it runs. Only answers are kept, never a refusal.
+_PLACES: dict[str, tuple[Path, str]] = {}
+
+
+def _place(directory: Path) -> tuple[Path, str] | None:
+    """(top level, prefix) of the work tree containing `directory`, with one `rev-parse`."""
+    key = os.path.realpath(directory)
+    if key not in _PLACES:
+        result = run_git(directory, "rev-parse", "--show-toplevel", "--show-prefix",
+                         ok_codes=(0, 128))
+        lines = result.stdout.decode("utf-8", "surrogateescape").split("\n")
+        if result.returncode != 0 or len(lines) != 3 or not lines[0] or lines[2]:
+            return None
+        top = Path(lines[0])
+        _PLACES[key] = (top, lines[1])
+        _PLACES.setdefault(os.path.realpath(top), (top, ""))
+    return _PLACES[key]
+
+
 def toplevel(path: Path) -> Path:
     """The root of the git work tree that contains `path`."""
     start = path if path.is_dir() else path.parent
-    try:
-        return Path(git_text(start, "rev-parse", "--show-toplevel"))
-    except GitError:
+    place = _place(start) if start.is_dir() else None
+    if place is None:
         raise GitError(
             f"{path} is not inside a git repository; run from the governed "
             "repository or pass --repo"
-        ) from None
+        )
+    return place[0]
 
 
 def prefix_in_toplevel(repo: Path) -> str:
     """`repo` relative to its git top level ('' at the top, 'examples/x/' below it)."""
-    return git_text(repo, "rev-parse", "--show-prefix")
+    place = _place(repo) if repo.is_dir() else None
+    if place is None:  # not a work tree (a bare repository, a missing folder): git's own answer
+        return git_text(repo, "rev-parse", "--show-prefix")
+    return place[1]
 
 
 def rev_parse(repo: Path, rev: str) -> str:

@@ -72,3 +72,31 @@ def test_a_detached_work_tree_is_removed_with_its_registration(two_commits: GitR
         (tree / "left-behind.log").write_text("a check's output\n")
     assert not (tmp_path / "tree").exists()
     assert len(two_commits.git("worktree", "list").splitlines()) == 1
+
+
+def test_the_top_level_and_prefix_come_from_one_process_and_a_refusal_is_not_kept(
+    two_commits: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = two_commits.root / "governed"
+    started: list[tuple[str, ...]] = []
+    real_run_git = git.run_git
+
+    def counted(repo: Path, *args: str, **kwargs: object) -> object:
+        started.append(args)
+        return real_run_git(repo, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(git, "run_git", counted)
+    assert git.toplevel(sub) == two_commits.root.resolve()
+    assert git.prefix_in_toplevel(sub) == "governed/"
+    assert git.prefix_in_toplevel(two_commits.root) == ""
+    assert git.toplevel(two_commits.root / "governed" / "a.txt") == two_commits.root.resolve()
+    assert started == [("rev-parse", "--show-toplevel", "--show-prefix")]
+
+    later = tmp_path / "later"
+    later.mkdir()
+    with pytest.raises(git.GitError, match="not inside a git repository"):
+        git.toplevel(later)
+    GitRepo(later).git("init", "-q")  # a folder refused once is asked again
+    assert git.toplevel(later) == later.resolve()
+    with pytest.raises(git.GitError, match="cannot change to"):  # git's own words, as before
+        git.prefix_in_toplevel(tmp_path / "missing")
