@@ -16,7 +16,7 @@ import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from promotion_bot.adapters import git
@@ -35,6 +35,8 @@ class GitRepo:
 
     root: Path
     prefix: str
+    # the `-c user.*` arguments `git tag` needs here, asked once per run (git.identity_args)
+    _tagger: list[tuple[str, ...]] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def at(cls, root: Path) -> GitRepo:
@@ -42,6 +44,11 @@ class GitRepo:
 
     def spec(self, rev: str, path: str) -> str:
         return f"{rev}:{self.prefix}{path}"
+
+    def tagger_args(self) -> tuple[str, ...]:
+        if not self._tagger:
+            self._tagger.append(git.identity_args(self.root))
+        return self._tagger[0]
 
 
 def read_tags(repo: GitRepo) -> list[TagRecord]:
@@ -288,13 +295,13 @@ def same_record(existing: TagRecord, commit: str, envelope_json: str) -> bool:
 
 
 def write_tag(repo: GitRepo, name: str, commit: str, envelope_json: str) -> WriteResult:
-    current = existing_tag(repo, name)
-    if current is not None:
-        return _judge_existing(current, name, commit, envelope_json)
+    """Create the annotated tag, or judge the one already there: `git tag` never replaces a
+    tag, so the tag is looked up only when git refuses (it exists, or was written meanwhile
+    by another run)."""
     try:
         git.run_git(
             repo.root,
-            *git.identity_args(repo.root),
+            *repo.tagger_args(),
             "tag",
             "--annotate",
             "--no-sign",
@@ -305,10 +312,10 @@ def write_tag(repo: GitRepo, name: str, commit: str, envelope_json: str) -> Writ
             input_bytes=(envelope_json + "\n").encode("utf-8"),
         )
     except GitError:
-        raced = existing_tag(repo, name)  # written concurrently by another run?
-        if raced is None:
+        current = existing_tag(repo, name)
+        if current is None:
             raise
-        return _judge_existing(raced, name, commit, envelope_json)
+        return _judge_existing(current, name, commit, envelope_json)
     return WriteResult(name, "created")
 
 
