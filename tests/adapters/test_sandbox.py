@@ -78,9 +78,11 @@ def test_git_commits_as_the_person_and_a_failure_carries_gits_words(tmp_path: Pa
 # --- promotion-bot commands forked from a server that has imported them ----------------------
 
 
-@pytest.fixture
-def preloaded(tmp_path: Path) -> Iterator[PreloadedBot]:
-    bot = PreloadedBot(tmp_path)
+@pytest.fixture(scope="module")
+def preloaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PreloadedBot]:
+    """One server for the module, as the demo keeps one for all its steps: each test's
+    commands must answer as started ones whatever the server ran before them."""
+    bot = PreloadedBot(tmp_path_factory.mktemp("preloaded"))
     yield bot
     bot.close()
 
