@@ -41,6 +41,8 @@ import base64
 import contextlib
 import copy
 import fnmatch
+import functools
+import gzip
 import hashlib
 import io
 import itertools
@@ -59,6 +61,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+
+import graphql
+
+from tests.github_fixtures import GITHUB_FIXTURES
 
 __all__ = [
     "SECONDARY_RATE_LIMIT_MESSAGE",
@@ -200,6 +206,7 @@ class FileChange:
     deletions: int = 0
     sha: str | None = None
     previous_filename: str | None = None
+    patch: str | None = None  # GitHub's: the hunks of a text file's diff, from the first "@@"
 
     @property
     def changes(self) -> int:
@@ -436,6 +443,7 @@ class GitBackend:
             else:
                 i += 1
             counts[name] = (_count(plus), _count(minus))
+        patches = self._patches(base, head)
         changes = []
         tokens = raw.split("\0")
         i = 0
@@ -449,9 +457,26 @@ class GitBackend:
                 path, i = tokens[i + 1], i + 2
             added, deleted = counts.get(path, (0, 0))
             sha = old_sha if letter == "D" else new_sha
+            patch = patches[len(changes)] if len(changes) < len(patches) else None
             changes.append(FileChange(path, _GIT_STATUS.get(letter, "changed"), added, deleted,
-                                      sha, previous if letter == "R" else None))
+                                      sha, previous if letter == "R" else None, patch))
         return changes
+
+    def _patches(self, base: str, head: str) -> list[str | None]:
+        """Each file's patch as GitHub gives it (its hunks, from the first "@@", without the
+        final newline; none for a binary file or a rename without change), in the order of
+        `git diff --raw` (the same diff, with the same options)."""
+        out = self._git("diff", "--no-ext-diff", "--no-textconv", "--no-color", "-M", "-p",
+                        "--full-index", base, head).stdout.decode("utf-8", "replace")
+        patches: list[str | None] = []
+        for chunk in re.split(r"^diff --git .*\n", out, flags=re.MULTILINE)[1:]:
+            lines = chunk.split("\n")
+            first = next((i for i, line in enumerate(lines) if line.startswith("@@ ")), None)
+            if first is None:
+                patches.append(None)
+                continue
+            patches.append("\n".join(lines[first:]).removesuffix("\n"))
+        return patches
 
     def read(self, ref: str, path: str) -> Blob | list[TreeEntry] | None:
         sha = self.resolve(ref)
@@ -860,9 +885,13 @@ class Fault:
     query: dict[str, str] | None = None  # also require these query parameters
     skip: int = 0  # let this many matching requests through untouched first
     action: Callable[[], None] | None = None  # run when the fault fires (before answering)
+    contains: str | None = None  # also require this text in the request's body (a query)
+    rewrite: Callable[[Any], Any] | None = None  # answer normally, then with rewrite(answer)
 
-    def matches(self, method: str, path: str, query: Mapping[str, str]) -> bool:
+    def matches(self, method: str, path: str, query: Mapping[str, str], body: str) -> bool:
         if self.method not in ("*", method) or not self.path.fullmatch(path):
+            return False
+        if self.contains is not None and self.contains not in body:
             return False
         return all(query.get(k) == v for k, v in (self.query or {}).items())
 
@@ -990,23 +1019,69 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-_UNSUPPORTED = object()  # a GraphQL field the fake does not serve
 # GraphQL's Blob.text is cut for large files (isTruncated); the fake cuts at 512 KiB
 GRAPHQL_BLOB_TEXT_LIMIT = 512 * 1024
+GRAPHQL_SCHEMA = Path("github-graphql") / "schema.docs.graphql.gz"
 
 
-def _selections(body: str) -> list[str]:
-    """The top-level fields of a normalised GraphQL selection set ("a b { c } d: e(f: $g)
-    { h }" -> ["a", "b { c }", "d: e(f: $g) { h }"])."""
-    fields: list[str] = []
-    depth = 0
-    for token in body.split(" "):
-        if depth == 0 and token != "{" and not (fields and fields[-1].endswith(":")):
-            fields.append(token)
-        else:
-            fields[-1] += " " + token
-        depth += sum(token.count(c) for c in "{(") - sum(token.count(c) for c in "})")
-    return fields
+@functools.cache
+def github_graphql_schema() -> graphql.GraphQLSchema:
+    """GitHub's published GraphQL schema, built once per process (about half a second). GitHub's
+    SDL breaks two of graphql-core's own rules of schema design (a field defined twice, a
+    deprecation an interface does not share), which do not change what a query means: the
+    schema is taken as valid, and every query is still validated against it."""
+    sdl = gzip.decompress((GITHUB_FIXTURES / GRAPHQL_SCHEMA).read_bytes()).decode()
+    return graphql.build_schema(sdl, assume_valid=True, assume_valid_sdl=True)
+
+
+def _github_wording(message: str) -> str:
+    """graphql-core's message in GitHub's words, for the validation errors tests compare."""
+    found = re.fullmatch(r"Variable '\$(\w+)' is never used\.", message)
+    if found:
+        return f"Variable ${found[1]} is declared by anonymous query but is not used"
+    found = re.fullmatch(r"Variable '\$(\w+)' is not defined\.", message)
+    if found:
+        return f"Variable ${found[1]} is used by anonymous query but not declared"
+    return message
+
+
+def _not_resolved(message: str) -> graphql.GraphQLError:
+    return graphql.GraphQLError(message, extensions={"type": "NOT_FOUND"})
+
+
+def _gql_pull_state(pull: Pull) -> str:
+    return "MERGED" if pull.merged else pull.state.upper()
+
+
+def _connection(info: graphql.GraphQLResolveInfo, items: Sequence[Any], *,
+                first: int | None = None, last: int | None = None, after: str | None = None,
+                **_: Any) -> dict[str, Any]:
+    """A connection's page as GitHub gives it: the nodes (or edges) need `first` or `last`, at
+    most 100; `totalCount` counts them all."""
+    selections = info.field_nodes[0].selection_set
+    listed = {s.name.value for s in (selections.selections if selections else ())
+              if isinstance(s, graphql.FieldNode)}
+    if listed & {"nodes", "edges"} and first is None and last is None:
+        raise graphql.GraphQLError(f"You must provide a `first` or `last` value to properly "
+                                   f"paginate the `{info.field_name}` connection.")
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and not 0 <= value <= MAX_PER_PAGE:
+            raise graphql.GraphQLError(f"Requesting {value} records on the `{info.field_name}` "
+                                       f"connection exceeds the `{name}` limit of 100 records.")
+    start = int(base64.b64decode(after).decode().partition(":")[2]) if after else 0
+    end = len(items) if first is None else min(len(items), start + first)
+    if last is not None:
+        start = max(start, end - last)
+    page = list(items[start:end])
+
+    def cursor(index: int) -> str:
+        return base64.b64encode(f"cursor:{index + 1}".encode()).decode()
+
+    return {"totalCount": len(items), "nodes": page,
+            "edges": [{"node": node, "cursor": cursor(start + i)} for i, node in enumerate(page)],
+            "pageInfo": {"hasNextPage": end < len(items), "hasPreviousPage": start > 0,
+                         "startCursor": cursor(start) if page else None,
+                         "endCursor": cursor(end - 1) if page else None}}
 
 
 def _ticking_clock() -> Callable[[], datetime]:
@@ -1441,7 +1516,8 @@ class FakeGitHub:
                body: bytes | None = None, headers: Mapping[str, str] | None = None,
                delay: float = 0, times: int = 1, then_process: bool = False,
                query: Mapping[str, str] | None = None, skip: int = 0,
-               action: Callable[[], None] | None = None) -> Fault:
+               action: Callable[[], None] | None = None, contains: str | None = None,
+               rewrite: Callable[[Any], Any] | None = None) -> Fault:
         """Make the next ``times`` requests matching ``method`` and ``path_regex`` misbehave.
 
         ``path_regex`` must match the whole percent-decoded path (``re.fullmatch``); ``query``
@@ -1456,13 +1532,26 @@ class FakeGitHub:
         * ``skip``: the first ``skip`` matching requests pass untouched (fail the third write);
         * ``action``: a function run when the fault fires, before the request is answered:
           another actor's move at an exact point of the run (another evaluation writing a
-          status while this one lists files), with no timing involved.
+          status while this one lists files), with no timing involved;
+        * ``contains``: only requests whose body holds this text (one GraphQL query of
+          several: ``inject_graphql``);
+        * ``rewrite``: perform the request, then answer with ``rewrite(answer)`` (the parsed
+          JSON answer, a copy the function may change in place and return): an answer that
+          is wrong in one field.
         """
         fault = Fault(method.upper(), re.compile(path_regex), status, body, dict(headers or {}),
-                      delay, times, then_process, dict(query) if query else None, skip, action)
+                      delay, times, then_process, dict(query) if query else None, skip, action,
+                      contains, rewrite)
         with self._lock:
             self.faults.append(fault)
         return fault
+
+    def inject_graphql(self, contains: str, *, rewrite: Callable[[Any], Any] | None = None,
+                       status: int | None = None, body: bytes | None = None, times: int = 1,
+                       action: Callable[[], None] | None = None, skip: int = 0) -> Fault:
+        """A fault on the GraphQL queries that contain ``contains`` (see ``inject``)."""
+        return self.inject("POST", GRAPHQL_PATH, status=status, body=body, times=times,
+                           action=action, contains=contains, rewrite=rewrite, skip=skip)
 
     def inject_secondary_rate_limit(self, method: str, path_regex: str, *,
                                     retry_after: int = 60, times: int = 1) -> Fault:
@@ -1478,10 +1567,11 @@ class FakeGitHub:
         """Answer (normally) only after ``delay`` seconds: longer than the client's timeout."""
         return self.inject(method, path_regex, delay=delay, times=times)
 
-    def _take_fault(self, method: str, path: str, query: Mapping[str, str]) -> Fault | None:
+    def _take_fault(self, method: str, path: str, query: Mapping[str, str],
+                    body: str) -> Fault | None:
         with self._lock:
             for fault in self.faults:
-                if fault.matches(method, path, query):
+                if fault.matches(method, path, query, body):
                     if fault.skip > 0:
                         fault.skip -= 1
                         return None
@@ -1551,7 +1641,8 @@ class FakeGitHub:
         with self._lock:
             self.requests.append(record)
 
-        fault = self._take_fault(request.method, request.path, query)
+        fault = self._take_fault(request.method, request.path, query,
+                                 raw_body.decode(errors="replace"))
         if fault is not None and fault.action is not None:
             fault.action()
         if fault and fault.delay and self._stopping.wait(fault.delay):
@@ -1565,6 +1656,9 @@ class FakeGitHub:
                 response = self._dispatch(request, record)
         if fault is not None:
             record.fault = True
+            if fault.rewrite is not None and not replaced:
+                response = Response(response.status,
+                                    fault.rewrite(copy.deepcopy(response.body)), response.headers)
             if replaced or fault.then_process:
                 status = fault.status or (500 if fault.then_process else 200)
                 response = self._fault_response(fault, status)
@@ -1952,6 +2046,8 @@ class FakeGitHub:
         }
         if change.previous_filename is not None:
             out["previous_filename"] = change.previous_filename
+        if change.patch is not None:
+            out["patch"] = change.patch
         return out
 
     def _j_review(self, repo: Repo, pull: Pull, review: Review) -> dict[str, Any]:
@@ -2593,153 +2689,202 @@ class FakeGitHub:
         return self._page(request, [self._j_check_run(found, c) for c in runs],
                           wrap=lambda chunk: {"total_count": total, "check_runs": chunk})
 
-    # ---- GraphQL: the fields promotion-bot asks for ----------------------------------------
+    # ---- GraphQL: GitHub's schema, run by graphql-core ---------------------------------------
 
     def _graphql(self, request: Request) -> Response:
-        """GitHub's GraphQL endpoint for the fields the bot asks for, under any alias and in
-        any number per query (as GitHub allows): `viewer { login }`; a repository's
-        `pullRequest(number:) { headRefOid baseRefName reviews { totalCount } }` (GitHub's
-        PullRequest object: docs.github.com/graphql/reference/objects#pullrequest),
-        `pullRequests(states: OPEN) { totalCount }` (or with `first: N` and the nodes' `number
-        headRefOid baseRefName`) and a commit's `associatedPullRequests`; a
-        team's `members(membership: ALL) { totalCount }`. Variables must be declared and used exactly
-        as GraphQL requires. Answers in GraphQL's shape (200 with `data`, and `errors` naming
-        the path of what could not be resolved); any other query is a bug in the test, kept in
-        ``server_errors``."""
+        """GitHub's GraphQL endpoint: every query is parsed, validated against GitHub's
+        published schema (tests/fixtures/github/github-graphql) and run by graphql-core, so
+        aliases, fragments, variables, nulls and errors behave as GraphQL says. The fake
+        resolves the fields promotion-bot asks for (`_gql_*`); a field of the schema it does
+        not serve is a bug in the test, kept in ``server_errors``. Answers in GitHub's shape:
+        200 with `data` and, for what could not be resolved, `errors` naming its path (a
+        connection's nodes asked without `first` or `last`, or more than 100, are refused as
+        GitHub refuses them)."""
         if request.token is None:
             return Response(401, {"message": "This endpoint requires you to be authenticated.",
                                   "documentation_url": "https://docs.github.com/graphql"})
-        query = " ".join(str(request.param("query", "")).replace("{", " { ")
-                         .replace("}", " } ").split())
-        query = re.sub(r"\( ", "(", re.sub(r" \)", ")", query))
-        variables = request.param("variables") or {}
-        header = re.fullmatch(r"query(?:\((?P<declared>[^)]*)\))? \{ (?P<body>.*) \}", query)
-        if header is None or not isinstance(variables, dict):
-            return self._graphql_unsupported(query)
-        declared = dict(re.findall(r"\$(\w+): ([\w!]+)", header["declared"] or ""))
-        used = set(re.findall(r"\$(\w+)", header["body"]))
-        problems = [f"Variable ${name} is declared by anonymous query but is not used"
-                    for name in declared if name not in used]
-        problems += [f"Variable ${name} is used by anonymous query but not declared"
-                     for name in sorted(used - set(declared))]
-        problems += [f"Variable ${name} of type {kind} was provided invalid value"
-                     for name, kind in declared.items()
-                     if kind.endswith("!") and variables.get(name) is None]
+        query, variables = request.param("query"), request.param("variables") or {}
+        if not isinstance(query, str) or not isinstance(variables, dict):
+            return Response(200, {"errors": [{"message": "A query attribute must be specified "
+                                                         "and must be a string."}]})
+        try:
+            document = graphql.parse(query)
+        except graphql.GraphQLError as error:
+            return Response(200, {"errors": [{"message": f"Parse error: {error.message}"}]})
+        schema = github_graphql_schema()
+        problems = graphql.validate(schema, document)
         if problems:
-            return Response(200, {"errors": [{"message": m} for m in problems]})
-        data: dict[str, Any] = {}
-        errors: list[dict[str, Any]] = []
-        for selection in _selections(header["body"]):
-            field = re.fullmatch(r"(?:(?P<alias>\w+): )?(?P<name>\w+)(?P<rest>.*)", selection)
-            if field is None:
-                return self._graphql_unsupported(query)
-            key = field["alias"] or field["name"]
-            answer = self._graphql_field(request, field["name"] + field["rest"], variables, key,
-                                         errors)
-            if answer is _UNSUPPORTED:
-                return self._graphql_unsupported(query)
-            data[key] = answer
-        return Response(200, {"data": data, **({"errors": errors} if errors else {})})
+            return Response(200, {"errors": [{"message": _github_wording(p.message)}
+                                             for p in problems]})
+        caller = self._caller(request)
+        result = graphql.execute(schema, document, root_value=self._gql_root(caller),
+                                 variable_values=variables, field_resolver=self._gql_resolve)
+        answer: dict[str, Any] = {}
+        if result.errors:
+            answer["errors"] = [{**({"type": e.extensions["type"]} if e.extensions
+                                    and "type" in e.extensions else {}),
+                                 "path": e.path, "locations": [
+                                     {"line": loc.line, "column": loc.column}
+                                     for loc in e.locations or ()],
+                                 "message": e.message} for e in result.errors]
+        answer["data"] = result.data
+        return Response(200, answer)
 
-    def _graphql_unsupported(self, query: str) -> Response:
-        self.server_errors.append(f"POST /graphql: a query the fake does not serve: {query}")
-        return Response(200, {"errors": [{"message": f"unsupported query: {query}"}]})
+    def _gql_resolve(self, source: Any, info: graphql.GraphQLResolveInfo, **args: Any) -> Any:
+        if not isinstance(source, Mapping) or info.field_name not in source:
+            self.server_errors.append(f"POST /graphql: the fake does not serve "
+                                      f"{info.parent_type.name}.{info.field_name}")
+            raise graphql.GraphQLError(f"the fake does not serve {info.field_name}")
+        value = source[info.field_name]
+        return value(info, **args) if callable(value) else value
 
-    def _graphql_field(self, request: Request, text: str, variables: Mapping[str, Any],
-                       key: str, errors: list[dict[str, Any]]) -> Any:
-        if text == "viewer { login }":
-            return {"login": self._caller(request)}
-        found = re.fullmatch(r"repository\(owner: \$(\w+), name: \$(\w+)\) \{ (.*) \}", text)
-        if found:
-            owner, name = variables.get(found[1]), variables.get(found[2])
+    def _gql_root(self, caller: str) -> dict[str, Any]:
+        def repository(info: Any, owner: str, name: str, **_: Any) -> dict[str, Any]:
             repo = self.repos.get(f"{owner}/{name}".lower())
             if repo is None:
-                errors.append({"type": "NOT_FOUND", "path": [key], "locations": [],
-                               "message": "Could not resolve to a Repository with the name "
-                                          f"'{owner}/{name}'."})
-                return None
-            answer: dict[str, Any] = {}
-            for selection in _selections(found[3]):
-                value = self._graphql_repository_field(repo, selection, variables, key, errors)
-                if value is _UNSUPPORTED:
-                    return _UNSUPPORTED
-                answer[selection.split("(")[0].split(" ")[0]] = value
-            return answer
-        found = re.fullmatch(r"organization\(login: \$(\w+)\) \{ team\(slug: \$(\w+)\) \{ "
-                             r"members\(membership: ALL\) \{ totalCount \} \} \}", text)
-        if found:
-            team = self.teams.get((str(variables.get(found[1])).lower(),
-                                   str(variables.get(found[2])).lower()))
-            if team is None or not team.readable:
-                return {"team": None}
-            active = sum(1 for state in team.members.values() if state == "active")
-            return {"team": {"members": {"totalCount": active}}}
-        return _UNSUPPORTED
+                raise _not_resolved("Could not resolve to a Repository with the name "
+                                    f"'{owner}/{name}'.")
+            return self._gql_repository(repo, caller)
 
-    def _graphql_repository_field(self, repo: Repo, text: str, variables: Mapping[str, Any],
-                                  key: str, errors: list[dict[str, Any]]) -> Any:
-        found = re.fullmatch(r"pullRequest\(number: \$(\w+)\) \{ (.*) \}", text)
-        if found:
-            number = variables.get(found[1])
-            pull = repo.pulls.get(number) if isinstance(number, int) else None
+        def organization(info: Any, login: str) -> dict[str, Any]:
+            def team(info: Any, slug: str) -> dict[str, Any] | None:
+                found = self.teams.get((login.lower(), slug.lower()))
+                if found is None or not found.readable:
+                    return None
+                active = [m for m, state in found.members.items() if state == "active"]
+                return {"slug": found.slug, "members": lambda info, **a: _connection(
+                    info, [self._gql_actor(self._user(m)) for m in active], **a)}
+            return {"login": login, "team": team}
+
+        viewer = self._user(caller)  # GitHub's viewer: the REST login, an App's with "[bot]"
+        return {"viewer": {"login": viewer.login, "databaseId": viewer.id},
+                "repository": repository, "organization": organization}
+
+    def _gql_repository(self, repo: Repo, caller: str) -> dict[str, Any]:
+        backend = repo.backend
+
+        def pull_request(info: Any, number: int) -> dict[str, Any]:
+            pull = repo.pulls.get(number)
             if pull is None:
-                errors.append({"type": "NOT_FOUND", "path": [key, "pullRequest"],
-                               "locations": [], "message": "Could not resolve to a "
-                               f"PullRequest with the number of {number}."})
-                return None
-            answer: dict[str, Any] = {}
-            for selection in _selections(found[2]):
-                if selection == "headRefOid":
-                    answer["headRefOid"] = pull.head_sha
-                elif selection == "baseRefName":  # the branch name, without refs/heads/
-                    answer["baseRefName"] = pull.base_ref
-                elif selection == "reviews { totalCount }":
-                    answer["reviews"] = {"totalCount": len(pull.reviews)}
-                else:
-                    return _UNSUPPORTED
-            return answer
-        if text == "pullRequests(states: OPEN) { totalCount }":
-            return {"totalCount": sum(1 for p in repo.pulls.values() if p.state == "open")}
-        found = re.fullmatch(r"pullRequests\(states: OPEN, first: (\d+)\) \{ totalCount nodes "
-                             r"\{ number headRefOid baseRefName \} \}", text)
-        if found:  # a connection's first page: at most `first` nodes, the total of all
+                raise _not_resolved(f"Could not resolve to a PullRequest with the number of "
+                                    f"{number}.")
+            return self._gql_pull(repo, pull, caller)
+
+        def pull_requests(info: Any, states: Sequence[str] | None = None,
+                          **args: Any) -> dict[str, Any]:
             listed = [p for p in sorted(repo.pulls.values(), key=lambda p: p.number)
-                      if p.state == "open"]
-            return {"totalCount": len(listed),
-                    "nodes": [{"number": p.number, "headRefOid": p.head_sha,
-                               "baseRefName": p.base_ref} for p in listed[:int(found[1])]]}
-        found = re.fullmatch(r"object\(expression: \$(\w+)\) \{ __typename \.\.\. on Blob \{ "
-                             r"oid byteSize isBinary isTruncated text \} \}", text)
-        if found:  # "<rev>:<path>": GitHub's answer for a file (a Blob), a folder, or nothing
-            rev, _, path = str(variables.get(found[1])).partition(":")
-            item = repo.backend.read(rev, path) if path else None
-            if item is None:
+                      if states is None or _gql_pull_state(p) in states]
+            return _connection(info, [self._gql_pull(repo, p, caller) for p in listed], **args)
+
+        def git_object(info: Any, oid: str | None = None,
+                       expression: str | None = None) -> dict[str, Any] | None:
+            if oid is not None:
+                return self._gql_commit(repo, oid) if backend.resolve(oid) == oid else None
+            rev, _, path = str(expression).partition(":")
+            sha = backend.resolve(rev)
+            if sha is None:
                 return None
-            if isinstance(item, list):
-                return {"__typename": "Tree"}
-            if item.kind == "submodule":
-                return {"__typename": "Commit"}
-            binary = b"\0" in item.data
-            truncated = len(item.data) > GRAPHQL_BLOB_TEXT_LIMIT
-            return {"__typename": "Blob", "oid": item.sha, "byteSize": len(item.data),
-                    "isBinary": binary, "isTruncated": truncated,
-                    "text": None if binary else item.data[:GRAPHQL_BLOB_TEXT_LIMIT].decode(
-                        "utf-8", "replace")}
-        found = re.fullmatch(r"object\(oid: \$(\w+)\) \{ \.\.\. on Commit \{ "
-                             r"associatedPullRequests\(first: (\d+)\) \{ totalCount nodes \{ "
-                             r"number merged mergeCommit \{ oid \} \} \} \} \}", text)
-        if found:
-            oid = str(variables.get(found[1]))
-            if repo.backend.resolve(oid) != oid:
-                return None
-            nodes = [{"number": p.number, "merged": p.merged,
-                      "mergeCommit": {"oid": p.merge_commit_sha} if p.merged else None}
-                     for p in repo.pulls.values()
-                     if oid in (p.head_sha, p.merge_commit_sha)
-                     or oid in {c.sha for c in self._pull_commits(repo, p)}]
-            return {"associatedPullRequests": {"totalCount": len(nodes),
-                                               "nodes": nodes[:int(found[2])]}}
-        return _UNSUPPORTED
+            if not path:
+                return self._gql_commit(repo, sha)
+            entry = self._gql_tree_entry(repo, sha, path)
+            return entry["object"] if entry is not None else None
+
+        return {"nameWithOwner": repo.full_name,
+                "defaultBranchRef": lambda info: self._gql_ref(repo, repo.default_branch),
+                "pullRequest": pull_request, "pullRequests": pull_requests,
+                "object": git_object}
+
+    def _gql_ref(self, repo: Repo, branch: str) -> dict[str, Any] | None:
+        sha = repo.backend.resolve(f"refs/heads/{branch}")
+        if sha is None:
+            return None
+        return {"name": branch, "prefix": "refs/heads/",
+                "target": lambda info: self._gql_commit(repo, sha)}
+
+    def _gql_commit(self, repo: Repo, sha: str) -> dict[str, Any]:
+        def associated(info: Any, **args: Any) -> dict[str, Any]:
+            pulls = [p for p in repo.pulls.values()
+                     if sha in (p.head_sha, p.merge_commit_sha)
+                     or sha in {c.sha for c in self._pull_commits(repo, p)}]
+            return _connection(info, [{"number": p.number, "merged": p.merged,
+                                       "mergeCommit": {"oid": p.merge_commit_sha}
+                                       if p.merged else None} for p in pulls], **args)
+
+        return {"__typename": "Commit", "oid": sha,
+                "file": lambda info, path: self._gql_tree_entry(repo, sha, path),
+                "associatedPullRequests": associated}
+
+    def _gql_tree_entry(self, repo: Repo, sha: str, path: str) -> dict[str, Any] | None:
+        """`Commit.file(path:)`: the entry at `path` (GitHub's TreeEntry), or null."""
+        path = path.strip("/")
+        found = repo.backend.read(sha, path) if path else None
+        if found is None:
+            return None
+        name = path.rpartition("/")[2]
+        if isinstance(found, list):
+            oid = fake_sha("tree", sha, path)
+            return {"name": name, "path": path, "mode": 0o040000, "type": "tree", "oid": oid,
+                    "object": {"__typename": "Tree", "oid": oid}}
+        if found.kind == "submodule":  # a commit of another repository: GitHub resolves none
+            return {"name": name, "path": path, "mode": 0o160000, "type": "commit",
+                    "oid": found.sha, "object": None}
+        binary = b"\0" in found.data
+        truncated = len(found.data) > GRAPHQL_BLOB_TEXT_LIMIT
+        blob = {"__typename": "Blob", "oid": found.sha, "byteSize": len(found.data),
+                "isBinary": binary, "isTruncated": truncated,
+                "text": None if binary else found.data[:GRAPHQL_BLOB_TEXT_LIMIT].decode(
+                    "utf-8", "replace")}
+        mode = 0o120000 if found.kind == "symlink" else 0o100644
+        return {"name": name, "path": path, "mode": mode, "type": "blob", "oid": found.sha,
+                "object": blob}
+
+    def _gql_actor(self, user: User) -> dict[str, Any]:
+        """An Actor as GraphQL gives it: a GitHub App's bot without the "[bot]" of its REST
+        login (what a login comparison across the two APIs gets wrong)."""
+        kind = user.type if user.type in ("User", "Bot", "Organization") else "User"
+        login = user.login.removesuffix("[bot]") if kind == "Bot" else user.login
+        return {"__typename": kind, "login": login, "databaseId": user.id}
+
+    def _gql_pull(self, repo: Repo, pull: Pull, caller: str) -> dict[str, Any]:
+        def changed_files(info: Any) -> int:
+            if pull.changed_files is not None:
+                return pull.changed_files
+            return len(self._pull_files(repo, pull))
+
+        def comments(info: Any, **args: Any) -> dict[str, Any]:
+            listed = [{"databaseId": c.id, "body": c.body,
+                       "viewerDidAuthor": c.user.lower() == caller.lower(),
+                       "author": self._gql_actor(self._user(c.user))}
+                      for c in self._comment_log
+                      if c.repo == repo.full_name and c.issue_number == pull.number]
+            return _connection(info, listed, **args)
+
+        def review_requests(info: Any, **args: Any) -> dict[str, Any]:
+            wanted = [{"requestedReviewer": self._gql_actor(self._user(u))}
+                      for u in pull.requested_reviewers]
+            wanted += [{"requestedReviewer": {"__typename": "Team",
+                                              "slug": t.rpartition("/")[2]}}
+                       for t in pull.requested_teams]
+            return _connection(info, wanted, **args)
+
+        return {
+            "number": pull.number, "title": pull.title, "isDraft": pull.draft,
+            "state": _gql_pull_state(pull), "merged": pull.merged,
+            "url": f"{WEB_URL}/{repo.full_name}/pull/{pull.number}",
+            "headRefName": pull.head_ref, "headRefOid": pull.head_sha,
+            "baseRefName": pull.base_ref, "baseRefOid": pull.base_sha,
+            "author": self._gql_actor(self._user(pull.user)),
+            "changedFiles": changed_files,
+            "commits": lambda info, **a: _connection(
+                info, [{"commit": {"oid": c.sha}} for c in self._pull_commits(repo, pull)], **a),
+            "reviews": lambda info, **a: _connection(
+                info, [{"databaseId": r.id, "state": r.state} for r in pull.reviews], **a),
+            "labels": lambda info, **a: _connection(info, [{"name": n} for n in pull.labels],
+                                                    **a),
+            "reviewRequests": review_requests,
+            "baseRef": lambda info: self._gql_ref(repo, pull.base_ref),
+            "comments": comments,
+        }
 
     # ---- handlers: commits, compare, contents ----------------------------------------------
 

@@ -33,5 +33,5 @@ def test_every_vendored_file_is_listed_and_licensed() -> None:
     on_disk = {path.relative_to(GITHUB_FIXTURES).as_posix()
                for path in GITHUB_FIXTURES.rglob("*") if path.is_file()}
     assert on_disk - {"SHA256SUMS", "README.md"} == set(checksum_list())
-    for folder in ("github-openapi", "github-webhooks"):
+    for folder in ("github-graphql", "github-openapi", "github-webhooks"):
         assert any(name.startswith(f"{folder}/LICENSE") for name in on_disk), folder

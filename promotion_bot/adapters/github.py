@@ -20,16 +20,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import io
 import itertools
 import logging
-import re
 import sys
 import time
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -41,6 +39,17 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait
 
+from promotion_bot.adapters.github_graphql import (
+    OPENING_QUERY,
+    SHA,
+    MalformedAnswer,
+    Opening,
+    OpenPull,
+    OwnComment,
+    added_file_from_patch,
+    opening_variables,
+    read_opening,
+)
 from promotion_bot.adapters.github_settings import GitHubSettings
 from promotion_bot.core.approvals import COMMENT_MARKER
 from promotion_bot.core.doctor import Reading
@@ -55,10 +64,9 @@ MAX_PULL_COMMITS = 250  # GET .../pulls/{n}/commits lists at most 250 commits
 MAX_STATUS_DESCRIPTION = 140
 WRITE_ATTEMPTS = 3
 EVALUATING = "promotion-bot is evaluating this commit"
-_SHA = re.compile(r"[0-9a-f]{40}")
+_SHA = SHA
 # the counts that prove the REST lists complete, and the heads re-read after the lists, are
 # asked in ONE GraphQL query per evaluation (aliases; see PullReader.verify_pending)
-_VIEWER_FIELD = "viewer { login }"
 # the open pull requests' count, and (up to 100 of them: one page) their heads and bases, which
 # show whether the pull requests with the head judged are still the ones judged
 MAX_CONFIRMED_OPEN_PULLS = 100
@@ -69,9 +77,9 @@ _PULL_FIELD = ("pull{i}: repository(owner: $owner, name: $name) {{ pullRequest(n
                "$number{i}) {{ headRefOid baseRefName reviews {{ totalCount }} }} }}")
 _TEAM_FIELD = ("team{i}: organization(login: $org{i}) "
                "{{ team(slug: $slug{i}) {{ members(membership: ALL) {{ totalCount }} }} }}")
-_BLOB_FIELD = ("blob{i}: repository(owner: $owner, name: $name) {{ object(expression: "
-               "$blob{i}) {{ __typename ... on Blob {{ oid byteSize isBinary isTruncated text }} "
-               "}} }}")
+# a file rebuilt from the pull request's file list: its blob id at the commit it was read at
+_FILE_ID_FIELD = ("file{i}: repository(owner: $owner, name: $name) {{ object(expression: "
+                  "$file{i}) {{ oid }} }}")
 _VIEWER_QUERY = "query { viewer { login } }"
 _MERGED_AS_QUERY = (
     "query($owner: String!, $name: String!, $oid: GitObjectID!) "
@@ -289,6 +297,10 @@ class GitHubClient:
                 raise GitHubError(f"could not {action}: GitHub's answer was malformed "
                                   f"({error})") from None
             data = answer.get("data") if isinstance(answer, dict) else None
+            errors = answer.get("errors") if isinstance(answer, dict) else None
+            if errors:  # even beside data: a field GitHub could not resolve reads as null
+                raise GitHubError(f"could not {action}: GitHub's GraphQL answer has errors "
+                                  f"({_first_message(errors)})")
             if not isinstance(data, dict):
                 raise GitHubError(f"could not {action}: GitHub's GraphQL answer has no data")
             return data
@@ -320,6 +332,12 @@ def _check_app_key(pem: str) -> None:
                           "the whole .pem file the GitHub App settings page generated") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigError("PROMOTION_BOT_APP_PRIVATE_KEY is not an RSA key; GitHub App keys are")
+
+
+def _first_message(errors: Any) -> str:
+    first = errors[0] if isinstance(errors, list) and errors else errors
+    message = first.get("message") if isinstance(first, Mapping) else None
+    return str(message or first)[:200]
 
 
 def _explain(error: GithubException, action: str) -> str:
@@ -366,15 +384,6 @@ class EvidenceLookup:
     rejected: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class OpenPull:
-    """One open pull request as the pull request list gives it: enough to find siblings."""
-
-    number: int
-    head_sha: str
-    base_ref: str
-
-
 class PullReader:
     """Reads one repository's pull requests, teams and files; caches every answer.
 
@@ -388,35 +397,69 @@ class PullReader:
         self._blobs: dict[tuple[str, str], bytes | None] = {}
         self._teams: dict[str, list[dict[str, Any]]] = {}
         self._pull_files: dict[tuple[str, str], list[Change]] = {}
-        self._pulls: dict[int, tuple[Any, dict[str, Any]]] = {}
+        self._openings: dict[int, Opening] = {}
+        self._unreadable: dict[int, tuple[str, str]] = {}  # number: (head, what is wrong)
         self._open_pulls: list[OpenPull] | None = None
         self._default_branch: str | None = None
+        # an added file's patch and blob id, by (head, path): `read` rebuilds it from there
+        self._added: dict[tuple[str, str], tuple[Any, str]] = {}
         # what the next verification query must confirm (see verify_pending)
         # head and base read, reviews listed (None: a sibling whose reviews were not read)
         self._unverified_pulls: dict[int, tuple[str, str, int | None]] = {}
         self._unverified_teams: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._unverified_open_pulls: int | None = None
         self._unverified_siblings: tuple[str, dict[int, str]] | None = None  # head: {#: base}
+        self._unverified_files: dict[tuple[str, str], str] = {}  # (commit, path): blob id
 
     def pull_head(self, number: int) -> str:
-        """The head SHA of pull request `number` (read once; the status goes there)."""
-        return str(self._pull(number)[1]["head"]["sha"])
+        """The head SHA of pull request `number` (read once; the status goes there). An
+        opening answer that names the head but is wrong elsewhere still gives it: the gate
+        invalidates the head first, then `pull` reports what is wrong."""
+        if number in self._unreadable:
+            return self._unreadable[number][0]
+        try:
+            return str(self._opening(number).pull["head"]["sha"])
+        except GitHubError:
+            if number in self._unreadable:
+                return self._unreadable[number][0]
+            raise
 
-    def pull_base_ref(self, number: int) -> str:
-        return str(self._pull(number)[1]["base"]["ref"])
+    def own_comments(self, number: int) -> tuple[OwnComment, ...] | None:
+        """The bot's own marker comments on pull request `number`, as its opening query found
+        them; None when not known (more comments than one page): the writer lists them."""
+        opening = self._openings.get(number)
+        return opening.own_comments if opening is not None else None
 
-    def _pull(self, number: int) -> tuple[Any, dict[str, Any]]:
-        if number not in self._pulls:
-            repo = self.client.repo
-            pull = self.client.call(f"read pull request #{number}", lambda: repo.get_pull(number))
-            raw = self.client.call(f"read pull request #{number}", lambda: dict(pull.raw_data))
-            problem = _pull_problem(raw, number)
+    def _opening(self, number: int) -> Opening:
+        """ONE GraphQL query opens a pull request (adapters/github_graphql.py): the pull
+        request, the open pull requests, the base branch's commit with the policy and
+        CODEOWNERS at it, and the comments. What it reads is checked before it is kept; an
+        answer found wrong is not asked again in the run."""
+        if number in self._unreadable:
+            raise GitHubError(self._unreadable[number][1])
+        if number not in self._openings:
+            data = self.client.graphql(f"read pull request #{number}", OPENING_QUERY,
+                                       opening_variables(self.client.repository_name, number))
+            try:
+                opening = read_opening(data, number)
+            except MalformedAnswer as error:
+                message = (f"GitHub's answer for pull request #{number} is malformed: {error}; "
+                           "it cannot be evaluated")
+                if error.head is not None:
+                    self._unreadable[number] = (error.head, message)
+                raise GitHubError(message) from None
+            problem = _pull_problem(opening.pull, number)
             if problem:
                 raise GitHubError(f"GitHub's answer for pull request #{number} is malformed: "
                                   f"{problem}; it cannot be evaluated")
-            self._pulls[number] = (pull, raw)
-            self._remember_default_branch(raw)
-        return self._pulls[number]
+            self._openings[number] = opening
+            for path, data_at_base in opening.base_files.items():
+                self._blobs.setdefault((opening.base_tip, path), data_at_base)
+            if self._default_branch is None:
+                self._default_branch = opening.default_branch
+            if self._open_pulls is None and opening.open_pulls is not None:
+                self._open_pulls = list(opening.open_pulls)
+        return self._openings[number]
 
     def _remember_default_branch(self, raw: Mapping[str, Any]) -> None:
         """A pull request object carries its base repository, default branch included: the
@@ -430,12 +473,30 @@ class PullReader:
             self._default_branch = branch
 
     def pull(self, number: int, *, verify: bool = True) -> PullFacts:
-        """The pull request, all its files, commits and reviews, and its base branch's tip.
-        The review count and the head read again after the lists are confirmed at once, or,
-        with `verify=False`, by the next `verify_pending` (one query for a whole
-        evaluation): nothing read here may be trusted before that."""
+        """The pull request (its opening query), all its files, commits and reviews, and its
+        base branch's tip. The review count and the head read again after the lists are
+        confirmed at once, or, with `verify=False`, by the next `verify_pending` (one query
+        for a whole evaluation): nothing read here may be trusted before that."""
+        opening = self._opening(number)
+        return self._listed(number, self.client.repo.get_pull(number),  # lazy: no request
+                            opening.pull, opening.base_tip, verify=verify)
+
+    def merged_pull(self, number: int, *, base: str) -> PullFacts:
+        """A merged pull request (what `record` reads), judged at `base`, the merge's first
+        parent: GET pulls/{n} (its merge commit and who merged it), then the lists, as
+        `pull` reads them; confirmed by the next `verify_pending`."""
         repo = self.client.repo
-        pull, raw = self._pull(number)
+        pull = self.client.call(f"read pull request #{number}", lambda: repo.get_pull(number))
+        raw = self.client.call(f"read pull request #{number}", lambda: dict(pull.raw_data))
+        problem = _pull_problem(raw, number)
+        if problem:
+            raise GitHubError(f"GitHub's answer for pull request #{number} is malformed: "
+                              f"{problem}; it cannot be evaluated")
+        self._remember_default_branch(raw)
+        return self._listed(number, pull, raw, base, verify=False)
+
+    def _listed(self, number: int, pull: Any, raw: dict[str, Any], base_tip: str, *,
+                verify: bool) -> PullFacts:
         files = self.client.call(
             f"list the files of #{number}",
             lambda: [dict(f.raw_data) for f in pull.get_files()])
@@ -465,24 +526,22 @@ class PullReader:
             f"list the reviews of #{number}",
             lambda: [_review_data(review) for review in pull.get_reviews()])
         _check_reviews_distinct(number, reviews)
-        base_ref = raw["base"]["ref"]
-        ref = self.client.call(f"read the base branch {base_ref}",
-                               lambda: repo.get_git_ref(f"heads/{base_ref}"))
-        base_tip = self.client.call(f"read the base branch {base_ref}", lambda: ref.object.sha)
-        if not isinstance(base_tip, str) or not _SHA.fullmatch(base_tip):
-            raise GitHubError(f"GitHub's answer for the base branch {base_ref} names no commit")
         facts = PullFacts(raw, files, reviews, base_tip, commits)
         self._unverified_pulls[number] = (facts.head_sha, str(raw["base"]["ref"]), len(reviews))
         if verify:
             self.verify_pending()
         self._pull_files[(base_tip, facts.head_sha)] = _changes_from_files(files)
+        for item in files:
+            if item["status"] == "added":
+                self._added[(facts.head_sha, item["filename"])] = (item.get("patch"),
+                                                                   str(item.get("sha")))
         return facts
 
     def forget_pull(self, number: int) -> None:
         """Pull request `number` was seen to move or change base: its cached read and the
         open pull request list (which names its old head and base) are read anew when next
         asked for."""
-        self._pulls.pop(number, None)
+        self._openings.pop(number, None)
         self._open_pulls = None
 
     def expect_pull(self, number: int, head: str, base_ref: str) -> None:
@@ -497,34 +556,31 @@ class PullReader:
         closed keeps the count of open pull requests, but not this."""
         self._unverified_siblings = (head, dict(siblings))
 
-    def verify_pending(self, *, viewer: bool = False,
-                       files: Iterable[tuple[str, str]] = ()) -> None:
+    def verify_pending(self) -> None:
         """Everything the REST lists cannot prove themselves, in ONE GraphQL query: each pull
         request's head and base read again after its lists (a push in between would pair one
         head with another's files; a retarget, one base's judgement with another) and its
         review count (the REST review list has no total: a lost page
         would drop a request for changes), each owner team's member count (a member missing
         from the list could not block), the open pull requests' count (a sibling missing from
-        the list would not be judged), and, if asked, the account the bot acts as and `files`
-        (commit, path) not read yet (a blob GraphQL gives as text is kept only if its bytes
-        hash to its git object id; otherwise `read` asks the contents API). Any difference
-        is a GitHubError, never a guess."""
+        the list would not be judged), and the blob id of each file `read` rebuilt from the
+        file list (it is then the file at that commit, as a contents read there would be).
+        Any difference is a GitHubError, never a guess."""
         # taken now: whether they pass or fail, they are not asked again for the next pull
         # request (the schedule judges many heads in one run)
         pulls, teams = self._unverified_pulls, self._unverified_teams
         open_count, siblings = self._unverified_open_pulls, self._unverified_siblings
+        files = self._unverified_files
         self._unverified_pulls, self._unverified_teams = {}, {}
         self._unverified_open_pulls, self._unverified_siblings = None, None
-        want_viewer = viewer and not self.client.viewer_known
-        blobs = [key for key in dict.fromkeys(files) if key not in self._blobs]
-        if (not pulls and not teams and open_count is None and siblings is None
-                and not want_viewer and not blobs):
+        self._unverified_files = {}
+        if not pulls and not teams and open_count is None and siblings is None and not files:
             return
         owner, name = self.client.repository_name.split("/", 1)
         declarations: list[str] = []
-        fields: list[str] = [_VIEWER_FIELD] if want_viewer else []
+        fields: list[str] = []
         variables: dict[str, Any] = {}
-        if pulls or open_count is not None or siblings is not None or blobs:
+        if pulls or open_count is not None or siblings is not None or files:
             declarations += ["$owner: String!", "$name: String!"]
             variables |= {"owner": owner, "name": name}
         if open_count is not None or siblings is not None:
@@ -537,39 +593,38 @@ class PullReader:
             declarations += [f"$org{index}: String!", f"$slug{index}: String!"]
             variables |= {f"org{index}": org, f"slug{index}": slug}
             fields.append(_TEAM_FIELD.format(i=index))
-        for index, (rev, path) in enumerate(blobs):
-            declarations.append(f"$blob{index}: String!")
-            variables[f"blob{index}"] = f"{rev}:{path}"
-            fields.append(_BLOB_FIELD.format(i=index))
-        header = f"query({', '.join(declarations)})" if declarations else "query"
-        query = f"{header} {{ {' '.join(fields)} }}"
+        for index, (rev, path) in enumerate(files):
+            declarations.append(f"$file{index}: String!")
+            variables[f"file{index}"] = f"{rev}:{path}"
+            fields.append(_FILE_ID_FIELD.format(i=index))
+        query = f"query({', '.join(declarations)}) {{ {' '.join(fields)} }}"
         what = ", ".join([*(f"#{n}" for n in pulls), *(f"@{o}/{t}" for o, t in teams)]
                          + (["the open pull requests"] if open_count is not None else []))
         try:
-            self._confirm(query, variables, what, pulls, teams, open_count, siblings, blobs,
-                          want_viewer)
+            self._confirm(query, variables, what, pulls, teams, open_count, siblings, files)
         except BaseException:
             # an unconfirmed list is never used again: the next pull request lists it anew.
             # The open pull requests too, even when confirmed earlier: a pull request that
             # moved (or was retargeted) is listed under its old head, so a later head it now
-            # has would be judged without it
+            # has would be judged without it. So is a file rebuilt from a list.
             for org, slug in teams:
                 self._teams.pop(f"{org}/{slug}".lower(), None)
             for number in pulls:
                 self.forget_pull(number)
+            for key in files:
+                self._blobs.pop(key, None)
             self._open_pulls = None
             raise
 
     def _confirm(self, query: str, variables: dict[str, Any], what: str,
                  pulls: dict[int, tuple[str, str, int | None]],
                  teams: dict[tuple[str, str], list[dict[str, Any]]], open_count: int | None,
-                 siblings: tuple[str, dict[int, str]] | None, blobs: list[tuple[str, str]],
-                 want_viewer: bool) -> None:
-        data = self.client.graphql(f"confirm the lists of {what or 'the bot'}", query, variables)
-        if want_viewer:
-            self.client.remember_viewer(_viewer_login(data))
+                 siblings: tuple[str, dict[int, str]] | None,
+                 files: dict[tuple[str, str], str]) -> None:
+        data = self.client.graphql(f"confirm the lists of {what or 'the pull request'}", query,
+                                   variables)
         for index, (number, (head, base_ref, listed)) in enumerate(pulls.items()):
-            found = ((data.get(f"pull{index}") or {}).get("pullRequest") or {})
+            found = _mapping(_mapping(data.get(f"pull{index}")).get("pullRequest"))
             now = found.get("headRefOid")
             if not isinstance(now, str) or not _SHA.fullmatch(now):
                 raise GitHubError(f"could not read pull request #{number} again: GitHub's "
@@ -585,7 +640,7 @@ class PullReader:
                                   "evaluation")
             if listed is None:
                 continue
-            total = (found.get("reviews") or {}).get("totalCount")
+            total = _mapping(found.get("reviews")).get("totalCount")
             if not isinstance(total, int) or isinstance(total, bool):
                 raise GitHubError(f"could not count the reviews of #{number}: GitHub's GraphQL "
                                   "answer has no reviews.totalCount")
@@ -594,10 +649,10 @@ class PullReader:
                                   f"{listed}; the review list is incomplete, so a request "
                                   "for changes could be missing: run the gate again")
         for index, ((org, slug), members) in enumerate(teams.items()):
-            team = (data.get(f"team{index}") or {}).get("team")
+            team = _mapping(data.get(f"team{index}")).get("team")
             _check_team_count(org, slug, members,
-                              ((team or {}).get("members") or {}).get("totalCount"))
-        open_pulls = (data.get("open") or {}).get("pullRequests") or {}
+                              _mapping(_mapping(team).get("members")).get("totalCount"))
+        open_pulls = _mapping(_mapping(data.get("open")).get("pullRequests"))
         if open_count is not None:
             total = open_pulls.get("totalCount")
             if total != open_count:
@@ -605,29 +660,12 @@ class PullReader:
                                   f"{open_count}; the list is incomplete: run the gate again")
         if siblings is not None:
             _check_siblings(*siblings, open_pulls)
-        for index, key in enumerate(blobs):
-            found = (data.get(f"blob{index}") or {})
-            if isinstance(found, Mapping) and "object" in found:
-                self._take_blob(key, found["object"])
-
-    def _take_blob(self, key: tuple[str, str], found: Any) -> None:
-        """Keep a file GraphQL read, when its answer proves itself: absent (null), or a text
-        blob whose bytes hash to its git object id and size. Anything else (a folder, a
-        binary or truncated blob, a text that is not exactly the file) is left to `read`."""
-        if found is None:
-            self._blobs[key] = None
-            return
-        if not isinstance(found, Mapping) or found.get("__typename") != "Blob":
-            return
-        text = found.get("text")
-        if found.get("isBinary") is not False or found.get("isTruncated") is not False \
-                or not isinstance(text, str):
-            return
-        data = text.encode("utf-8")
-        oid = hashlib.sha1(b"blob %d\0" % len(data) + data,
-                           usedforsecurity=False).hexdigest()
-        if oid == found.get("oid") and len(data) == found.get("byteSize"):
-            self._blobs[key] = data
+        for index, ((rev, path), listed_id) in enumerate(files.items()):
+            now = _mapping(_mapping(data.get(f"file{index}")).get("object")).get("oid")
+            if now != listed_id:
+                raise GitHubError(f"{path} at {rev[:12]} is not the file GitHub listed in the "
+                                  f"pull request (blob {listed_id[:12]}, now {str(now)[:12]}); "
+                                  "run the gate again")
 
     def _commits(self, url: str) -> list[dict[str, Any]]:
         """All pages of a pull request's commits (at most 250: three pages), as plain data.
@@ -888,10 +926,19 @@ class PullReader:
         return self._teams[key]
 
     def read(self, rev: str, path: str) -> bytes | None:
-        """A file at a commit, through the contents API (blobs API for large files)."""
+        """A file at a commit: one the opening query proved (the base's policy and
+        CODEOWNERS), one the pull request adds at its head rebuilt from its patch in the file
+        list when it hashes to the listed blob (the next `verify_pending` confirms that blob is
+        the file at the head), else through the contents API (blobs API for large files)."""
         key = (rev, path)
         if key not in self._blobs:
-            self._blobs[key] = self._fetch_file(rev, path)
+            patch, blob_id = self._added.get(key, (None, None))
+            rebuilt = added_file_from_patch(patch, blob_id)
+            if rebuilt is not None and blob_id is not None:
+                self._unverified_files[key] = blob_id
+                self._blobs[key] = rebuilt
+            else:
+                self._blobs[key] = self._fetch_file(rev, path)
         return self._blobs[key]
 
     def _fetch_file(self, rev: str, path: str) -> bytes | None:
@@ -945,6 +992,12 @@ class PullReader:
         changes = _changes_from_files(files)
         self._pull_files[(base, head)] = changes
         return changes
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    """A GraphQL object, or an empty one for null or anything else (then checked field by
+    field: what is missing is an error there)."""
+    return value if isinstance(value, Mapping) else {}
 
 
 def _check_reviews_distinct(number: int, reviews: list[dict[str, Any]]) -> None:
@@ -1163,15 +1216,18 @@ class PullWriter:
 
         return self.client.call(f"read the statuses of {sha[:12]}", newer)
 
-    def upsert_comment(self, number: int, body: str) -> tuple[int | None, str]:
+    def upsert_comment(self, number: int, body: str,
+                       known: Sequence[OwnComment] | None = None) -> tuple[int | None, str]:
         """One sticky comment per pull request, found by its hidden marker among the comments
         of the account the bot acts as, and edited in place. A comment by anyone else is never
-        edited, whatever it carries: anyone can paste the marker."""
+        edited, whatever it carries: anyone can paste the marker. `known`: the bot's own
+        marker comments as the pull request's opening query found them (GitHub's
+        `viewerDidAuthor`), so none is listed here; None: list them."""
         issue = self.client.repo.get_issue(number)
         full = body if body.startswith(COMMENT_MARKER) else f"{COMMENT_MARKER}\n{body}"
-        me = self.client.viewer_login().casefold()
 
         def find() -> Any:
+            me = self.client.viewer_login().casefold()
             for comment in issue.get_comments():
                 author = comment.user.login if comment.user is not None else None
                 if (isinstance(author, str) and author.casefold() == me
@@ -1179,18 +1235,40 @@ class PullWriter:
                     return comment
             return None
 
-        existing = self.client.call(f"list the comments of #{number}", find)
-        if existing is not None:
-            if existing.body == full:
-                return existing.id, "unchanged"
-            self.client.call(f"edit comment {existing.id}", lambda: existing.edit(full))
-            return existing.id, "updated"
+        if known is None:
+            existing = self.client.call(f"list the comments of #{number}", find)
+            if existing is not None:
+                if existing.body == full:
+                    return existing.id, "unchanged"
+                self.client.call(f"edit comment {existing.id}", lambda: existing.edit(full))
+                return existing.id, "updated"
+        elif known:
+            if known[0].body == full:
+                return known[0].id, "unchanged"
+            if self._edit_comment(known[0].id, full):
+                return known[0].id, "updated"
         created: list[Any] = []
         self._write_once(f"comment on #{number}",
                          lambda: created.append(issue.create_comment(full)),
                          lambda: find() is not None)
         comment = created[0] if created else find()
         return (comment.id if comment is not None else None), "created"
+
+    def _edit_comment(self, comment_id: int, body: str) -> bool:
+        """Edit comment `comment_id` (a PATCH: retried as an idempotent write); False when it
+        is gone (deleted since it was read): then a new one is written."""
+        url = f"{self.client.repo.url}/issues/comments/{comment_id}"
+
+        def edit() -> bool:
+            try:
+                self.client.gh.requester.requestJsonAndCheck("PATCH", url, input={"body": body})
+            except GithubException as error:
+                if error.status == 404:
+                    return False
+                raise
+            return True
+
+        return self.client.call(f"edit comment {comment_id}", edit)
 
     def request_team_reviews(self, number: int, teams: list[str], users: list[str],
                              already: set[str]) -> list[str]:

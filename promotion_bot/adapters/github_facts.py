@@ -15,7 +15,6 @@ writes nothing for the merge: the next run catches up.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
@@ -66,8 +65,7 @@ class GitHubFacts:
                               f"{', '.join(f'#{n}' for n in numbers)}")
         if commit.first_parent is None:
             return None
-        facts = dataclasses.replace(self.reader.pull(numbers[0], verify=False),
-                                    base_tip=commit.first_parent)
+        facts = self.reader.merged_pull(numbers[0], base=commit.first_parent)
         raw_policy = self.reader.read(commit.first_parent, POLICY_PATH)
         policy = load_policy(raw_policy, POLICY_PATH).value if raw_policy is not None else None
         data = build_snapshot(self.reader, facts, policy, self.repository, self.clock,

@@ -27,18 +27,16 @@ from promotion_bot.adapters.actions_event import EventTarget
 from promotion_bot.adapters.github import (
     EVALUATING,
     GitHubError,
-    OpenPull,
     PullFacts,
     PullReader,
     PullWriter,
 )
+from promotion_bot.adapters.github_graphql import OpenPull
 from promotion_bot.adapters.github_snapshot import build_snapshot
 from promotion_bot.core.approvals import Decision, Status, evaluate
-from promotion_bot.core.codeowners import CODEOWNERS_LOCATIONS
 from promotion_bot.core.errors import ConfigError, PromotionBotError
 from promotion_bot.core.evaluation_inputs import collect_inputs
 from promotion_bot.core.formats.documents import POLICY_PATH, load_policy
-from promotion_bot.core.git_facts import Change
 from promotion_bot.core.models import Policy
 from promotion_bot.core.policy import is_governed
 from promotion_bot.core.snapshot import parse_snapshot
@@ -304,21 +302,18 @@ class Gate:
         """Judge one pull request. The roles a change requires do not depend on who is in
         which team, so a first evaluation without members names them; only the teams of
         those roles are listed. Then one query confirms every list read for it (and the
-        head, unmoved) before the decision that counts."""
+        head, unmoved, and each file read from the file list, the file at the head) before
+        the decision that counts."""
         policy = self.base_policy(facts)
         where = f"pull request #{facts.number}"
         snapshot_data = build_snapshot(self.reader, facts, policy, self.repository, self.clock,
                                        teams_of=())
-        # CODEOWNERS is left out of the first evaluation (the roles do not depend on it): the
-        # query that confirms the lists reads it too
-        inputs = collect_inputs(_WithoutCodeowners(self.reader, facts.base_tip), facts.base_tip,
-                                facts.head_sha, parse_snapshot(snapshot_data, where))
+        inputs = collect_inputs(self.reader, facts.base_tip, facts.head_sha,
+                                parse_snapshot(snapshot_data, where))
         snapshot_data = build_snapshot(self.reader, facts, policy, self.repository, self.clock,
                                        teams_of=_required_teams(evaluate(inputs)),
                                        verify=False)
-        self.reader.verify_pending(viewer=self.writer is not None,
-                                   files=[(facts.base_tip, path)
-                                          for path in CODEOWNERS_LOCATIONS])
+        self.reader.verify_pending()
         snapshot = parse_snapshot(snapshot_data, where)
         inputs = collect_inputs(self.reader, facts.base_tip, facts.head_sha, snapshot)
         decision = evaluate(inputs)
@@ -354,6 +349,7 @@ class Gate:
         drift = sorted(path for path in changed if is_governed(policy, path)
                        and self.reader.read(group_head, path)
                        != self.reader.read(facts.head_sha, path))
+        self.reader.verify_pending()  # a file read from the pull request's list: at the head?
         if drift:
             outcome.state = "error"
             outcome.description = (f"the merge group's governed files differ from the approved "
@@ -363,7 +359,8 @@ class Gate:
         """The sticky comment and, by policy, review requests (after the status)."""
         if self.writer is None or outcome.decision is None or outcome.facts is None:
             return
-        self.writer.upsert_comment(outcome.pull_number, outcome.comment)
+        self.writer.upsert_comment(outcome.pull_number, outcome.comment,
+                                   self.reader.own_comments(outcome.pull_number))
         facts = outcome.facts
         policy = self.base_policy(facts)
         if (policy is not None and policy.approvals.request_reviews
@@ -386,23 +383,6 @@ class Gate:
         with contextlib.suppress(PromotionBotError):
             self.writer.set_status(sha, "error", f"promotion-bot could not evaluate: {reason}",
                                    self.target_url)
-
-
-@dataclass(frozen=True)
-class _WithoutCodeowners:
-    """A reader that finds no CODEOWNERS at `base`: for the evaluation that only names the
-    required roles (its decision is never published)."""
-
-    reader: PullReader
-    base: str
-
-    def read(self, rev: str, path: str) -> bytes | None:
-        if rev == self.base and path in CODEOWNERS_LOCATIONS:
-            return None
-        return self.reader.read(rev, path)
-
-    def changes(self, base: str, head: str) -> list[Change]:
-        return self.reader.changes(base, head)
 
 
 def _required_teams(decision: Decision) -> set[tuple[str, str]]:

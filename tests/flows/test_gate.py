@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -27,6 +28,38 @@ TEAMS = {
     "security-officers": {"sec": "active"},
     "privacy-officers": {"priv": "active"},
 }
+
+
+# the two GraphQL queries of a gate run, told apart by what they ask (FakeGitHub.inject_graphql)
+OPENING = "pullRequest(number: $number)"  # opens a pull request (adapters/github_graphql.py)
+CONFIRMING = "pullRequest(number: $number0)"  # confirms the lists (PullReader.verify_pending)
+
+
+def opened(answer: dict[str, Any]) -> dict[str, Any]:
+    """The pull request in an answer to the opening query."""
+    pull: dict[str, Any] = answer["data"]["repository"]["pullRequest"]
+    return pull
+
+
+def changed(answer: dict[str, Any], where: Any, **fields: Any) -> dict[str, Any]:
+    """`answer` with `fields` set in the object `where(answer)`."""
+    where(answer).update(fields)
+    return answer
+
+
+def more_than_a_page_open(answer: dict[str, Any]) -> dict[str, Any]:
+    """The opening query's answer as GitHub gives it with 101 open pull requests: one page."""
+    answer["data"]["repository"]["pullRequests"] = {"totalCount": 101, "nodes": [
+        {"number": 1000 + i, "headRefOid": f"{i:040x}", "baseRefName": "elsewhere"}
+        for i in range(100)]}
+    return answer
+
+
+def unproven_policy(answer: dict[str, Any]) -> dict[str, Any]:
+    """The opening query's answer with the base's policy as GitHub gives a file larger than
+    GraphQL's text (isTruncated): the gate reads it through the contents API."""
+    opened(answer)["baseRef"]["target"]["file0"]["object"]["isTruncated"] = True
+    return answer
 
 
 @dataclass
@@ -372,13 +405,13 @@ def test_dry_run_writes_nothing_and_exits_with_the_decision(
 # per owner team of a required role, the writes), each with what it guards
 # (benchmarks/README.md, "gate requests")
 BEYOND_THE_FLOOR = [
-    ("GET", "/repos/{repo}/pulls/1"),  # the head to invalidate, the counts, the author
-    ("GET", "/repos/{repo}/pulls"),  # the open pull requests with the same head
-    ("GET", "/repos/{repo}/git/ref/heads/main"),  # the base commit the policy is read at
-    ("GET", "/repos/{repo}/contents/.promotion/policy.yaml"),  # the base's policy
-    ("GET", "/repos/{repo}/contents/change-requests/CR-2026-0005.yaml"),  # the head's CR
-    ("POST", "/graphql"),  # the counts, the head re-read, CODEOWNERS, the bot's identity
-    ("GET", "/repos/{repo}/issues/1/comments"),  # the bot's own sticky comment
+    # the opening query: the pull request (the head to invalidate, the counts, the author), the
+    # open pull requests with the same head, the base commit with its policy and CODEOWNERS, the
+    # bot's own sticky comment
+    ("POST", "/graphql"),
+    # the confirming query: the counts, the head and base re-read, the change request rebuilt
+    # from its patch is the file at the head
+    ("POST", "/graphql"),
 ]
 
 
@@ -408,7 +441,7 @@ def test_request_count_for_300_files_and_40_reviews(
     # review request
     assert len(floor) == 11, floor
     assert sorted(m for m in made if m not in floor) == sorted(BEYOND_THE_FLOOR)
-    assert report["api"]["requests"] == 18 == len(made), made
+    assert report["api"]["requests"] == 13 == len(made), made
     print(f"\nAPI requests for 300 files and 40 reviews: {report['api']['requests']} "
           f"(floor {len(floor)})")
     for method, path in made:
@@ -592,8 +625,8 @@ def test_a_stale_success_is_withdrawn_when_the_rerun_fails(
     assert world.verdict()["state"] == "success"
     approved = world.head
     world.review("sam", "CHANGES_REQUESTED")  # the objection the failing re-run must not hide
-    if fault == "pull-502":
-        world.fake.inject("GET", rf"/repos/{REPO}/pulls/1", status=502, times=50)
+    if fault == "pull-502":  # the query that opens the pull request
+        world.fake.inject_graphql(OPENING, status=502, times=50)
     elif fault == "verdict-write-500":  # the pending goes through, the verdict does not
         world.fake.inject("POST", rf"/repos/{REPO}/statuses/{approved}", status=500, skip=1,
                           times=50)
@@ -620,14 +653,8 @@ def test_a_stale_success_is_withdrawn_when_the_rerun_fails(
         assert world.verdict()["state"] == "error"  # the head it read
 
 
-def pull_json_without(world: World, key: str) -> bytes:
-    data = world.fake.update_pull(REPO, 1)
-    del data[key]
-    return json.dumps(data).encode()
-
-
 @pytest.mark.parametrize(("case", "words"), [
-    ("pull-without-head", "pull request #1 is malformed: #1 has no head"),
+    ("pull-without-head", "pull request #1 is malformed: it does not name the head"),
     ("file-without-filename", "entry 1 has no filename"),
     ("contents-not-json", "could not read .promotion/policy.yaml"),
     ("content-not-base64", "GitHub's content is not base64"),
@@ -644,9 +671,11 @@ def test_malformed_github_data_is_an_error_status_never_a_crash(
     content = {"type": "file", "encoding": "base64", "name": "policy.yaml",
                "path": ".promotion/policy.yaml", "sha": "a" * 40, "size": 3,
                "content": "***not base64***"}
+    if case.startswith("content"):  # a policy GraphQL cannot give byte for byte: the contents API
+        world.fake.inject_graphql(OPENING, rewrite=unproven_policy, times=50)
     if case == "pull-without-head":
-        world.fake.inject("GET", rf"/repos/{REPO}/pulls/1", body=pull_json_without(world, "head"),
-                          times=50)
+        world.fake.inject_graphql(OPENING, rewrite=lambda answer: changed(
+            answer, opened, headRefOid=None), times=50)
     elif case == "file-without-filename":
         world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files",
                           body=json.dumps([{"status": "modified", "sha": "a" * 40}]).encode(),
@@ -898,11 +927,13 @@ def test_an_incomplete_list_of_members_or_siblings_is_noticed(
         without_sam = [world.fake.add_user(login) for login in ("rita", "dana")]
         world.fake.inject("GET", r"/orgs/example-org/teams/routing-reviewers/members",
                           body=json.dumps(without_sam).encode(), times=50)
-    else:
-        listed = requests.get(f"{world.fake.base_url}/repos/{REPO}/pulls", timeout=5).json()
-        world.fake.inject("GET", rf"/repos/{REPO}/pulls",
-                          body=json.dumps([p for p in listed if p["number"] == 2]).encode(),
-                          times=50)
+    else:  # the opening query's open pull requests: #1 is left out, the count stays
+        def without_1(answer: dict[str, Any]) -> dict[str, Any]:
+            listed = answer["data"]["repository"]["pullRequests"]
+            listed["nodes"] = [p for p in listed["nodes"] if p["number"] != 1]
+            return answer
+
+        world.fake.inject_graphql(OPENING, rewrite=without_1, times=50)
     code, output = world.gate("--pr", "2", *both, capsys=capsys)
     assert "success" not in world.states()
     assert (code, world.verdict()["state"]) == (2, "error"), output
@@ -997,6 +1028,8 @@ def test_an_open_pull_request_list_that_failed_its_count_is_not_trusted_for_the_
     requests once. The first listing loses #1 and fails its count on the first head; kept, it
     would leave #1 unjudged on the shared head and #2 alone would turn it green."""
     world = two_pulls
+    # more open pull requests than the opening query's one page: they are listed through REST
+    world.fake.inject_graphql(OPENING, rewrite=more_than_a_page_open, times=50)
     listed = requests.get(f"{world.fake.base_url}/repos/{REPO}/pulls", timeout=5).json()
     world.fake.inject("GET", rf"/repos/{REPO}/pulls",
                       body=json.dumps([p for p in listed if p["number"] == 2]).encode(), times=1)
@@ -1025,7 +1058,7 @@ def test_a_pull_request_retargeted_between_the_open_list_and_its_read_is_an_erro
     governed_change = world.head
     head = push_to_cr5(world, {"NOTES.md": "harmless\n"}, "notes")
     world.review("rita")  # the administrator is missing: #1 into main is not approved
-    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1", action=lambda: world.fake.update_pull(
+    world.fake.inject_graphql(OPENING, action=lambda: world.fake.update_pull(
         REPO, 1, base_ref="landing", base_sha=governed_change))
     code, output = world.gate("--all-open", capsys=capsys)
     assert "success" not in world.states(head), output
