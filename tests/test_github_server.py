@@ -21,6 +21,11 @@ from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption,
 from github.GithubRetry import GithubRetry
 from urllib3 import Retry
 
+from promotion_bot.adapters.github_graphql import (
+    OPENING_QUERY,
+    added_file_from_patch,
+    opening_variables,
+)
 from tests import openapi_shapes
 from tests.github_server import (
     ROUTES,
@@ -469,6 +474,119 @@ def test_graphql_aliases_variables_and_blobs_answer_like_github(
         "Variable $owner is declared by anonymous query but is not used",
         "Variable $name is declared by anonymous query but is not used"]
     assert fake.server_errors == []
+
+
+def graphql_ask(fake: FakeGitHub, query: str, variables: dict[str, Any],
+                token: str = "t") -> dict[str, Any]:
+    answer = requests.post(f"{fake.base_url}/graphql", timeout=5,
+                           headers={"Authorization": f"token {token}"},
+                           json={"query": query, "variables": variables})
+    assert answer.status_code == 200
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def test_the_gate_s_opening_query_is_answered_as_github_answers_it(
+        fake: FakeGitHub, origin: dict[str, Any]) -> None:
+    """The query that opens a pull request, run against GitHub's schema: the author and every
+    other actor as GraphQL names them (an App's bot without "[bot]"; the viewer with it),
+    `viewerDidAuthor` from the token's account, the base branch's current commit and the
+    files at it (a symlink as GitHub's blob of the path it points to, mode 120000)."""
+    setup_world(fake, origin)
+    work = origin["work"]
+    (work / "owners").write_text("* @acme/approvers\n")
+    os.symlink("owners", work / "CODEOWNERS")
+    tip = commit_all(work, "F: CODEOWNERS through a symlink")
+    git(work, "push", "-q", str(origin["dir"]), "main")
+    fake.add_user("renovate[bot]", "Bot")
+    fake.add_comment("acme/widgets", 1, user="renovate[bot]", body="<!-- m -->\nbot")
+    fake.add_comment("acme/widgets", 1, user="github-actions[bot]", body="<!-- m -->\nmine")
+    found = graphql_ask(fake, OPENING_QUERY, opening_variables("acme/widgets", 1))
+    assert "errors" not in found
+    pull = found["data"]["repository"]["pullRequest"]
+    assert {k: pull[k] for k in ("number", "state", "isDraft", "headRefName", "headRefOid",
+                                 "baseRefName", "baseRefOid", "changedFiles")} == {
+        "number": 1, "state": "OPEN", "isDraft": False, "headRefName": "cr-42",
+        "headRefOid": origin["C"], "baseRefName": "main", "baseRefOid": origin["D"],
+        "changedFiles": 5}
+    assert pull["author"] == {"__typename": "User", "login": "alice",
+                              "databaseId": fake.users["alice"].id}
+    assert pull["commits"] == {"totalCount": 2}
+    assert pull["comments"]["nodes"] == [
+        {"databaseId": c["id"], "viewerDidAuthor": c["user"] == "github-actions[bot]",
+         "body": c["body"]} for c in fake.comments]
+    assert pull["reviewRequests"]["nodes"] == [
+        {"requestedReviewer": {"__typename": "Team", "slug": "approvers"}}]
+    target = pull["baseRef"]["target"]
+    assert (pull["baseRef"]["name"], target["__typename"], target["oid"]) == (
+        "main", "Commit", tip)
+    assert target["file0"] is None and target["file1"] is None  # no policy, no .github/
+    symlink = target["file2"]
+    assert (symlink["mode"], symlink["type"], symlink["object"]["text"]) == (
+        0o120000, "blob", "owners")
+    assert found["data"]["repository"]["pullRequests"] == {"totalCount": 1, "nodes": [
+        {"number": 1, "headRefOid": origin["C"], "baseRefName": "main"}]}
+    viewer = graphql_ask(fake, "query { viewer { login } }", {})
+    bot = graphql_ask(fake, "query($o: String!, $n: String!) { repository(owner: $o, name: "
+                            "$n) { pullRequest(number: 1) { comments(first: 5) { nodes { "
+                            "author { __typename login } } } } } }",
+                      {"o": "acme", "n": "widgets"})
+    assert viewer["data"]["viewer"]["login"] == "github-actions[bot]"
+    assert [n["author"] for n in bot["data"]["repository"]["pullRequest"]["comments"][
+        "nodes"]] == [{"__typename": "Bot", "login": "renovate"},
+                      {"__typename": "Bot", "login": "github-actions"}]
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("{ repository(owner: \"acme\", name: \"widgets\") { pullRequests { nodes { number } } } }",
+     "You must provide a `first` or `last` value to properly paginate the `pullRequests` "
+     "connection."),
+    ("{ repository(owner: \"acme\", name: \"widgets\") { pullRequests(first: 101) { "
+     "totalCount } } }",
+     "Requesting 101 records on the `pullRequests` connection exceeds the `first` limit of 100 "
+     "records."),
+    ("{ repository(owner: \"acme\", name: \"widgets\") { pullRequest(number: 9) { number } } }",
+     "Could not resolve to a PullRequest with the number of 9."),
+    ("{ repository(owner: \"acme\", name: \"nope\") { id } }",
+     "Could not resolve to a Repository with the name 'acme/nope'."),
+    ("{ repository(owner: \"acme\", name: \"widgets\") { headRefOid } }",
+     "Cannot query field 'headRefOid' on type 'Repository'."),
+    ("{ repository(owner: \"acme\", name: \"widgets\") { pullRequest(number: \"1\") { "
+     "number } } }", "Int cannot represent non-integer value: \"1\""),
+])
+def test_graphql_refuses_what_github_refuses(fake: FakeGitHub, origin: dict[str, Any],
+                                             query: str, message: str) -> None:
+    setup_world(fake, origin)
+    found = graphql_ask(fake, query, {})
+    assert message in [e["message"] for e in found["errors"]]
+    assert fake.server_errors == []
+
+
+def test_a_graphql_field_the_fake_does_not_serve_is_a_bug_in_the_test(
+        fake: FakeGitHub, origin: dict[str, Any]) -> None:
+    setup_world(fake, origin)
+    found = graphql_ask(fake, "{ repository(owner: \"acme\", name: \"widgets\") { "
+                              "stargazerCount } }", {})
+    assert found["data"] is None or found["data"]["repository"] is None
+    assert fake.server_errors == ["POST /graphql: the fake does not serve "
+                                  "Repository.stargazerCount"]
+    fake.server_errors.clear()
+
+
+def test_an_added_file_s_patch_is_github_s_and_rebuilds_its_blob(
+        fake: FakeGitHub, origin: dict[str, Any]) -> None:
+    """pulls/{n}/files carries each text file's patch from its first hunk, without the final
+    newline, and none for a binary file: an added file's patch is the whole file."""
+    setup_world(fake, origin)
+    files = {f["filename"]: f for f in requests.get(
+        f"{fake.base_url}/repos/acme/widgets/pulls/1/files", timeout=5).json()}
+    added = files["rules/b.json"]
+    assert (added["status"], added["patch"]) == ("added", "@@ -0,0 +1 @@\n+{}")
+    assert added_file_from_patch(added["patch"], added["sha"]) == b"{}\n"
+    assert files["rules/a.json"]["patch"] == ('@@ -1 +1,2 @@\n-{"v": 1}\n+{"v": 2}\n+{"w": 3}')
+    assert "patch" not in files["blob.bin"]
+    assert files["rules/renamed.json"]["status"] == "renamed"
+    assert "patch" not in files["rules/renamed.json"]  # renamed unchanged: no hunk
 
 
 def test_large_content_comes_without_body(fake: FakeGitHub, gh: github.Github) -> None:

@@ -47,6 +47,7 @@ from promotion_bot.adapters.github_graphql import (
     OpenPull,
     OwnComment,
     added_file_from_patch,
+    head_named,
     opening_variables,
     read_opening,
 )
@@ -113,6 +114,15 @@ for _handler in list(_github_logger.handlers):
 
 class GitHubError(PromotionBotError):
     """GitHub could not be read or written; the gate fails closed (exit 2)."""
+
+
+class GraphQLErrors(GitHubError):
+    """A GraphQL answer with errors: nothing of it is used, but what data came with them
+    may still name a head whose status must be taken back."""
+
+    def __init__(self, message: str, data: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.data = data
 
 
 @dataclass(frozen=True)
@@ -285,9 +295,14 @@ class GitHubClient:
             try:
                 _, answer = self.gh.requester.graphql_query(query, variables)
             except GithubException as error:
-                if error.status is not None and error.status >= 500 and attempt + 1 < attempts:
+                if isinstance(error.data, dict) and error.data.get("errors"):
+                    # PyGithub raises on any `errors`, with the answer (and its data) attached
+                    answer = error.data
+                elif error.status is not None and error.status >= 500 \
+                        and attempt + 1 < attempts:
                     continue
-                raise GitHubError(_explain(error, action)) from None
+                else:
+                    raise GitHubError(_explain(error, action)) from None
             except (requests.RequestException, OSError) as error:
                 if attempt + 1 < attempts:
                     continue
@@ -299,8 +314,9 @@ class GitHubClient:
             data = answer.get("data") if isinstance(answer, dict) else None
             errors = answer.get("errors") if isinstance(answer, dict) else None
             if errors:  # even beside data: a field GitHub could not resolve reads as null
-                raise GitHubError(f"could not {action}: GitHub's GraphQL answer has errors "
-                                  f"({_first_message(errors)})")
+                raise GraphQLErrors(f"could not {action}: GitHub's GraphQL answer has errors "
+                                    f"({_first_message(errors)})",
+                                    data if isinstance(data, dict) else {})
             if not isinstance(data, dict):
                 raise GitHubError(f"could not {action}: GitHub's GraphQL answer has no data")
             return data
@@ -438,10 +454,16 @@ class PullReader:
         if number in self._unreadable:
             raise GitHubError(self._unreadable[number][1])
         if number not in self._openings:
-            data = self.client.graphql(f"read pull request #{number}", OPENING_QUERY,
-                                       opening_variables(self.client.repository_name, number))
             try:
+                data = self.client.graphql(
+                    f"read pull request #{number}", OPENING_QUERY,
+                    opening_variables(self.client.repository_name, number))
                 opening = read_opening(data, number)
+            except GraphQLErrors as error:
+                head = head_named(error.data, number)
+                if head is not None:
+                    self._unreadable[number] = (head, error.message)
+                raise
             except MalformedAnswer as error:
                 message = (f"GitHub's answer for pull request #{number} is malformed: {error}; "
                            "it cannot be evaluated")

@@ -129,6 +129,17 @@ def read_opening(data: Mapping[str, Any], number: int) -> Opening:
         raise MalformedAnswer(str(error), head) from None
 
 
+def head_named(data: Any, number: int) -> str | None:
+    """The head an answer names for pull request `number`, however wrong the rest of it is
+    (only to take back a status there), or None."""
+    repo = data.get("repository") if isinstance(data, Mapping) else None
+    pull = repo.get("pullRequest") if isinstance(repo, Mapping) else None
+    if not isinstance(pull, Mapping) or pull.get("number") != number:
+        return None
+    head = pull.get("headRefOid")
+    return head if isinstance(head, str) and SHA.fullmatch(head) else None
+
+
 def _opening(repo: Mapping[str, Any], pull: Mapping[str, Any], number: int) -> Opening:
     default = _object(repo, "defaultBranchRef", "the repository's default branch")
     base_ref = _text(pull, "baseRefName", "the base branch")

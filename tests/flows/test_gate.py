@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import shutil
@@ -1166,3 +1167,281 @@ def test_a_codeowners_graphql_proves_does_not_outrank_one_it_cannot_in_a_locatio
     assert "success" not in world.states(), output
     assert (code, world.verdict()["state"]) == (2, "error"), output
     assert ".github/CODEOWNERS: not UTF-8" in output
+
+
+# -- issue 18: two GraphQL queries instead of seven requests must not open a hole --------------
+
+
+def with_errors(answer: dict[str, Any]) -> dict[str, Any]:
+    """GraphQL's partial answer: data beside errors (a field GitHub could not resolve)."""
+    answer["errors"] = [{"type": "SERVICE_UNAVAILABLE", "path": ["repository"],
+                         "message": "Something went wrong while executing your query."}]
+    return answer
+
+
+def in_open_list(answer: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = answer["data"]["repository"]["pullRequests"]
+    return found
+
+
+def confirmed(name: str) -> Any:
+    """An object of the confirming query's answer, by its alias."""
+    return lambda answer: answer["data"][name]
+
+
+@pytest.mark.parametrize(("query", "fault", "words"), [
+    (OPENING, {"status": 502}, "GitHub answered 502"),
+    (OPENING, {"body": b"{not json"}, "could not read pull request #1"),
+    (OPENING, {"body": b'{"data": null}'}, "GitHub's GraphQL answer has no data"),
+    (OPENING, {"body": b'{"errors": [{"message": "Timeout on validation of query"}]}'},
+     "Timeout on validation of query"),
+    (OPENING, {"rewrite": with_errors}, "Something went wrong while executing your query"),
+    (OPENING, {"rewrite": lambda a: changed(a, lambda a: a["data"]["repository"],
+                                            pullRequest=None)},
+     "does not give pull request #1"),
+    (OPENING, {"rewrite": lambda a: changed(a, opened, author=None)}, "it has no author"),
+    (OPENING, {"rewrite": lambda a: changed(a, opened, baseRef=None)},
+     "its base branch main does not exist"),
+    (OPENING, {"rewrite": lambda a: changed(a, opened, changedFiles="300")},
+     "the count of changed files"),
+    (OPENING, {"rewrite": lambda a: changed(a, in_open_list, totalCount=5)},
+     "counts 5 of the open pull requests but lists 1: the list is incomplete"),
+    (OPENING, {"rewrite": lambda a: changed(a, lambda a: opened(a)["comments"], totalCount=3)},
+     "counts 3 of the comments but lists 1"),
+    (OPENING, {"rewrite": lambda a: changed(a, lambda a: opened(a)["baseRef"]["target"],
+                                            oid=None)},
+     "the commit of main"),
+    (CONFIRMING, {"status": 502}, "GitHub answered 502"),
+    (CONFIRMING, {"body": b'{"data": null}'}, "GitHub's GraphQL answer has no data"),
+    (CONFIRMING, {"rewrite": with_errors}, "Something went wrong while executing your query"),
+    (CONFIRMING, {"rewrite": lambda a: changed(a, confirmed("pull0"), pullRequest=None)},
+     "could not read pull request #1 again"),
+    (CONFIRMING, {"rewrite": lambda a: changed(a, lambda a: a["data"]["pull0"]["pullRequest"],
+                                               reviews={"totalCount": "2"})},
+     "could not count the reviews of #1"),
+    (CONFIRMING, {"rewrite": lambda a: changed(a, confirmed("team0"), team=None)},
+     "GitHub counts None member(s)"),
+    (CONFIRMING, {"rewrite": lambda a: changed(a, lambda a: a["data"]["open"]["pullRequests"],
+                                               nodes=None)},
+     "its GraphQL answer lists none"),
+    (CONFIRMING, {"rewrite": lambda a: changed(a, confirmed("file0"), object=None)},
+     "change-requests/CR-2026-0005.yaml at"),
+    (CONFIRMING, {"rewrite": lambda a: changed(a, lambda a: a["data"], pull0=["not", "an",
+                                                                               "object"])},
+     "could not read pull request #1 again"),
+])
+def test_every_wrong_graphql_answer_ends_in_an_error_status_never_a_crash(
+        world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, query: str, fault: dict[str, Any],
+        words: str) -> None:
+    """Each answer of the two queries, wrong in one way: null where GitHub gives an object,
+    another type, errors beside data, a count that disagrees with its list, no JSON at all.
+    The earlier success on the head is taken back and the error names what was wrong."""
+    world.review("rita")
+    world.review("alice")
+    assert world.gate("--pr", "1", capsys=capsys)[0] == 0
+    assert world.verdict()["state"] == "success"
+    world.fake.inject_graphql(query, times=50, **fault)
+    code, output = event_run(world, capsys, tmp_path, monkeypatch, "pull_request_review",
+                             review_event(world), "--retries", "0")
+    assert code == 2, output
+    assert "Traceback" not in output
+    assert world.states()[-2:] == ["pending", "error"], output
+    assert words in output
+
+
+@pytest.mark.parametrize("fault", ["errors-with-data", "malformed-open-list"])
+def test_a_head_named_by_a_wrong_opening_answer_is_taken_back_by_hand_too(
+        world: World, capsys: pytest.CaptureFixture[str], fault: str) -> None:
+    """`gate --pr N` knows the head only from the opening query: an answer wrong elsewhere but
+    naming the head still takes back the success written there before."""
+    world.review("rita")
+    world.review("alice")
+    assert world.gate("--pr", "1", capsys=capsys)[0] == 0
+    rewrite = with_errors if fault == "errors-with-data" else (
+        lambda a: changed(a, in_open_list, nodes=[]))
+    world.fake.inject_graphql(OPENING, rewrite=rewrite, times=50)
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 2, output
+    assert world.states() == ["pending", "success", "pending", "error"], output
+
+
+def test_the_change_request_is_rebuilt_from_its_patch_and_confirmed_at_the_head(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """The pull request adds its change request: its text comes from the file list's patch
+    (it hashes to the listed blob) and the query that confirms the lists reads that blob's id
+    at the head; the contents API is not asked."""
+    world.review("rita")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert (code, world.verdict()["description"]) == (
+        0, "#1 into main: Waiting for administrator"), output
+    assert world.fake.calls("GET", r".*/contents/.*") == []
+    [confirming] = [r for r in world.fake.calls("POST", "/graphql")
+                    if CONFIRMING in r.body["query"]]
+    assert f"{world.head}:change-requests/CR-2026-0005.yaml" in confirming.body[
+        "variables"].values()
+
+
+def lower_the_bar_in_the_patch(body: Any) -> Any:
+    """The file list with the change request's patch saying `docs` where the file says
+    `ruleset` (what a list that is not the head's file would say)."""
+    for item in body:
+        if item["filename"] == "change-requests/CR-2026-0005.yaml":
+            item["patch"] = item["patch"].replace("change_type: ruleset", "change_type: docs")
+    return body
+
+
+@pytest.mark.parametrize("lie", ["patch-only", "patch-and-blob-id"])
+def test_a_file_list_whose_patch_is_not_the_head_s_file_cannot_lower_the_bar(
+        world: World, capsys: pytest.CaptureFixture[str], lie: str) -> None:
+    """A patch that does not hash to its listed blob is not used: the change request is read
+    through the contents API at the head. A patch with a blob id to match (a list of another
+    commit) is used for naming the roles, but the query that confirms the lists finds another
+    blob at the head: an error, never a green judged by the other file."""
+    world.review("rita")
+    world.review("alice")
+    world.review("dana", "COMMENTED")
+
+    def rewrite(body: Any) -> Any:
+        body = lower_the_bar_in_the_patch(body)
+        for item in body:
+            if lie == "patch-and-blob-id" and item["filename"].startswith("change-requests/"):
+                text = "".join(line[1:] + "\n" for line in item["patch"].split("\n")[1:])
+                item["sha"] = hashlib.sha1(b"blob %d\0" % len(text.encode()) + text.encode(),
+                                           usedforsecurity=False).hexdigest()
+        return body
+
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files", rewrite=rewrite, times=50)
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states() or lie == "patch-only", output
+    if lie == "patch-only":  # read at the head instead: the ruleset needs both roles, given
+        assert (code, world.verdict()["state"]) == (0, "success"), output
+        assert [r.path for r in world.fake.calls("GET", r".*/contents/.*")] == [
+            f"/repos/{REPO}/contents/change-requests/CR-2026-0005.yaml"]
+    else:
+        assert (code, world.verdict()["state"]) == (2, "error"), output
+        assert "change-requests/CR-2026-0005.yaml at" in output
+        assert "is not the file GitHub listed in the pull request" in output
+
+
+@pytest.mark.parametrize("kind", ["symlink", "submodule", "binary", "not-utf8"])
+def test_a_base_policy_graphql_cannot_prove_is_read_through_the_contents_api(
+        world: World, capsys: pytest.CaptureFixture[str], kind: str) -> None:
+    """The base's policy as a symlink (GraphQL's blob is the path it points to), a submodule,
+    a binary file or text that is not UTF-8: none is taken from GraphQL; the contents API
+    reads it as GitHub has it, and the gate refuses it with an error, never a success."""
+    policy = world.origin / ".promotion/policy.yaml"
+    text = policy.read_bytes()
+    if kind == "symlink":
+        (world.origin / ".promotion/real-policy.yaml").write_bytes(text)
+        policy.unlink()
+        policy.symlink_to("real-policy.yaml")
+        commit_all(world.origin, "the policy, through a symlink")
+    elif kind == "submodule":
+        git(world.origin, "rm", "-q", "--cached", ".promotion/policy.yaml")
+        git(world.origin, "update-index", "--add", "--cacheinfo",
+            f"160000,{world.base},.promotion/policy.yaml")
+        git(world.origin, "commit", "-q", "-m", "the policy, as a submodule")
+        git(world.origin, "checkout", "-q", "--", ".")
+    else:
+        policy.write_bytes(text + (b"\0" if kind == "binary" else b"# caf\xe9\n"))
+        commit_all(world.origin, f"a {kind} policy")
+    world.review("rita")
+    world.review("alice")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states(), output
+    assert (code, world.verdict()["state"]) == (2, "error"), output
+    assert f"/repos/{REPO}/contents/.promotion/policy.yaml" in [
+        r.path for r in world.fake.calls("GET", r".*/contents/.*")]
+
+
+def test_a_large_base_policy_is_read_through_the_contents_api_and_judged(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """A policy larger than GraphQL's text (isTruncated): the contents API reads it whole."""
+    policy = world.origin / ".promotion/policy.yaml"
+    policy.write_text(policy.read_text() + "".join(f"# {i:07d} {'x' * 60}\n"
+                                                   for i in range(9000)))
+    commit_all(world.origin, "a long comment in the policy")
+    world.review("rita")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert (code, world.verdict()["description"]) == (
+        0, "#1 into main: Waiting for administrator"), output
+    assert f"/repos/{REPO}/contents/.promotion/policy.yaml" in [
+        r.path for r in world.fake.calls("GET", r".*/contents/.*")]
+
+
+@pytest.mark.parametrize("move", ["closed", "reopened"])
+def test_a_pull_request_closed_or_reopened_during_the_run_is_noticed(
+        two_pulls: World, capsys: pytest.CaptureFixture[str], move: str) -> None:
+    """#1 into main is approved; #2 has the same head into landing (governed too). While the
+    gate lists #1's reviews, #2 is closed (the head was judged with it), or #3, closed with
+    the same head into main and approved by nobody, is reopened: the open pull requests with
+    the head are no longer the ones judged, and the head gets no success."""
+    world = two_pulls
+    world.review("alice")
+    world.fake.update_pull(REPO, 2, head_ref="cr-5-again")
+    world.fake.add_pull(REPO, 3, user="gh-author", base_ref="main", base_sha=world.base,
+                        head_ref="cr-5-third", head_sha=world.head, title="closed")
+    world.fake.update_pull(REPO, 3, state="closed")
+    number = 2 if move == "closed" else 3
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/reviews", action=lambda: (
+        world.fake.update_pull(REPO, number, state="open" if move == "reopened" else "closed")))
+    code, output = world.gate("--pr", "1", "--governed-branch", "main",
+                              "--governed-branch", "landing", capsys=capsys)
+    assert "success" not in world.states(), output
+    assert (code, world.verdict()["state"]) == (2, "error"), output
+    assert "the open pull requests with head" in output
+
+
+def test_a_comment_by_an_account_named_like_the_bot_is_never_edited(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """GraphQL spells the bot's login without "[bot]": `github-actions`, a login a person can
+    hold. Their comment with the marker is not the bot's (GitHub's viewerDidAuthor says so):
+    it stays untouched, and the bot writes and then edits its own."""
+    forged = f"{MARKER}\n## Promotion approvals: ✅ approved\n"
+    world.fake.add_user("github-actions")
+    world.fake.add_comment(REPO, 1, user="github-actions", body=forged)
+    world.review("rita")
+    for _ in range(2):
+        code, output = world.gate("--pr", "1", capsys=capsys)
+        assert code == 0, output
+    theirs = [c for c in world.fake.comments if c["user"] == "github-actions"]
+    mine = [c for c in world.fake.comments if c["user"] == "github-actions[bot]"]
+    assert [c["body"] for c in theirs] == [forged]
+    assert len(mine) == 1 and "Waiting for administrator" in str(mine[0]["body"])
+
+
+def test_the_sticky_comment_deleted_during_the_run_is_written_anew(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """The opening query found the bot's comment; someone deletes it before the gate edits
+    it: the edit finds nothing (404), the gate writes a new comment, the status stands."""
+    world.review("rita")
+    assert world.gate("--pr", "1", capsys=capsys)[0] == 0
+    world.review("alice")
+    [old] = world.fake.comments
+    world.fake.inject("POST", rf"/repos/{REPO}/statuses/{world.head}", skip=1, action=lambda: (
+        world.fake._comment_log.clear()))
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 0, output
+    assert world.verdict()["state"] == "success"
+    [new] = world.fake.comments
+    assert new["id"] != old["id"] and "approved" in str(new["body"])
+
+
+def test_more_comments_than_one_page_are_listed_to_find_the_bot_s(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """Past the opening query's 100 comments the bot's may be anywhere: the gate lists them
+    (REST) and edits its own in place, whoever else carries the marker."""
+    world.review("rita")
+    assert world.gate("--pr", "1", capsys=capsys)[0] == 0
+    [mine] = world.fake.comments
+    for index in range(100):
+        world.fake.add_comment(REPO, 1, user="gh-author",
+                               body=f"{MARKER}\nforged {index}" if index % 2 else "a remark")
+    world.review("alice")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert code == 0, output
+    assert world.fake.calls("GET", rf"/repos/{REPO}/issues/1/comments")
+    edited = [c for c in world.fake.comments if c["id"] == mine["id"]]
+    assert "approved" in str(edited[0]["body"])
+    assert len([c for c in world.fake.comments if c["user"] == "github-actions[bot]"]) == 1
