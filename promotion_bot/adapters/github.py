@@ -5,15 +5,17 @@ files at a commit) and writes what the gate decides (a commit status, one sticky
 review requests). Rules it keeps:
 
 - Minimal traffic: every object is fetched once per run (reads are cached), lists are read
-  with 100 items a page, a team's members are listed once, and what proves the lists whole
-  (GitHub's counts, the head read again) is asked in one GraphQL query per evaluation
+  with 100 items a page, a team's members are listed once, one GraphQL query opens a pull
+  request (its head and counts, the open pull requests, the base commit with its policy and
+  CODEOWNERS, the bot's comment: `adapters/github_graphql.py`), and what proves the lists
+  whole (GitHub's counts, the head read again) is asked in one more per evaluation
   (`PullReader.verify_pending`). `requests_made` counts calls.
 - Reliability: every request has a timeout; idempotent requests (GET, PATCH, PUT, DELETE) are
   retried a bounded number of times with backoff on 5xx and secondary rate limits (Retry-After
   honoured, waiting capped). POST is never retried blindly: a write that may have happened is
   looked up before it is tried again, so a retried POST cannot make a second comment or status.
 - Fail closed: a truncated file or commit list, a team the token cannot read, an unknown
-  answer: errors.
+  answer, a GraphQL answer with errors: errors.
 """
 
 from __future__ import annotations
