@@ -43,6 +43,7 @@ from github.GithubException import RateLimitExceededExceedsMaxWait
 
 from promotion_bot.adapters.github_graphql import (
     OPENING_QUERY,
+    REGULAR_FILE_MODES,
     SHA,
     MalformedAnswer,
     Opening,
@@ -80,9 +81,10 @@ _PULL_FIELD = ("pull{i}: repository(owner: $owner, name: $name) {{ pullRequest(n
                "$number{i}) {{ headRefOid baseRefName reviews {{ totalCount }} }} }}")
 _TEAM_FIELD = ("team{i}: organization(login: $org{i}) "
                "{{ team(slug: $slug{i}) {{ members(membership: ALL) {{ totalCount }} }} }}")
-# a file rebuilt from the pull request's file list: its blob id at the commit it was read at
-_FILE_ID_FIELD = ("file{i}: repository(owner: $owner, name: $name) {{ object(expression: "
-                  "$file{i}) {{ oid }} }}")
+# a file rebuilt from the pull request's file list: its entry at the commit it was read at (a
+# patch gives no mode: a symlink's blob is the path it points to, which can be any text)
+_FILE_ENTRY_FIELD = ("file{i}: repository(owner: $owner, name: $name) {{ object(expression: "
+                     "$rev{i}) {{ ... on Commit {{ file(path: $path{i}) {{ mode oid }} }} }} }}")
 _VIEWER_QUERY = "query { viewer { login } }"
 _MERGED_AS_QUERY = (
     "query($owner: String!, $name: String!, $oid: GitObjectID!) "
@@ -587,8 +589,9 @@ class PullReader:
         review count (the REST review list has no total: a lost page
         would drop a request for changes), each owner team's member count (a member missing
         from the list could not block), the open pull requests' count (a sibling missing from
-        the list would not be judged), and the blob id of each file `read` rebuilt from the
-        file list (it is then the file at that commit, as a contents read there would be).
+        the list would not be judged), and the entry of each file `read` rebuilt from the
+        file list (a regular file with that blob id: then it is the file at that commit, as a
+        contents read there would be).
         Any difference is a GitHubError, never a guess."""
         # taken now: whether they pass or fail, they are not asked again for the next pull
         # request (the schedule judges many heads in one run)
@@ -618,9 +621,9 @@ class PullReader:
             variables |= {f"org{index}": org, f"slug{index}": slug}
             fields.append(_TEAM_FIELD.format(i=index))
         for index, (rev, path) in enumerate(files):
-            declarations.append(f"$file{index}: String!")
-            variables[f"file{index}"] = f"{rev}:{path}"
-            fields.append(_FILE_ID_FIELD.format(i=index))
+            declarations += [f"$rev{index}: String!", f"$path{index}: String!"]
+            variables |= {f"rev{index}": rev, f"path{index}": path}
+            fields.append(_FILE_ENTRY_FIELD.format(i=index))
         query = f"query({', '.join(declarations)}) {{ {' '.join(fields)} }}"
         what = ", ".join([*(f"#{n}" for n in pulls), *(f"@{o}/{t}" for o, t in teams)]
                          + (["the open pull requests"] if open_count is not None else []))
@@ -685,11 +688,14 @@ class PullReader:
         if siblings is not None:
             _check_siblings(*siblings, open_pulls)
         for index, ((rev, path), listed_id) in enumerate(files.items()):
-            now = _mapping(_mapping(data.get(f"file{index}")).get("object")).get("oid")
-            if now != listed_id:
+            entry = _mapping(_mapping(_mapping(data.get(f"file{index}")).get("object")).get(
+                "file"))
+            now, mode = entry.get("oid"), entry.get("mode")
+            if now != listed_id or mode not in REGULAR_FILE_MODES:
                 raise GitHubError(f"{path} at {rev[:12]} is not the file GitHub listed in the "
-                                  f"pull request (blob {listed_id[:12]}, now {str(now)[:12]}); "
-                                  "run the gate again")
+                                  f"pull request (blob {listed_id[:12]}; at the head: "
+                                  f"{str(now)[:12]}, mode {mode if mode is None else oct(mode)}"
+                                  "); it cannot be evaluated")
 
     def _commits(self, url: str) -> list[dict[str, Any]]:
         """All pages of a pull request's commits (at most 250: three pages), as plain data.

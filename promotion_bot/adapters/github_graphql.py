@@ -34,7 +34,7 @@ PAGE = 100  # GraphQL gives at most 100 nodes of a connection per query
 BASE_FILES = (POLICY_PATH, *CODEOWNERS_LOCATIONS)
 # git's modes of a regular file (TreeEntry.mode): a symlink (0o120000) or a submodule
 # (0o160000) is not the file it names
-_REGULAR_FILE_MODES = (0o100644, 0o100755)
+REGULAR_FILE_MODES = (0o100644, 0o100755)
 _TREE_ENTRY = ("mode type oid object { __typename ... on Blob { oid byteSize isBinary "
                "isTruncated text } }")
 _BASE_FILE_FIELDS = " ".join(f"file{i}: file(path: $file{i}) {{ {_TREE_ENTRY} }}"
@@ -175,7 +175,7 @@ def proven_file(entry: Any) -> bytes | Unproven | None:
     if entry is None:
         return None
     if not isinstance(entry, Mapping) or entry.get("type") != "blob" \
-            or entry.get("mode") not in _REGULAR_FILE_MODES:
+            or entry.get("mode") not in REGULAR_FILE_MODES:
         return UNPROVEN
     blob = entry.get("object")
     if not isinstance(blob, Mapping) or blob.get("__typename") != "Blob":

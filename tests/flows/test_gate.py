@@ -1226,6 +1226,9 @@ def confirmed(name: str) -> Any:
      "its GraphQL answer lists none"),
     (CONFIRMING, {"rewrite": lambda a: changed(a, confirmed("file0"), object=None)},
      "change-requests/CR-2026-0005.yaml at"),
+    (CONFIRMING, {"rewrite": lambda a: changed(a, lambda a: a["data"]["file0"]["object"]["file"],
+                                               mode=0o120000)},
+     "mode 0o120000"),
     (CONFIRMING, {"rewrite": lambda a: changed(a, lambda a: a["data"], pull0=["not", "an",
                                                                                "object"])},
      "could not read pull request #1 again"),
@@ -1278,8 +1281,9 @@ def test_the_change_request_is_rebuilt_from_its_patch_and_confirmed_at_the_head(
     assert world.fake.calls("GET", r".*/contents/.*") == []
     [confirming] = [r for r in world.fake.calls("POST", "/graphql")
                     if CONFIRMING in r.body["query"]]
-    assert f"{world.head}:change-requests/CR-2026-0005.yaml" in confirming.body[
-        "variables"].values()
+    variables = confirming.body["variables"]
+    assert (variables["rev0"], variables["path0"]) == (
+        world.head, "change-requests/CR-2026-0005.yaml")
 
 
 def lower_the_bar_in_the_patch(body: Any) -> Any:
@@ -1445,3 +1449,27 @@ def test_more_comments_than_one_page_are_listed_to_find_the_bot_s(
     edited = [c for c in world.fake.comments if c["id"] == mine["id"]]
     assert "approved" in str(edited[0]["body"])
     assert len([c for c in world.fake.comments if c["user"] == "github-actions[bot]"]) == 1
+
+
+def test_a_change_request_added_as_a_symlink_is_not_read_as_its_target_s_name(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """A symlink's blob is the path it points to, and a path can be any text: here a whole
+    change request. GitHub's patch of the new symlink is that text, and it hashes to the
+    listed blob, but it is not the file a checkout (or the contents API) reads there, which
+    follows the link. The query that confirms the lists reads the entry's mode at the head:
+    a symlink is refused, as `check` refuses a symlinked artifact."""
+    git(world.origin, "checkout", "-q", "cr-5")
+    request = world.origin / "change-requests/CR-2026-0005.yaml"
+    text = request.read_text()
+    request.unlink()
+    request.symlink_to(text)
+    head = commit_all(world.origin, "the change request as a symlink")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.update_pull(REPO, 1, head_sha=head)
+    world.head = head
+    world.review("rita")
+    world.review("alice")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states(), output
+    assert (code, world.verdict()["state"]) == (2, "error"), output
+    assert "change-requests/CR-2026-0005.yaml at" in output and "mode 0o120000" in output
