@@ -1473,3 +1473,23 @@ def test_a_change_request_added_as_a_symlink_is_not_read_as_its_target_s_name(
     assert "success" not in world.states(), output
     assert (code, world.verdict()["state"]) == (2, "error"), output
     assert "change-requests/CR-2026-0005.yaml at" in output and "mode 0o120000" in output
+
+
+def test_an_opening_answer_whose_open_list_disagrees_with_its_pull_request_is_no_success(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """One answer, two heads for #1: the pull request says the approved head, the list of open
+    pull requests another. The head is then one no open pull request is listed with: it stays
+    pending, never green on half an answer."""
+    world.review("rita")
+    world.review("alice")
+
+    def elsewhere(answer: dict[str, Any]) -> dict[str, Any]:
+        for node in in_open_list(answer)["nodes"]:
+            node["headRefOid"] = world.base
+        return answer
+
+    world.fake.inject_graphql(OPENING, rewrite=elsewhere, times=50)
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states(), output
+    assert (code, world.verdict()["state"]) == (0, "pending"), output
+    assert "no open pull request into a governed branch (main) has this head" in output
