@@ -326,14 +326,6 @@ class GitHubClient:
             return data
         raise AssertionError("unreachable")  # pragma: no cover
 
-    @property
-    def viewer_known(self) -> bool:
-        return self._viewer is not None
-
-    def remember_viewer(self, login: str) -> None:
-        """The viewer's login, when a larger query asked for it too."""
-        self._viewer = login
-
     def viewer_login(self) -> str:
         """The account this client acts as (a user, or an App's `slug[bot]`): GraphQL's
         `viewer`, which answers installation tokens too (REST `GET /user` refuses them)."""
