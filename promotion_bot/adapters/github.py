@@ -244,8 +244,8 @@ class GitHubClient:
             "seconds_between_writes": connection.pace * 4,
         }
         if connection.app_id and connection.app_private_key:
-            _check_app_key(connection.app_private_key)
-            auth = Auth.AppAuth(connection.app_id, connection.app_private_key)
+            key = _app_key(connection.app_private_key)
+            auth = Auth.AppAuth(connection.app_id, sign_func=_jwt_signer(key))
             owner, name = repository.split("/", 1)
             try:
                 integration = GithubIntegration(auth=auth, **common)
@@ -335,7 +335,7 @@ class GitHubClient:
         return self._viewer
 
 
-def _check_app_key(pem: str) -> None:
+def _app_key(pem: str) -> rsa.RSAPrivateKey:
     """A GitHub App key is an RSA private key in PEM; say so before PyGithub trips over it."""
     try:
         key = serialization.load_pem_private_key(pem.encode(), password=None)
@@ -344,6 +344,18 @@ def _check_app_key(pem: str) -> None:
                           "the whole .pem file the GitHub App settings page generated") from None
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ConfigError("PROMOTION_BOT_APP_PRIVATE_KEY is not an RSA key; GitHub App keys are")
+    return key
+
+
+def _jwt_signer(key: rsa.RSAPrivateKey) -> Callable[[dict[str, Any]], str]:
+    """Signs the App's JSON web tokens with the key read once: given the PEM text, PyJWT reads
+    and checks the key again for every token (30 ms each, several per run)."""
+    import jwt  # PyGithub's own token library
+
+    def sign(payload: dict[str, Any]) -> str:
+        return jwt.encode(payload, key=key, algorithm="RS256")
+
+    return sign
 
 
 def _first_message(errors: Any) -> str:
