@@ -1034,6 +1034,20 @@ def github_graphql_schema() -> graphql.GraphQLSchema:
     return graphql.build_schema(sdl, assume_valid=True, assume_valid_sdl=True)
 
 
+@functools.lru_cache(maxsize=512)
+def _checked_query(query: str) -> tuple[graphql.DocumentNode | None, tuple[str, ...]]:
+    """The parsed query, or None and GitHub's messages for why it is refused. Kept per text: a
+    run sends the same few queries again and again, and executing never changes a document."""
+    try:
+        document = graphql.parse(query)
+    except graphql.GraphQLError as error:
+        return None, (f"Parse error: {error.message}",)
+    problems = graphql.validate(github_graphql_schema(), document)
+    if problems:
+        return None, tuple(_github_wording(p.message) for p in problems)
+    return document, ()
+
+
 def _github_wording(message: str) -> str:
     """graphql-core's message in GitHub's words, for the validation errors tests compare."""
     found = re.fullmatch(r"Variable '\$(\w+)' is never used\.", message)
@@ -2707,15 +2721,10 @@ class FakeGitHub:
         if not isinstance(query, str) or not isinstance(variables, dict):
             return Response(200, {"errors": [{"message": "A query attribute must be specified "
                                                          "and must be a string."}]})
-        try:
-            document = graphql.parse(query)
-        except graphql.GraphQLError as error:
-            return Response(200, {"errors": [{"message": f"Parse error: {error.message}"}]})
+        document, problems = _checked_query(query)
+        if document is None:
+            return Response(200, {"errors": [{"message": p} for p in problems]})
         schema = github_graphql_schema()
-        problems = graphql.validate(schema, document)
-        if problems:
-            return Response(200, {"errors": [{"message": _github_wording(p.message)}
-                                             for p in problems]})
         caller = self._caller(request)
         result = graphql.execute(schema, document, root_value=self._gql_root(caller),
                                  variable_values=variables, field_resolver=self._gql_resolve)
