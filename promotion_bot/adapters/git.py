@@ -137,21 +137,27 @@ def resolve_branch(repo: Path, name: str) -> tuple[str, str]:
     Accepted: HEAD, a full name (refs/...), a commit id, or a name that is exactly one of
     refs/heads/<name> and refs/remotes/<name>; a name that is also a tag, or both a local
     and a remote-tracking branch, is ambiguous and refused."""
-    if name == "HEAD" or name.startswith("refs/"):
-        return name, rev_parse(repo, name if name == "HEAD" else _full_ref(repo, name))
+    if name == "HEAD":
+        return name, rev_parse(repo, name)
+    if name.startswith("refs/"):
+        found = _refs_named(repo, [name])
+        if not found:
+            raise GitError(f"no ref {name!r} in {repo}; fetch it or check the name")
+        return name, _commit_of(repo, found[0])
     found = _refs_named(repo, [f"{space}{name}" for space in _BRANCH_NAMESPACES]
                         + [f"refs/tags/{name}"])
-    branches = [ref for ref in found if not ref.startswith("refs/tags/")]
+    branches = [ref for ref in found if not ref.name.startswith("refs/tags/")]
     if len(found) > 1:
         raise GitError(
-            f"{name!r} is ambiguous here: it names {', '.join(found)}; pass the full name of "
-            "the branch (e.g. refs/remotes/origin/main), and delete a tag that imitates it"
+            f"{name!r} is ambiguous here: it names {', '.join(ref.name for ref in found)}; pass "
+            "the full name of the branch (e.g. refs/remotes/origin/main), and delete a tag that "
+            "imitates it"
         )
     if branches:
-        return branches[0], rev_parse(repo, branches[0])
+        return branches[0].name, _commit_of(repo, branches[0])
     if found:
         raise GitError(
-            f"{name!r} is a tag ({found[0]}), not a branch: main is a branch; pass its full "
+            f"{name!r} is a tag ({found[0].name}), not a branch: main is a branch; pass its full "
             "name (refs/heads/... or refs/remotes/...)"
         )
     if 7 <= len(name) <= 40 and set(name) <= _HEX:
@@ -177,25 +183,40 @@ def unambiguous_name(repo: Path, name: str) -> str:
                                f"refs/remotes/{name}"])
     if len(found) > 1:
         raise GitError(
-            f"{name!r} is ambiguous here: it names {', '.join(found)}; pass the full name of "
-            "the one you mean (e.g. refs/remotes/origin/main), and delete a tag that imitates "
-            "a branch"
+            f"{name!r} is ambiguous here: it names {', '.join(ref.name for ref in found)}; pass "
+            "the full name of the one you mean (e.g. refs/remotes/origin/main), and delete a tag "
+            "that imitates a branch"
         )
     return name
 
 
-def _refs_named(repo: Path, candidates: list[str]) -> list[str]:
-    """Which of the full ref names `candidates` exist (for-each-ref also matches what lies
-    below a name, e.g. refs/heads/main/x for refs/heads/main: only exact names count)."""
-    listing = git_text(repo, "for-each-ref", "--format=%(refname)", *candidates)
-    return [ref for ref in listing.splitlines() if ref in candidates]
+@dataclass(frozen=True)
+class _Ref:
+    name: str
+    kind: str  # the type of the object it names: commit, or tag for an annotated tag
+    object_id: str
 
 
-def _full_ref(repo: Path, ref: str) -> str:
-    found = run_git(repo, "show-ref", "--verify", "--quiet", ref, ok_codes=(0, 1, 128))
-    if found.returncode != 0:
-        raise GitError(f"no ref {ref!r} in {repo}; fetch it or check the name")
-    return ref
+def _refs_named(repo: Path, candidates: list[str]) -> list[_Ref]:
+    """Which of the full ref names `candidates` exist, with what they name (for-each-ref also
+    matches what lies below a name, e.g. refs/heads/main/x for refs/heads/main: only exact
+    names count)."""
+    listing = git_text(repo, "for-each-ref", "--format=%(objecttype) %(objectname) %(refname)",
+                       *candidates)
+    found = []
+    for line in listing.splitlines():
+        kind, object_id, name = line.split(" ", 2)
+        if name in candidates:
+            found.append(_Ref(name, kind, object_id))
+    return found
+
+
+def _commit_of(repo: Path, ref: _Ref) -> str:
+    """The commit a ref names: its own object when that is a commit, else git peels it (an
+    annotated tag) or refuses (a tree, a blob)."""
+    if ref.kind == "commit" and _is_object_id(ref.object_id):
+        return ref.object_id
+    return rev_parse(repo, ref.name)
 
 
 @dataclass(frozen=True)

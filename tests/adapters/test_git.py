@@ -100,3 +100,33 @@ def test_the_top_level_and_prefix_come_from_one_process_and_a_refusal_is_not_kep
     assert git.toplevel(later) == later.resolve()
     with pytest.raises(git.GitError, match="cannot change to"):  # git's own words, as before
         git.prefix_in_toplevel(tmp_path / "missing")
+
+
+def test_a_branch_resolves_with_one_process_and_what_is_not_a_commit_is_peeled_or_refused(
+    two_commits: GitRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = two_commits.root
+    head = two_commits.git("rev-parse", "HEAD")
+    first = two_commits.git("rev-parse", "first")
+    two_commits.git("tag", "-a", "-m", "annotated", "annotated", "first")
+    # what a remote-tracking ref can be made to name (git keeps refs/heads to commits)
+    for ref, rev in (("to-a-tag", "annotated"), ("to-a-tree", "HEAD^{tree}")):
+        two_commits.git("update-ref", f"refs/remotes/origin/{ref}", two_commits.git("rev-parse", rev))
+    started: list[tuple[str, ...]] = []
+    real_run_git = git.run_git
+
+    def counted(repo: Path, *args: str, **kwargs: object) -> object:
+        started.append(args)
+        return real_run_git(repo, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(git, "run_git", counted)
+    assert git.resolve_branch(root, "main") == ("refs/heads/main", head)
+    assert git.resolve_branch(root, "refs/heads/main") == ("refs/heads/main", head)
+    assert len(started) == 2  # one for-each-ref each, no rev-parse
+    assert git.resolve_branch(root, "origin/to-a-tag") == ("refs/remotes/origin/to-a-tag", first)
+    with pytest.raises(git.GitError, match="is not a commit"):
+        git.resolve_branch(root, "origin/to-a-tree")
+    with pytest.raises(git.GitError, match="no ref 'refs/heads/missing'"):
+        git.resolve_branch(root, "refs/heads/missing")
+    with pytest.raises(git.GitError, match="is a tag"):
+        git.resolve_branch(root, "annotated")
