@@ -229,13 +229,16 @@ class HttpSink:
         self.description = url
         self.auth = auth
         self.retry = retry
-        try:
-            context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
-        except (OSError, ssl.SSLError) as error:
-            raise ConfigError(f"--ca-file {ca_file}: cannot load ({error})") from None
-        self._opener = urllib.request.build_opener(
-            urllib.request.HTTPSHandler(context=context), _NoRedirect()
-        )
+        handlers: list[urllib.request.BaseHandler] = [_NoRedirect()]
+        # the certificate store is read (tens of milliseconds) only for an https receiver, or
+        # to say at once that a --ca-file cannot be read
+        if ca_file is not None or self.url.lower().startswith("https:"):
+            try:
+                context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+            except (OSError, ssl.SSLError) as error:
+                raise ConfigError(f"--ca-file {ca_file}: cannot load ({error})") from None
+            handlers.append(urllib.request.HTTPSHandler(context=context))
+        self._opener = urllib.request.build_opener(*handlers)
         self.attempts = 0
 
     def deliver(self, event: RecordEvent) -> None:
