@@ -55,7 +55,7 @@ def built_once(key: Hashable, target: Path, build: Callable[[Path], T]) -> T:
         result = build(target)
         template = template_dir() / str(len(_TEMPLATES))
         shutil.copytree(target, template, symlinks=True)
-        _compact_repositories(template)
+        compact_repositories(template)
         _TEMPLATES[key] = (template, result)
         return result
     template, result = cached
@@ -63,7 +63,7 @@ def built_once(key: Hashable, target: Path, build: Callable[[Path], T]) -> T:
     return cast(T, result)
 
 
-def _compact_repositories(folder: Path) -> None:
+def compact_repositories(folder: Path) -> None:
     """Each repository in a template with its objects in one pack and without git's sample
     hooks: a copy is then about 30 files, not 150 (it is copied once per test). The objects,
     refs and history stay exactly the same."""

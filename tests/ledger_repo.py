@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from promotion_bot.core.keys import GeneratedKey, generate_key, policy_entry
-from tests.gitrepo import head_sha, template_dir
+from tests.gitrepo import compact_repositories, head_sha, template_dir
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "governed-repo"
 
@@ -197,6 +197,7 @@ class GovernedHistory:
         template.mkdir()
         for part in parts:
             _copy(base / part, template / part)
+        compact_repositories(template)
         _HISTORIES[key] = (template, base, copy.deepcopy(history))
         return history
 
