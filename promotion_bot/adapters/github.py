@@ -432,7 +432,8 @@ class PullReader:
         self._unverified_pulls: dict[int, tuple[str, str, int | None]] = {}
         self._unverified_teams: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._unverified_open_pulls: int | None = None
-        self._unverified_siblings: tuple[str, dict[int, str]] | None = None  # head: {#: base}
+        # head, {number: base} of the open pull requests with it, how many open were listed
+        self._unverified_siblings: tuple[str, dict[int, str], int] | None = None
         self._unverified_files: dict[tuple[str, str], str] = {}  # (commit, path): blob id
 
     def pull_head(self, number: int) -> str:
@@ -580,11 +581,12 @@ class PullReader:
         retargeted into a governed branch unnoticed."""
         self._unverified_pulls.setdefault(number, (head, base_ref, None))
 
-    def expect_siblings(self, head: str, siblings: Mapping[int, str]) -> None:
+    def expect_siblings(self, head: str, siblings: Mapping[int, str], listed: int) -> None:
         """Have the next `verify_pending` confirm that the open pull requests with `head` are
-        still exactly `siblings` (number: base branch): one opened with the head while another
-        closed keeps the count of open pull requests, but not this."""
-        self._unverified_siblings = (head, dict(siblings))
+        still exactly `siblings` (number: base branch), found in a list of `listed` open pull
+        requests: one opened with the head while another closed keeps the count of open pull
+        requests, but not this. Beyond one page, GitHub's count must still be `listed`."""
+        self._unverified_siblings = (head, dict(siblings), listed)
 
     def verify_pending(self) -> None:
         """Everything the REST lists cannot prove themselves, in ONE GraphQL query: each pull
@@ -650,7 +652,7 @@ class PullReader:
     def _confirm(self, query: str, variables: dict[str, Any], what: str,
                  pulls: dict[int, tuple[str, str, int | None]],
                  teams: dict[tuple[str, str], list[dict[str, Any]]], open_count: int | None,
-                 siblings: tuple[str, dict[int, str]] | None,
+                 siblings: tuple[str, dict[int, str], int] | None,
                  files: dict[tuple[str, str], str]) -> None:
         data = self.client.graphql(f"confirm the lists of {what or 'the pull request'}", query,
                                    variables)
@@ -1054,15 +1056,22 @@ def _check_team_count(org: str, slug: str, members: list[dict[str, Any]], total:
                           "incomplete, so a request for changes could be missed: run again")
 
 
-def _check_siblings(head: str, judged: Mapping[int, str], found: Mapping[str, Any]) -> None:
+def _check_siblings(head: str, judged: Mapping[int, str], listed: int,
+                    found: Mapping[str, Any]) -> None:
     """The open pull requests with `head` now (GraphQL, up to one page of them) must be the
-    ones judged, each into the same base. Beyond one page only their count and each judged
-    one's head and base are confirmed (docs/status-model.md)."""
+    ones judged, each into the same base. Beyond one page only their count (that of the list
+    judged, `listed`) and each judged one's head and base are confirmed
+    (docs/status-model.md): a list of one page that grew past it is not compared one by one,
+    so a pull request opened with the head would go unjudged."""
     total, nodes = found.get("totalCount"), found.get("nodes")
     if not isinstance(total, int) or isinstance(total, bool):
         raise GitHubError("could not count the open pull requests: GitHub's GraphQL answer "
                           "has no totalCount")
     if total > MAX_CONFIRMED_OPEN_PULLS:
+        if total != listed:
+            raise GitHubError(f"GitHub counts {total} open pull request(s) but {listed} were "
+                              "listed when the head's pull requests were found; one opened "
+                              "with the head would not be judged: run the gate again")
         return
     if not isinstance(nodes, list) or len(nodes) != total:
         raise GitHubError(f"GitHub counts {total} open pull request(s) but its GraphQL answer "

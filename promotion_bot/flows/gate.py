@@ -220,13 +220,14 @@ class Gate:
         try:
             # the lists read here are confirmed complete (and the heads unmoved) by one query
             # per pull request, in _evaluate, before anything is decided
-            siblings = [pull for pull in self.reader.open_pulls(verify=False)
-                        if pull.head_sha == head]
+            listed = self.reader.open_pulls(verify=False)
+            siblings = [pull for pull in listed if pull.head_sha == head]
             governed = [pull for pull in siblings if self.is_governed_base(pull.base_ref)]
             if governed:  # without, the head stays pending: nothing to confirm for it
                 # the query confirms these are still all the open pull requests with the
                 # head, and that each left unjudged for its base kept that base
-                self.reader.expect_siblings(head, {p.number: p.base_ref for p in siblings})
+                self.reader.expect_siblings(head, {p.number: p.base_ref for p in siblings},
+                                            len(listed))
                 for pull in siblings:
                     if pull not in governed:
                         self.reader.expect_pull(pull.number, pull.head_sha, pull.base_ref)

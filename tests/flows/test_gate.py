@@ -1493,3 +1493,26 @@ def test_an_opening_answer_whose_open_list_disagrees_with_its_pull_request_is_no
     assert "success" not in world.states(), output
     assert (code, world.verdict()["state"]) == (0, "pending"), output
     assert "no open pull request into a governed branch (main) has this head" in output
+
+
+
+def test_a_pull_request_opened_with_the_head_past_one_page_of_open_pull_requests_is_noticed(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """100 open pull requests: the opening query lists them all, so the siblings of the head
+    are compared one by one after the lists. While the gate lists #1's reviews, #200 opens
+    with the same head into release (governed, approved by nobody): 101 open pull requests,
+    one more than a page, so they can no longer be compared one by one; the count of the
+    list judged (100) is no longer GitHub's count. The head gets no success."""
+    world.review("rita")
+    world.review("alice")
+    for number in range(2, 101):
+        world.fake.add_pull(REPO, number, user="gh-author", base_ref="elsewhere",
+                            base_sha=world.base, head_ref=f"other-{number}", head_sha=world.base)
+    git(world.origin, "branch", "release", world.base)
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/reviews", action=lambda: (
+        world.fake.add_pull(REPO, 200, user="gh-author", base_ref="release",
+                            base_sha=world.base, head_ref="cr-5-release", head_sha=world.head)))
+    code, output = world.gate("--pr", "1", "--governed-branch", "main",
+                              "--governed-branch", "release", capsys=capsys)
+    assert "success" not in world.states(), output
+    assert (code, world.verdict()["state"]) == (2, "error"), output
