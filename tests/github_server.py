@@ -705,6 +705,8 @@ class Pull:
     created_at: str = ""
     updated_at: str = ""
     reviews: list[Review] = field(default_factory=list)
+    # timeline events: HeadRefForcePushedEvent, BaseRefChangedEvent ({"__typename", "id"})
+    timeline: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -1170,7 +1172,7 @@ class FakeGitHub:
         self._ids = {kind: itertools.count(start) for kind, start in [
             ("user", 1001), ("repo", 2001), ("pull", 3001), ("review", 4001), ("comment", 5001),
             ("status", 6001), ("check", 7001), ("team", 8001), ("request", 9001), ("artifact", 11001), ("run", 12001),
-            ("ruleset", 13001), ("environment", 14001), ("policy", 15001)]}
+            ("ruleset", 13001), ("environment", 14001), ("policy", 15001), ("event", 16001)]}
         self.base_url = ""
         self.users: dict[str, User] = {}  # lower-case login -> user
         self.teams: dict[tuple[str, str], Team] = {}  # (org, slug), lower case
@@ -1422,13 +1424,24 @@ class FakeGitHub:
             pull = repo.pulls[number]
             if changes.get("files") is not None:
                 changes["files"] = _file_changes(changes["files"])
+            old_head, old_base = pull.head_sha, pull.base_ref
             for key, value in changes.items():
                 if not hasattr(pull, key):
                     raise TypeError(f"Pull has no field {key!r}")
                 setattr(pull, key, value)
             pull.updated_at = self.now()
             self._settle_pull(repo, pull, pull.updated_at)
+            # GitHub's timeline records a head that is not a descendant of the one it replaces
+            # (a force-push) and a change of base
+            if pull.head_sha != old_head and not repo.backend.is_ancestor(old_head,
+                                                                          pull.head_sha):
+                self._timeline_event(pull, "HeadRefForcePushedEvent")
+            if pull.base_ref != old_base:
+                self._timeline_event(pull, "BaseRefChangedEvent")
             return self._j_pull(repo, pull)
+
+    def _timeline_event(self, pull: Pull, kind: str) -> None:
+        pull.timeline.append({"__typename": kind, "id": node_id(kind, self._next_id("event"))})
 
     def _settle_pull(self, repo: Repo, pull: Pull, now: str) -> None:
         """Keep a pull consistent with its repository and with itself."""
@@ -2868,6 +2881,15 @@ class FakeGitHub:
                       if c.repo == repo.full_name and c.issue_number == pull.number]
             return _connection(info, listed, **args)
 
+        def timeline_items(info: Any, itemTypes: Sequence[str] | None = None,
+                           **args: Any) -> dict[str, Any]:
+            """The events the fake records (force-pushes, base changes), of `itemTypes`
+            (HEAD_REF_FORCE_PUSHED_EVENT: HeadRefForcePushedEvent), oldest first."""
+            kinds = None if itemTypes is None else {
+                "".join(word.title() for word in kind.split("_")) for kind in itemTypes}
+            return _connection(info, [event for event in pull.timeline
+                                      if kinds is None or event["__typename"] in kinds], **args)
+
         def review_requests(info: Any, **args: Any) -> dict[str, Any]:
             wanted = [{"requestedReviewer": self._gql_actor(self._user(u))}
                       for u in pull.requested_reviewers]
@@ -2893,6 +2915,7 @@ class FakeGitHub:
             "reviewRequests": review_requests,
             "baseRef": lambda info: self._gql_ref(repo, pull.base_ref),
             "comments": comments,
+            "timelineItems": timeline_items,
         }
 
     # ---- handlers: commits, compare, contents ----------------------------------------------

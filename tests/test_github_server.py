@@ -22,6 +22,7 @@ from github.GithubRetry import GithubRetry
 from urllib3 import Retry
 
 from promotion_bot.adapters.github_graphql import (
+    LAST_MOVE_FIELD,
     OPENING_QUERY,
     added_file_from_patch,
     opening_variables,
@@ -535,6 +536,34 @@ def test_the_gate_s_opening_query_is_answered_as_github_answers_it(
     assert [n["author"] for n in bot["data"]["repository"]["pullRequest"]["comments"][
         "nodes"]] == [{"__typename": "Bot", "login": "renovate"},
                       {"__typename": "Bot", "login": "github-actions"}]
+
+
+def test_the_timeline_records_force_pushes_and_retargets_as_github_does(
+        fake: FakeGitHub, origin: dict[str, Any]) -> None:
+    """A push that moves the head to a descendant is no event; one that does not is a
+    HeadRefForcePushedEvent, a change of base a BaseRefChangedEvent (each with its own id),
+    filtered by `itemTypes`; `last: 1` is the newest."""
+    setup_world(fake, origin)
+    query = ("query($o: String!, $n: String!) { repository(owner: $o, name: $n) { pullRequest("
+             "number: 1) { " + LAST_MOVE_FIELD + " all: timelineItems(first: 10) { nodes { "
+             "__typename } } } } }")
+
+    def moves() -> tuple[list[Any], list[str]]:
+        found = graphql_ask(fake, query, {"o": "acme", "n": "widgets"})
+        assert "errors" not in found
+        pull = found["data"]["repository"]["pullRequest"]
+        return pull["timelineItems"]["nodes"], [n["__typename"] for n in pull["all"]["nodes"]]
+
+    fake.update_pull("acme/widgets", 1, head_sha=origin["B"])  # back to an ancestor: forced
+    fake.update_pull("acme/widgets", 1, head_sha=origin["C"])  # forward again: no event
+    assert moves()[1] == ["HeadRefForcePushedEvent"]
+    fake.update_pull("acme/widgets", 1, base_ref="cr-43", base_sha=origin["E"])
+    fake.update_pull("acme/widgets", 1, base_ref="main", base_sha=origin["D"])
+    newest, every = moves()
+    assert every == ["HeadRefForcePushedEvent", "BaseRefChangedEvent", "BaseRefChangedEvent"]
+    assert [n["__typename"] for n in newest] == ["BaseRefChangedEvent"]
+    assert newest[0]["id"] != fake.repos["acme/widgets"].pulls[1].timeline[1]["id"]
+    assert fake.server_errors == []
 
 
 @pytest.mark.parametrize(("query", "message"), [

@@ -32,7 +32,7 @@ import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, urlsplit
 
 import github
 import requests
@@ -42,6 +42,7 @@ from github import Auth, Github, GithubException, GithubIntegration, GithubRetry
 from github.GithubException import RateLimitExceededExceedsMaxWait
 
 from promotion_bot.adapters.github_graphql import (
+    LAST_MOVE_FIELD,
     OPENING_QUERY,
     REGULAR_FILE_MODES,
     SHA,
@@ -51,6 +52,7 @@ from promotion_bot.adapters.github_graphql import (
     OwnComment,
     added_file_from_patch,
     head_named,
+    last_move,
     opening_variables,
     read_opening,
 )
@@ -78,7 +80,8 @@ _OPEN_PULLS_FIELD = ("open: repository(owner: $owner, name: $name) "
                      f"{{ pullRequests(states: OPEN, first: {MAX_CONFIRMED_OPEN_PULLS}) "
                      "{ totalCount nodes { number headRefOid baseRefName } } }")
 _PULL_FIELD = ("pull{i}: repository(owner: $owner, name: $name) {{ pullRequest(number: "
-               "$number{i}) {{ headRefOid baseRefName reviews {{ totalCount }} }} }}")
+               "$number{i}) {{ headRefOid baseRefName reviews {{ totalCount }} "
+               + LAST_MOVE_FIELD.replace("{", "{{").replace("}", "}}") + " }} }}")
 _TEAM_FIELD = ("team{i}: organization(login: $org{i}) "
                "{{ team(slug: $slug{i}) {{ members(membership: ALL) {{ totalCount }} }} }}")
 # a file rebuilt from the pull request's file list: its entry at the commit it was read at (a
@@ -408,6 +411,16 @@ class EvidenceLookup:
     rejected: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class _Expected:
+    """What the next confirming query must find of one pull request."""
+
+    head: str
+    base_ref: str
+    reviews: int | None  # how many were listed (None: a sibling whose reviews were not read)
+    last_move: str | None  # its newest force-push or retarget when opened (None: not known)
+
+
 class PullReader:
     """Reads one repository's pull requests, teams and files; caches every answer.
 
@@ -428,8 +441,7 @@ class PullReader:
         # an added file's patch and blob id, by (head, path): `read` rebuilds it from there
         self._added: dict[tuple[str, str], tuple[Any, str]] = {}
         # what the next verification query must confirm (see verify_pending)
-        # head and base read, reviews listed (None: a sibling whose reviews were not read)
-        self._unverified_pulls: dict[int, tuple[str, str, int | None]] = {}
+        self._unverified_pulls: dict[int, _Expected] = {}
         self._unverified_teams: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._unverified_open_pulls: int | None = None
         # head, {number: base} of the open pull requests with it, how many open were listed
@@ -510,7 +522,8 @@ class PullReader:
         for a whole evaluation): nothing read here may be trusted before that."""
         opening = self._opening(number)
         return self._listed(number, self.client.repo.get_pull(number),  # lazy: no request
-                            opening.pull, opening.base_tip, verify=verify)
+                            opening.pull, opening.base_tip, verify=verify,
+                            last_move=opening.last_move)
 
     def merged_pull(self, number: int, *, base: str) -> PullFacts:
         """A merged pull request (what `record` reads), judged at `base`, the merge's first
@@ -524,14 +537,25 @@ class PullReader:
             raise GitHubError(f"GitHub's answer for pull request #{number} is malformed: "
                               f"{problem}; it cannot be evaluated")
         self._remember_default_branch(raw)
-        return self._listed(number, pull, raw, base, verify=False)
+        return self._listed(number, pull, raw, base, verify=False, last_move=None)
 
     def _listed(self, number: int, pull: Any, raw: dict[str, Any], base_tip: str, *,
-                verify: bool) -> PullFacts:
+                verify: bool, last_move: str | None) -> PullFacts:
+        """The lists of an open pull request (`last_move` known: its head may move while they
+        are read) or of a merged one (None)."""
+        head = str(raw["head"]["sha"])
         files = self.client.call(
             f"list the files of #{number}",
             lambda: [dict(f.raw_data) for f in pull.get_files()])
         _check_files(files, f"the files of pull request #{number}")
+        elsewhere = sorted({at for item in files if item["status"] != "removed"
+                            and (at := _listed_at(item)) not in (None, head)})
+        if last_move is not None and elsewhere:
+            self._check_head_unmoved(number, head)
+            raise GitHubError(f"GitHub listed the files of pull request #{number} at "
+                              f"{', '.join(at[:12] for at in elsewhere)}, not at its head "
+                              f"{head[:12]}: it moved during the evaluation; the push starts "
+                              "its own evaluation")
         expected = raw["changed_files"]
         if len(files) != expected:
             self._check_head_unmoved(number, str(raw["head"]["sha"]))
@@ -553,12 +577,18 @@ class PullReader:
                                  else "")
                               + f"{limit}; who contributed them cannot be checked, so it cannot "
                               "be evaluated" + (": split it" if too_many else ""))
+        if commits and head not in shas:  # the list of a head it left and came back from
+            self._check_head_unmoved(number, head)
+            raise GitHubError(f"GitHub listed the commits of pull request #{number} without its "
+                              f"head {head[:12]}: they are another head's (it moved during the "
+                              "evaluation); the push starts its own evaluation")
         reviews = self.client.call(
             f"list the reviews of #{number}",
             lambda: [_review_data(review) for review in pull.get_reviews()])
         _check_reviews_distinct(number, reviews)
         facts = PullFacts(raw, files, reviews, base_tip, commits)
-        self._unverified_pulls[number] = (facts.head_sha, str(raw["base"]["ref"]), len(reviews))
+        self._unverified_pulls[number] = _Expected(facts.head_sha, str(raw["base"]["ref"]),
+                                                   len(reviews), last_move)
         if verify:
             self.verify_pending()
         self._pull_files[(base_tip, facts.head_sha)] = _changes_from_files(files)
@@ -579,7 +609,7 @@ class PullReader:
         """Have the next `verify_pending` confirm that pull request `number` still has this
         head and base: a sibling the gate does not judge because of its base must not be
         retargeted into a governed branch unnoticed."""
-        self._unverified_pulls.setdefault(number, (head, base_ref, None))
+        self._unverified_pulls.setdefault(number, _Expected(head, base_ref, None, None))
 
     def expect_siblings(self, head: str, siblings: Mapping[int, str], listed: int) -> None:
         """Have the next `verify_pending` confirm that the open pull requests with `head` are
@@ -650,13 +680,14 @@ class PullReader:
             raise
 
     def _confirm(self, query: str, variables: dict[str, Any], what: str,
-                 pulls: dict[int, tuple[str, str, int | None]],
+                 pulls: dict[int, _Expected],
                  teams: dict[tuple[str, str], list[dict[str, Any]]], open_count: int | None,
                  siblings: tuple[str, dict[int, str], int] | None,
                  files: dict[tuple[str, str], str]) -> None:
         data = self.client.graphql(f"confirm the lists of {what or 'the pull request'}", query,
                                    variables)
-        for index, (number, (head, base_ref, listed)) in enumerate(pulls.items()):
+        for index, (number, expected) in enumerate(pulls.items()):
+            head, base_ref, listed = expected.head, expected.base_ref, expected.reviews
             found = _mapping(_mapping(data.get(f"pull{index}")).get("pullRequest"))
             now = found.get("headRefOid")
             if not isinstance(now, str) or not _SHA.fullmatch(now):
@@ -671,6 +702,8 @@ class PullReader:
                 raise GitHubError(f"pull request #{number} was retargeted during the evaluation "
                                   f"({base_ref} -> {base_now}); the edit starts its own "
                                   "evaluation")
+            if expected.last_move is not None:
+                _check_unmoved(number, expected.last_move, found)
             if listed is None:
                 continue
             total = _mapping(found.get("reviews")).get("totalCount")
@@ -1042,6 +1075,29 @@ def _check_reviews_distinct(number: int, reviews: list[dict[str, Any]]) -> None:
     if len(set(map(repr, ids))) != len(ids):
         raise GitHubError(f"GitHub listed a review of #{number} twice (the list shifted "
                           "between pages); run the gate again")
+
+
+def _check_unmoved(number: int, opened: str, found: Mapping[str, Any]) -> None:
+    """No force-push or retarget since the pull request was opened: a head pushed away and
+    back (a force-push), or a base changed and changed back, reads the same now as then, but
+    the lists read in between were another head's or another base's."""
+    try:
+        now = last_move(found)
+    except MalformedAnswer as error:
+        raise GitHubError(f"could not read pull request #{number} again: GitHub's GraphQL "
+                          f"answer is malformed: {error}") from None
+    if now != opened:
+        raise GitHubError(f"pull request #{number} was force-pushed or retargeted during the "
+                          "evaluation (its head and base read the same as at the start, its "
+                          "lists may not); the push or edit starts its own evaluation")
+
+
+def _listed_at(item: Mapping[str, Any]) -> str | None:
+    """The commit a file list entry names as the one the list was made at (GitHub gives the
+    head in its `contents_url`, `?ref=<sha>`), or None when it names no commit."""
+    url = item.get("contents_url")
+    refs = parse_qs(urlsplit(url).query).get("ref", []) if isinstance(url, str) else []
+    return refs[0] if len(refs) == 1 and _SHA.fullmatch(refs[0]) else None
 
 
 def _check_team_count(org: str, slug: str, members: list[dict[str, Any]], total: Any) -> None:

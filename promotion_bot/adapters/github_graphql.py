@@ -39,12 +39,22 @@ _TREE_ENTRY = ("mode type oid object { __typename ... on Blob { oid byteSize isB
                "isTruncated text } }")
 _BASE_FILE_FIELDS = " ".join(f"file{i}: file(path: $file{i}) {{ {_TREE_ENTRY} }}"
                              for i in range(len(BASE_FILES)))
+# the newest force-push of the head or change of the base (a timeline event each): read when
+# the pull request is opened and again after its lists. A head pushed away and back, or a pull
+# request retargeted away and back, reads the same at both ends, but not its lists; going back
+# to a head is always a force-push (it is never a descendant of the head it left)
+LAST_MOVE_FIELD = (
+    "timelineItems(itemTypes: [HEAD_REF_FORCE_PUSHED_EVENT, BASE_REF_CHANGED_EVENT], last: 1) "
+    "{ nodes { __typename ... on HeadRefForcePushedEvent { id } "
+    "... on BaseRefChangedEvent { id } } }"
+)
 OPENING_QUERY = (
     "query($owner: String!, $name: String!, $number: Int!, "
     + ", ".join(f"$file{i}: String!" for i in range(len(BASE_FILES)))
     + ") { repository(owner: $owner, name: $name) { defaultBranchRef { name } "
     "pullRequest(number: $number) { number title state isDraft url headRefName headRefOid "
-    "baseRefName baseRefOid author { __typename login ... on User { databaseId } "
+    f"baseRefName baseRefOid {LAST_MOVE_FIELD} "
+    "author { __typename login ... on User { databaseId } "
     "... on Bot { databaseId } } changedFiles commits { totalCount } "
     f"labels(first: {PAGE}) {{ nodes {{ name }} }} "
     f"reviewRequests(first: {PAGE}) {{ nodes {{ requestedReviewer {{ __typename "
@@ -99,6 +109,7 @@ class Opening:
     """What the opening query says about one pull request."""
 
     pull: dict[str, Any]  # in the shape of GET /repos/{o}/{r}/pulls/{n}
+    last_move: str  # the id of its newest force-push or retarget ("": none)
     base_tip: str  # the base branch's current commit: the policy is read there
     default_branch: str
     base_files: dict[str, bytes | None]  # path -> bytes, or None (absent); unproven: left out
@@ -161,12 +172,27 @@ def _opening(repo: Mapping[str, Any], pull: Mapping[str, Any], number: int) -> O
             base_files[path] = found
     return Opening(
         pull=_rest_pull(pull, base_ref),
+        last_move=last_move(pull),
         base_tip=_sha(target, "oid", f"the commit of {base_ref}"),
         default_branch=_text(default, "name", "the repository's default branch"),
         base_files=base_files,
         open_pulls=_open_pulls(_object(repo, "pullRequests", "the open pull requests")),
         own_comments=_own_comments(_object(pull, "comments", "the comments")),
     )
+
+
+def last_move(pull: Mapping[str, Any]) -> str:
+    """The id of the newest force-push or retarget of a pull request (LAST_MOVE_FIELD), or ""
+    when it has none."""
+    nodes = _object(pull, "timelineItems", "its force-pushes and retargets").get("nodes")
+    if not isinstance(nodes, list) or len(nodes) > 1:
+        raise MalformedAnswer("it does not list its newest force-push or retarget")
+    if not nodes:
+        return ""
+    node = nodes[0]
+    if not isinstance(node, Mapping) or not isinstance(node.get("id"), str) or not node["id"]:
+        raise MalformedAnswer("its newest force-push or retarget has no id")
+    return str(node["id"])
 
 
 def proven_file(entry: Any) -> bytes | Unproven | None:

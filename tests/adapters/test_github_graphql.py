@@ -46,6 +46,8 @@ def answer() -> dict[str, Any]:
             "number": 7, "title": "CR-1", "state": "OPEN", "isDraft": False,
             "url": "https://github.com/o/r/pull/7", "headRefName": "cr-1", "headRefOid": HEAD,
             "baseRefName": "main", "baseRefOid": BASE,
+            "timelineItems": {"nodes": [{"__typename": "HeadRefForcePushedEvent",
+                                         "id": "HRFPE_1"}]},
             "author": {"__typename": "User", "login": "alice", "databaseId": 5},
             "changedFiles": 3, "commits": {"totalCount": 2},
             "labels": {"nodes": [{"name": "promotion"}]},
@@ -78,6 +80,13 @@ def test_a_whole_answer_reads_as_the_rest_api_would_give_it() -> None:
     assert opening.open_pulls == (OpenPull(7, HEAD, "main"), OpenPull(8, HEAD, "release"))
     # only the comment GitHub says the bot wrote: the other carries the marker too
     assert opening.own_comments == (OwnComment(12, f"{COMMENT_MARKER}\nmine"),)
+    assert opening.last_move == "HRFPE_1"
+
+
+def test_a_pull_request_never_force_pushed_nor_retargeted_has_no_last_move() -> None:
+    data = answer()
+    data["repository"]["pullRequest"]["timelineItems"] = {"nodes": []}
+    assert read_opening(data, 7).last_move == ""
 
 
 def test_a_bot_author_gets_the_bot_suffix_graphql_leaves_out() -> None:
@@ -171,6 +180,13 @@ def repository(data: dict[str, Any]) -> dict[str, Any]:
      "does not say whether the bot wrote it", True),
     (setting(lambda d: pull(d)["comments"]["nodes"][1], "databaseId", None),
      "the bot's comment's id", True),
+    (setting(pull, "timelineItems", None), "its force-pushes and retargets", True),
+    (setting(lambda d: pull(d)["timelineItems"], "nodes", None),
+     "does not list its newest force-push or retarget", True),
+    (setting(lambda d: pull(d)["timelineItems"], "nodes", [{"id": "A"}, {"id": "B"}]),
+     "does not list its newest force-push or retarget", True),
+    (setting(lambda d: pull(d)["timelineItems"]["nodes"][0], "id", None),
+     "its newest force-push or retarget has no id", True),
 ])
 def test_every_malformed_answer_is_refused_saying_what_is_wrong(
         damage: Callable[[dict[str, Any]], None], words: str, head_known: bool) -> None:

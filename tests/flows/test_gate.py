@@ -1516,3 +1516,74 @@ def test_a_pull_request_opened_with_the_head_past_one_page_of_open_pull_requests
                               "--governed-branch", "release", capsys=capsys)
     assert "success" not in world.states(), output
     assert (code, world.verdict()["state"]) == (2, "error"), output
+
+
+# -- red team 2: what the lists are read at must be what the status is written for ---------------
+
+
+def decoy_branch(world: World, name: str, start: str, files: dict[str, str]) -> str:
+    """A commit on a new branch `name` from `start` that writes `files` (another head the
+    author can point a pull request at for a moment)."""
+    git(world.origin, "checkout", "-q", "-b", name, start)
+    for path, text in files.items():
+        (world.origin / path).parent.mkdir(parents=True, exist_ok=True)
+        (world.origin / path).write_text(text)
+    sha = commit_all(world.origin, f"decoy {name}")
+    git(world.origin, "checkout", "-q", "main")
+    return sha
+
+
+def without_contents_urls(body: Any) -> Any:
+    """The file list without the commit each entry names (`contents_url`)."""
+    for item in body:
+        del item["contents_url"]
+    return body
+
+
+@pytest.mark.parametrize(("listed", "words"), [
+    ("files", "GitHub listed the files of pull request #1 at "),
+    ("files-naming-no-commit", "#1 was force-pushed or retargeted during the evaluation"),
+    ("commits", "GitHub listed the commits of pull request #1 without its head"),
+])
+def test_a_head_pushed_away_and_back_while_its_lists_are_read_is_not_approved(
+        world: World, capsys: pytest.CaptureFixture[str], listed: str, words: str) -> None:
+    """The author force-pushes a harmless head with as many files and commits while the gate
+    lists the files (or the commits), and the ruleset head nobody approved back before the
+    next list: the head read by the query that confirms the lists is the one read at the
+    start, but a list judged is the harmless head's. The entries of the file list name the
+    commit they were made at; the commit list holds its head; GitHub's timeline has the
+    force-push back even where a list names no commit. The head gets no success."""
+    harmless = decoy_branch(world, "decoy", world.base, {"NOTES.md": "a\n", "NOTES2.md": "b\n"})
+    away, back = (("commits", "reviews") if listed == "commits" else ("files", "commits"))
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/{away}",
+                      action=lambda: world.fake.update_pull(REPO, 1, head_sha=harmless),
+                      rewrite=without_contents_urls if listed == "files-naming-no-commit"
+                      else None)
+    # back before the next request: the next list, or the pull request read again
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1(/{back})?",
+                      action=lambda: world.fake.update_pull(REPO, 1, head_sha=world.head))
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states(), output
+    assert (code, world.verdict()["state"]) == (2, "error"), output
+    assert words in output
+
+
+def test_a_pull_request_retargeted_away_and_back_while_its_files_are_listed_is_not_approved(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """The author adds two files after the ruleset change, branches `landing` there, and
+    removes them again: into main the head changes the ruleset (2 files); into landing, only
+    the two files it removes. While the gate lists the files the author retargets #1 to
+    landing, and back to main before the commits are listed: the base read again is main, as
+    at the start, and the count of files matches, but the files judged are landing's diff.
+    The head gets no success."""
+    landing = push_to_cr5(world, {"NOTES.md": "a\n", "NOTES2.md": "b\n"}, "two notes")
+    git(world.origin, "branch", "landing", landing)
+    head = push_to_cr5(world, {"NOTES.md": None, "NOTES2.md": None}, "the notes go again")
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files", action=lambda: (
+        world.fake.update_pull(REPO, 1, base_ref="landing", base_sha=landing)))
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/commits", action=lambda: (
+        world.fake.update_pull(REPO, 1, base_ref="main", base_sha=world.base)))
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states(head), output
+    assert (code, world.verdict(head)["state"]) == (2, "error"), output
+    assert "#1 was force-pushed or retargeted during the evaluation" in output
