@@ -1157,8 +1157,10 @@ def _viewer_login(data: Mapping[str, Any]) -> str:
     return login
 
 
+# "unchanged": a file GitHub lists in the diff without a line changed (its mode, say): still a
+# change of that path, as git sees it (`check` judges an M), never a file to leave out
 _FILE_STATUS = {"added": "A", "removed": "D", "modified": "M", "renamed": "R", "copied": "C",
-                "changed": "T"}
+                "changed": "T", "unchanged": "M"}
 
 
 def _pull_problem(raw: Any, number: int | None, *, full: bool = True) -> str | None:
@@ -1219,8 +1221,6 @@ def _changes_from_files(files: Iterable[Mapping[str, Any]]) -> list[Change]:
     for item in files:
         status = _FILE_STATUS.get(str(item.get("status")))
         if status is None:
-            if item.get("status") == "unchanged":
-                continue
             raise GitHubError(f"GitHub lists {item.get('filename')} with an unknown status "
                               f"{item.get('status')!r}")
         changes.append(Change(status, str(item["filename"]),

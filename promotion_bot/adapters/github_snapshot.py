@@ -39,11 +39,21 @@ def build_snapshot(reader: PullReader, facts: PullFacts, policy: Policy | None,
         "repository": repository,
         "captured_at": format_time(clock()),
         "pull_request": pull,
-        "files": [{k: f[k] for k in _FILE_FIELDS if f.get(k) is not None} for f in facts.files],
+        "files": [_file(f) for f in facts.files],
         "commits": facts.commits,
         "reviews": facts.reviews,
         "teams": teams,
     }
+
+
+def _file(item: dict[str, Any]) -> dict[str, Any]:
+    """A listed file. One GitHub lists as `unchanged` (no line changed: its mode, say) is in
+    the pull request's diff all the same: judged as modified, as git's diff of the two commits
+    has it (the gate reads it so: adapters/github.py)."""
+    found = {k: item[k] for k in _FILE_FIELDS if item.get(k) is not None}
+    if found.get("status") == "unchanged":
+        found["status"] = "modified"
+    return found
 
 
 def owner_teams(policy: Policy) -> set[tuple[str, str]]:

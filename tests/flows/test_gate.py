@@ -1587,3 +1587,32 @@ def test_a_pull_request_retargeted_away_and_back_while_its_files_are_listed_is_n
     assert "success" not in world.states(head), output
     assert (code, world.verdict(head)["state"]) == (2, "error"), output
     assert "#1 was force-pushed or retargeted during the evaluation" in output
+
+
+def test_a_governed_file_github_lists_as_unchanged_is_judged_as_changed(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """A pull request that only changes a governed script's mode (executable or not): no line
+    changes, and GitHub may list such a file as `unchanged`. It is still in the pull request's
+    diff (git sees a modification; `check` judges one): the administrators' role is required,
+    never dropped with the file."""
+    script = "scripts/verify_pack.sh"
+    git(world.origin, "checkout", "-q", "-b", "cr-8", world.base)
+    executable = git(world.origin, "ls-files", "-s", script).startswith("100755")
+    git(world.origin, "update-index", f"--chmod={'-' if executable else '+'}x", script)
+    git(world.origin, "commit", "-q", "-m", "the pack check's mode")
+    head = git(world.origin, "rev-parse", "HEAD")
+    git(world.origin, "checkout", "-q", "-f", "main")
+    world.fake.update_pull(REPO, 1, head_sha=head, head_ref="cr-8")
+    world.head = head
+
+    def unchanged(body: Any) -> Any:
+        for item in body:
+            item["status"] = "unchanged"
+        return body
+
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files", rewrite=unchanged, times=50)
+    world.review("rita")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states(), output
+    assert (code, world.verdict()["description"]) == (
+        0, "#1 into main: Waiting for administrator"), output
