@@ -577,7 +577,9 @@ class PullReader:
                                  else "")
                               + f"{limit}; who contributed them cannot be checked, so it cannot "
                               "be evaluated" + (": split it" if too_many else ""))
-        if commits and head not in shas:  # the list of a head it left and came back from
+        # an open pull request's list of a head it left and came back from (a merged one's
+        # head no longer moves)
+        if last_move is not None and commits and head not in shas:
             self._check_head_unmoved(number, head)
             raise GitHubError(f"GitHub listed the commits of pull request #{number} without its "
                               f"head {head[:12]}: they are another head's (it moved during the "
