@@ -1100,6 +1100,26 @@ def _connection(info: graphql.GraphQLResolveInfo, items: Sequence[Any], *,
                          "endCursor": cursor(end - 1) if page else None}}
 
 
+def _symlink_target(path: str, link: bytes) -> str | None:
+    """The repository path a symlink at `path` points to, or None when it leaves the
+    repository (an absolute path, or `..` past the root) or is not a path."""
+    try:
+        text = link.decode()
+    except UnicodeDecodeError:
+        return None
+    if text.startswith("/") or "\0" in text:
+        return None
+    parts: list[str] = path.split("/")[:-1]
+    for part in text.split("/"):
+        if part == "..":
+            if not parts:
+                return None
+            parts.pop()
+        elif part not in ("", "."):
+            parts.append(part)
+    return "/".join(parts) or None
+
+
 def _ticking_clock() -> Callable[[], datetime]:
     """Deterministic time: 2026-01-01T00:00:00Z, one second later on every call."""
     counter = itertools.count()
@@ -2983,6 +3003,14 @@ class FakeGitHub:
             raise not_found("https://docs.github.com/rest/repos/contents#get-repository-content")
         if isinstance(item, list):
             return Response(200, [self._j_content(found, ref, entry) for entry in item])
+        if item.kind == "symlink":
+            # GitHub: "If the requested path points to a symlink, and the symlink's target is a
+            # normal file in the repository, then the API responds with the content of the
+            # file" (under the target's own path); else with the symlink itself
+            target = _symlink_target(item.path, item.data)
+            followed = found.backend.read(ref, target) if target is not None else None
+            if isinstance(followed, Blob) and followed.kind == "file":
+                item = followed
         return Response(200, self._j_content(found, ref, item))
 
     def _j_content(self, repo: Repo, ref: str, item: Blob | TreeEntry) -> dict[str, Any]:

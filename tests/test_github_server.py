@@ -437,6 +437,30 @@ def test_contents_from_git(fake: FakeGitHub, gh: github.Github, origin: dict[str
         repo.get_contents("rules/b.json", ref="main")
 
 
+def test_contents_follow_a_symlink_to_a_file_as_github_does(
+        fake: FakeGitHub, gh: github.Github, origin: dict[str, Any]) -> None:
+    """A symlink to a regular file of the repository answers with that file, under its own
+    path (GitHub's documented behaviour); one that leaves the repository, or points to a
+    folder, answers as the symlink."""
+    setup_world(fake, origin)
+    work = origin["work"]
+    os.symlink("../rules/a.json", work / "docs" / "link.json")
+    os.symlink("../../outside", work / "docs" / "away")
+    os.symlink("../rules", work / "docs" / "folder")
+    tip = commit_all(work, "F: symlinks")
+    git(work, "push", "-q", str(origin["dir"]), "main")
+    repo = gh.get_repo("acme/widgets")
+    followed = repo.get_contents("docs/link.json", ref=tip)
+    assert not isinstance(followed, list)
+    assert (followed.type, followed.path, followed.decoded_content) == (
+        "file", "rules/a.json", b'{"v": 1}\n')
+    for name, target in (("away", "../../outside"), ("folder", "../rules")):
+        link = repo.get_contents(f"docs/{name}", ref=tip)
+        assert not isinstance(link, list)
+        assert (link.type, link.path, link.raw_data["target"]) == (
+            "symlink", f"docs/{name}", target)
+
+
 def test_graphql_aliases_variables_and_blobs_answer_like_github(
         fake: FakeGitHub, origin: dict[str, Any]) -> None:
     """Several aliased fields in one query, each answered under its alias; variables declared

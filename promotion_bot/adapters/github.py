@@ -1031,6 +1031,11 @@ class PullReader:
         if raw.get("type") != "file":
             raise GitHubError(f"could not {action}: GitHub says it is a {raw.get('type')!r}, "
                               "not a file")
+        if raw.get("path") != path:
+            # the contents API follows a symlink to a file in the repository and answers with
+            # that file: not what a checkout has at `path` (a symlink, as `check` sees it)
+            raise GitHubError(f"could not {action}: GitHub answered with {raw.get('path')!r}: "
+                              f"{path} is a symlink to it, not a file")
         if raw.get("encoding") == "base64" and isinstance(raw.get("content"), str):
             data = _base64(raw["content"], action)
         else:  # larger than 1 MB: the contents API leaves it out, the blobs API has it

@@ -1616,3 +1616,36 @@ def test_a_governed_file_github_lists_as_unchanged_is_judged_as_changed(
     assert "success" not in world.states(), output
     assert (code, world.verdict()["description"]) == (
         0, "#1 into main: Waiting for administrator"), output
+
+
+def test_a_change_request_added_as_a_symlink_to_a_file_is_not_read_as_that_file(
+        world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    """The change request is added as a symlink to a file elsewhere (an ungoverned path its
+    author can rewrite after the merge), in a pull request whose diff is too large for GitHub
+    to give its patch. The contents API follows a symlink to a file in the repository and
+    answers with that file, under its own path: not the change request that merges (a
+    symlink, which `check` and `record` refuse). The head gets no success."""
+    git(world.origin, "checkout", "-q", "cr-5")
+    request = world.origin / "change-requests/CR-2026-0005.yaml"
+    (world.origin / "docs").mkdir(exist_ok=True)
+    (world.origin / "docs/cr-5.yaml").write_text(request.read_text())
+    request.unlink()
+    request.symlink_to("../docs/cr-5.yaml")
+    head = commit_all(world.origin, "the change request through a symlink")
+    git(world.origin, "checkout", "-q", "main")
+    world.fake.update_pull(REPO, 1, head_sha=head)
+    world.head = head
+
+    def without_patches(body: Any) -> Any:  # a diff too large: GitHub leaves patches out
+        for item in body:
+            item.pop("patch", None)
+        return body
+
+    world.fake.inject("GET", rf"/repos/{REPO}/pulls/1/files", rewrite=without_patches,
+                      times=50)
+    world.review("rita")
+    world.review("alice")
+    code, output = world.gate("--pr", "1", capsys=capsys)
+    assert "success" not in world.states(), output
+    assert (code, world.verdict()["state"]) == (2, "error"), output
+    assert "change-requests/CR-2026-0005.yaml" in output and "symlink" in output
