@@ -1232,6 +1232,12 @@ def confirmed(name: str) -> Any:
     (CONFIRMING, {"rewrite": lambda a: changed(a, lambda a: a["data"], pull0=["not", "an",
                                                                                "object"])},
      "could not read pull request #1 again"),
+    (CONFIRMING, {"rewrite": lambda a: changed(a, lambda a: a["data"]["pull0"]["pullRequest"],
+                                               timelineItems=None)},
+     "its force-pushes and retargets"),
+    (CONFIRMING, {"rewrite": lambda a: changed(a, lambda a: a["data"]["pull0"]["pullRequest"],
+                                               timelineItems={"nodes": [{"id": "forged"}]})},
+     "#1 was force-pushed or retargeted during the evaluation"),
 ])
 def test_every_wrong_graphql_answer_ends_in_an_error_status_never_a_crash(
         world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
