@@ -60,7 +60,7 @@ class Receiver:
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         # stopping waits for the serving loop's next look at its flag: 0.5 s by default
-        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+        threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.005},
                          daemon=True).start()
         return self
 
