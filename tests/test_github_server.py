@@ -35,6 +35,7 @@ from tests.github_server import (
     FileChange,
     RecordedRequest,
 )
+from tests.gitrepo import built_once
 
 SUCCESS = range(200, 300)
 
@@ -77,9 +78,16 @@ def commit_all(work: Path, message: str) -> str:
 
 @pytest.fixture
 def origin(tmp_path: Path) -> dict[str, Any]:
-    """A bare "origin" with main (A, D), cr-42 (A-B-C), cr-43 (D-E) and tag promotion/CR-1 on A."""
-    work = tmp_path / "work"
-    work.mkdir()
+    """A bare "origin" with main (A, D), cr-42 (A-B-C), cr-43 (D-E) and tag promotion/CR-1 on A
+    (built once per worker, then copied with its .git)."""
+    repos = tmp_path / "repos"
+    commits = built_once("test_github_server.origin", repos, _build_origin)
+    return {"dir": repos / "origin.git", "work": repos / "work", **commits}
+
+
+def _build_origin(repos: Path) -> dict[str, str]:
+    work = repos / "work"
+    work.mkdir(parents=True)
     git(work, "init", "-q", "-b", "main")
     (work / "rules").mkdir()
     (work / "docs").mkdir()
@@ -105,9 +113,8 @@ def origin(tmp_path: Path) -> dict[str, Any]:
     (work / "new.txt").write_text("new\n")
     e = commit_all(work, "E: new file")
     git(work, "checkout", "-q", "main")
-    bare = tmp_path / "origin.git"
-    git(tmp_path, "clone", "-q", "--bare", str(work), str(bare))
-    return {"dir": bare, "work": work, "A": a, "B": b, "C": c, "D": d, "E": e}
+    git(repos, "clone", "-q", "--bare", "work", "origin.git")
+    return {"A": a, "B": b, "C": c, "D": d, "E": e}
 
 
 def setup_world(fake: FakeGitHub, origin: dict[str, Any]) -> None:
