@@ -86,11 +86,28 @@ def pytest_configure(config: pytest.Config) -> None:
         compileall.compile_dir(package, quiet=2)
 
 
+# modules whose tests wait seconds on real processes (venvs, wheels, workflow steps, timeouts):
+# run early, they share the workers with quick tests instead of being the last ones left
+SLOW_MODULES = (
+    "tests/test_workflow_steps.py",
+    "tests/test_packaging.py",
+    "tests/test_workflows.py",
+    "tests/test_adoption_guide.py",
+    "tests/adapters/test_sandbox.py",
+    "tests/core/formats/test_schema_fast_path.py",
+)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The tests that read the one run of the demo (`demo_run`) come first: pytest-xdist hands
     each worker a first batch in this order, so one worker runs the demo at the start and the
-    other never waits for it on the fixture's lock."""
-    items.sort(key=lambda item: "demo_run" not in getattr(item, "fixturenames", ()))
+    other never waits for it on the fixture's lock. The slow modules come next: at the end of
+    the order they left one worker busy for ten seconds while the other had nothing to do."""
+    def order(item: pytest.Item) -> tuple[bool, bool]:
+        module = item.nodeid.split("::", 1)[0]
+        return "demo_run" not in getattr(item, "fixturenames", ()), module not in SLOW_MODULES
+
+    items.sort(key=order)
 
 
 @pytest.fixture(scope="session", autouse=True)
