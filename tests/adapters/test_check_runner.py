@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from promotion_bot.adapters import check_runner
 from promotion_bot.adapters.check_runner import (
     CheckTask,
     Progress,
@@ -93,6 +94,37 @@ def test_a_check_killed_by_a_signal_fails(tmp_path: Path) -> None:
     result = run(tmp_path, [PY, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"])
     assert result.status == "killed"
     assert result_of_run(result) == (FAILED, "killed by signal SIGKILL")
+
+
+WAITS = {
+    "exit 0": ("", 30, ("exited", 0)),
+    "exit 3": ("raise SystemExit(3)", 30, ("exited", 3)),
+    "killed": ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", 30, ("killed", -9)),
+    "timeout": ("import time; time.sleep(120)", 0.5, ("timeout", -15)),
+    "timeout, SIGTERM ignored": (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('ready', flush=True); time.sleep(120)",
+        1,
+        ("timeout", -9),
+    ),
+}
+
+
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "polling"])
+@pytest.mark.parametrize("case", list(WAITS))
+def test_the_end_of_a_check_is_read_alike_with_and_without_a_pidfd(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, pidfd: bool
+) -> None:
+    """The wait wakes on a pidfd where Linux has one, and polls (Popen.wait) elsewhere."""
+    code, timeout, expected = WAITS[case]
+    monkeypatch.setattr(check_runner, "TERMINATE_GRACE_SECONDS", 0.5)
+    if not pidfd:
+        def refused(pid: int) -> int:
+            raise OSError(38, "Function not implemented")
+
+        monkeypatch.setattr(check_runner.os, "pidfd_open", refused, raising=False)
+    result = run(tmp_path, [PY, "-c", code], timeout=timeout)
+    assert (result.status, result.exit_code) == expected
 
 
 def test_a_command_that_cannot_start_fails(tmp_path: Path) -> None:
