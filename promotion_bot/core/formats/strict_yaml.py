@@ -15,6 +15,7 @@ that say "quote it".
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import re
 from typing import Any
@@ -138,16 +139,22 @@ else:
     _CParser = CParser
 
 # Where libyaml accepts what PyYAML refuses or places an empty value elsewhere (found by
-# differential testing, tests/core/formats/test_strict_yaml.py): explicit `?` keys, a comment
-# right after a block scalar's header (`|#`), and a text that does not end with a line break.
-# Such texts take the pure-Python path.
+# differential testing, tests/core/formats/test_strict_yaml.py): a comment right after a block
+# scalar's header (`|#`), a text that does not end with a line break, and a `?` (an explicit
+# key, or inside a plain scalar of a flow collection, `[a?b]`, which YAML 1.1 refuses). Such
+# texts take the pure-Python path; `_from_events` reads a text whose every `?` libyaml found
+# inside a quoted scalar or a comment (`_question_marks_are_inert`).
 _LIBYAML_DIFFERS = re.compile(r"\?|[|>][-+0-9]{0,2}#")
+_LIBYAML_DIFFERS_BUT_FOR_QUESTION_MARKS = re.compile(r"[|>][-+0-9]{0,2}#")
+_LINE_BREAKS = "\n\r\x85\u2028\u2029"
+_QUOTES = ("'", '"')
 
 
-def _compose(text: str, display_path: str) -> Node | None:
-    """The document's node tree, through libyaml where it is available. Any error there is
-    reported by the pure-Python parser, so messages and locations never depend on libyaml."""
-    if _CStrictLoader is not None and text.endswith("\n") and not _LIBYAML_DIFFERS.search(text):
+def _compose(text: str, display_path: str, libyaml: bool) -> Node | None:
+    """The document's node tree, through libyaml where it is available and `libyaml` allows.
+    Any error there is reported by the pure-Python parser, so messages and locations never
+    depend on libyaml."""
+    if libyaml and _CStrictLoader is not None and not _LIBYAML_DIFFERS.search(text):
         loader = _CStrictLoader(text, display_path)
         try:
             node: Node | None = loader.get_single_node()
@@ -200,11 +207,20 @@ def load_yaml_bytes(
         raise InputError(problem.render(), [problem])
     text = _decode_utf8(raw, display_path)
     _reject_bad_characters(text, display_path)
-    if _CParser is not None and text.endswith("\n") and not _LIBYAML_DIFFERS.search(text):
-        read = _from_events(text, display_path)
-        if read is not None:
-            return read
-    node = _compose(text, display_path)
+    libyaml = (
+        _CParser is not None
+        and text.endswith("\n")
+        and not _LIBYAML_DIFFERS_BUT_FOR_QUESTION_MARKS.search(text)
+    )
+    if libyaml:
+        try:
+            read = _from_events(text, display_path)
+        except _ReadByThePurePythonParser:
+            libyaml = False
+        else:
+            if read is not None:
+                return read
+    node = _compose(text, display_path, libyaml)
     document = YamlDocument(path=display_path, data=None)
     if node is None:
         document.values[()] = Location(1, 1)
@@ -217,16 +233,34 @@ class _LeftToTheComposer(Exception):
     """A construct `_from_events` does not read: the composer reads it (and refuses it)."""
 
 
+class _ReadByThePurePythonParser(Exception):
+    """What libyaml may read differently from PyYAML, seen in its events: a `?` outside quoted
+    scalars and comments, an empty value in a flow mapping (`{a: }`, placed at the `}` where
+    PyYAML places it after the `:`). The pure-Python parser reads the text."""
+
+
 def _from_events(text: str, display_path: str) -> YamlDocument | None:
     """The document built straight from libyaml's events, without the node tree (half the
     time of a change request): for a document the rules accept, the same data and locations
     as composing and constructing. Anything else (a syntax error, an anchor, an alias, a tag,
     a key that is not a string, a duplicate or merge key, deep nesting, a refused scalar)
-    returns None, and the composer reads the text again, refuses it and says why."""
+    returns None, and the composer reads the text again, refuses it and says why.
+
+    A text with a `?` is read here only when libyaml found each inside a quoted scalar or a
+    comment, where both parsers read a `?` as any other character."""
     parser = _CParser(text)
     document = YamlDocument(path=display_path, data=None)
+    question_marks = "?" in text
+    scalars: list[Any] = []  # libyaml's events: their marks are always set
+
+    def get_and_keep_scalars() -> Any:
+        event = parser.get_event()
+        if isinstance(event, ScalarEvent):
+            scalars.append(event)
+        return event
+
     try:
-        get = parser.get_event
+        get = get_and_keep_scalars if question_marks else parser.get_event
         get()  # the stream's start
         if not isinstance(get(), DocumentStartEvent):
             return None  # an empty stream: the composer's case
@@ -237,7 +271,49 @@ def _from_events(text: str, display_path: str) -> YamlDocument | None:
         return None
     finally:
         parser.dispose()
+    if question_marks and not _question_marks_are_inert(text, scalars):
+        raise _ReadByThePurePythonParser
     return document
+
+
+def _question_marks_are_inert(text: str, scalars: list[Any]) -> bool:
+    """Whether every `?` of `text` lies inside a quoted scalar or a comment, as libyaml read
+    it (`scalars`: every scalar of the document, in order). Up to the first `?` both parsers
+    read the text alike; one inside quotes or a comment is read by both as any other
+    character, so they agree up to the next. A directive line (`%`) is not judged here."""
+    if text.startswith("%") or "\n%" in text:
+        return False
+    spans = [(event.start_mark.index, event.end_mark.index, event.style) for event in scalars]
+    starts = [start for start, _end, _style in spans]
+    for start, end, style in spans:
+        if style in _QUOTES and not (
+            end - start >= 2 and text[start] == style and text[end - 1] == style
+        ):
+            return False  # the marks do not count what the text holds: trust nothing
+    at = text.find("?")
+    while at >= 0:
+        before = bisect.bisect_right(starts, at) - 1
+        quoted = before >= 0 and spans[before][2] in _QUOTES and at < spans[before][1] - 1
+        if not quoted and not _in_comment(text, at, spans, starts):
+            return False
+        at = text.find("?", at + 1)
+    return True
+
+
+def _in_comment(
+    text: str, at: int, spans: list[tuple[int, int, str | None]], starts: list[int]
+) -> bool:
+    """Whether a `#` earlier on the line of `at` starts a comment: after a space or at the
+    line's start, outside every scalar."""
+    line_start = max(text.rfind(mark, 0, at) for mark in _LINE_BREAKS) + 1
+    hash_at = text.find("#", line_start, at)
+    while hash_at >= 0:
+        before = bisect.bisect_right(starts, hash_at) - 1
+        in_scalar = before >= 0 and hash_at < spans[before][1]
+        if not in_scalar and (hash_at == line_start or text[hash_at - 1] == " "):
+            return True
+        hash_at = text.find("#", hash_at + 1, at)
+    return False
 
 
 def _event_value(
@@ -267,6 +343,7 @@ def _event_value(
         raise _LeftToTheComposer
     document.values[path] = Location(mark.line + 1, mark.column + 1)
     result: dict[str, Any] = {}
+    flow = event.flow_style
     key = get()
     while not isinstance(key, MappingEndEvent):
         if not isinstance(key, ScalarEvent) or key.anchor is not None:
@@ -282,7 +359,10 @@ def _event_value(
         child: JsonPath = (*path, name)
         at: Any = key.start_mark
         document.keys[child] = Location(at.line + 1, at.column + 1, name)
-        result[name] = _event_value(get, get(), child, document, depth + 1)
+        value = get()
+        if flow and isinstance(value, ScalarEvent) and not value.style and not value.value:
+            raise _ReadByThePurePythonParser
+        result[name] = _event_value(get, value, child, document, depth + 1)
         key = get()
     return result
 

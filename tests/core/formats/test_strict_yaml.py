@@ -126,6 +126,144 @@ def _pure_outcome(text: str) -> object:
         return _outcome(text)
 
 
+# a `?` libyaml found inside a quoted scalar or a comment: read from libyaml's events (a policy's
+# "(?i)" pattern); any other `?` (an explicit key, a plain scalar's, a block scalar's, a text
+# with a directive) sends the text to the pure-Python parser
+@pytest.mark.skipif(strict_yaml._CParser is None, reason="PyYAML without libyaml")
+@pytest.mark.parametrize(("text", "through_libyaml"), [
+    ('a: "(?i)x"\n', True),
+    ("a: '(?P<v>x)'\n", True),
+    ("a: ['x?', \"y?\"]\n", True),
+    ("a: {'k?': \"?\"}\n", True),
+    ("'?': x\n", True),
+    ("a: 'it''s ?'\n", True),
+    ('a: "\\"?"\n', True),
+    ("a: 'x\n\n  ? y'\n", True),
+    ('a: "x\n  ?y"\n', True),
+    ("a: ['?'\n  , b]\n", True),
+    ("a: b # why?\n", True),
+    ("# ?\na: b\n", True),
+    ("--- # ?\na: b\n", True),
+    ("- '?' #?\n- \"#?\"\n", True),
+    ("a: [x, # ?\n  z]\n", True),
+    ("a: 'x' #'?'\n", True),
+    ("a: >\n  x\n# ?\n", True),
+    ("a: 'x'\u2028# ?\n", True),
+    ("? a\n: b\n", False),
+    ("? '?'\n: x\n", False),
+    ("{? a}\n", False),
+    ("[a?b]\n", False),
+    ("a: [xa?ay]\n", False),
+    ("a: b?\n", False),
+    ("a: x#?\n", False),
+    ('a: "?"#?\n', False),
+    ("a: |\n  ?\n", False),
+    ("a: |\n  x\n  # ?\n", False),
+    ("%YAML 1.1\n--- # ?\na: b\n", False),
+    ("a: &x '?'\n", False),
+    ("a: '?' ?\n", False),
+    ('a: "?\n', False),
+])
+def test_only_a_question_mark_in_quotes_or_a_comment_is_read_through_libyaml(
+    text: str, through_libyaml: bool
+) -> None:
+    assert _outcome(text) == _pure_outcome(text)
+    assert _read_through_libyaml(text) == through_libyaml
+
+
+def _read_through_libyaml(text: str) -> bool:
+    try:
+        return strict_yaml._from_events(text, "f.yaml") is not None
+    except strict_yaml._ReadByThePurePythonParser:
+        return False
+
+
+# libyaml places an empty value of a flow mapping at the `,` or `}` that follows it, PyYAML
+# right after the `:`: such a text is read by the pure-Python parser
+@pytest.mark.skipif(strict_yaml._CParser is None, reason="PyYAML without libyaml")
+@pytest.mark.parametrize(("text", "through_libyaml"), [
+    ("{a: }\n", False),
+    ("{a:  , b: c}\n", False),
+    ("x: {a: # c\n  }\n", False),
+    ("[a: ]\n", False),
+    ("- [{a: }]\n", False),
+    ("{a}\n", False),
+    ("{a:}\n", False),
+    ('{a: ""}\n', True),
+    ("{a: []}\n", True),
+    ("a:\n", True),
+    ("- \n", True),
+])
+def test_an_empty_value_in_a_flow_mapping_is_placed_alike(text: str, through_libyaml: bool) -> None:
+    assert _outcome(text) == _pure_outcome(text)
+    assert _read_through_libyaml(text) == through_libyaml
+
+
+def _single_quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _double_quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# scalars holding `?` among the characters that end or open something elsewhere, quoted both
+# ways (and sometimes not at all, or broken), in block and flow collections, beside comments
+QUESTION_TEXT = st.lists(
+    st.sampled_from([*"a?#:,'\" -[]{}|>&*!%\\\n", "? ", " #", "\u2028", "\x85", "é"]),
+    max_size=10,
+).map("".join)
+QUOTED = st.one_of(QUESTION_TEXT.map(_single_quoted), QUESTION_TEXT.map(_double_quoted))
+QUESTION_SCALARS = st.one_of(
+    QUOTED,
+    QUOTED,
+    st.sampled_from(["x", "x?", "?x", "? x", "''", '""', "'?", '"?\\"', "|\n  ?", ">-\n  ?\n  ?"]),
+    QUESTION_TEXT,
+)
+COMMENTS = st.one_of(st.just(""), QUESTION_TEXT.map(lambda text: " #" + text.replace("\n", "")))
+INDENTS = st.sampled_from(["", " ", "\n  ", "\n"])
+
+
+def _flow(items: list[tuple[str, str]], mapping: bool, indents: list[str]) -> str:
+    parts = [f"{key}: {value}" if mapping else value for key, value in items]
+    joined = ",".join(indent + part for indent, part in zip(indents, parts, strict=False))
+    return ("{" if mapping else "[") + joined + ("}" if mapping else "]")
+
+
+VALUES = st.one_of(
+    QUESTION_SCALARS,
+    st.builds(
+        _flow,
+        st.lists(st.tuples(QUESTION_SCALARS, QUESTION_SCALARS), max_size=3),
+        st.booleans(),
+        st.lists(INDENTS, min_size=3, max_size=3),
+    ),
+)
+COMMENT_LINES = COMMENTS.map(lambda comment: comment.lstrip() + "\n")
+question_mark_texts = st.one_of(
+    st.lists(
+        st.one_of(
+            st.builds(lambda k, v, c: f"{k}: {v}{c}\n", QUESTION_SCALARS, VALUES, COMMENTS),
+            COMMENT_LINES,
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.lists(
+        st.one_of(st.builds(lambda v, c: f"- {v}{c}\n", VALUES, COMMENTS), COMMENT_LINES),
+        min_size=1,
+        max_size=4,
+    ),
+).map("".join)
+
+
+@pytest.mark.skipif(strict_yaml._CStrictLoader is None, reason="PyYAML without libyaml")
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(question_mark_texts)
+def test_libyaml_and_the_pure_python_parser_read_question_marks_alike(text: str) -> None:
+    assert _outcome(text) == _pure_outcome(text)
+
+
 @pytest.mark.parametrize("text", ["a: 1", "'a': \"x\"", "a: [1, '2', b]", "- x\n- z: null\n"])
 def test_quoted_and_plain_scalars_are_told_apart_by_both_parsers(text: str) -> None:
     with_libyaml = load_yaml_bytes(text.encode(), "f.yaml")
