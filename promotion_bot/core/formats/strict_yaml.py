@@ -236,18 +236,20 @@ class _LeftToTheComposer(Exception):
 class _ReadByThePurePythonParser(Exception):
     """What libyaml may read differently from PyYAML, seen in its events: a `?` outside quoted
     scalars and comments, an empty value in a flow mapping (`{a: }`, placed at the `}` where
-    PyYAML places it after the `:`). The pure-Python parser reads the text."""
+    PyYAML places it after the `:`), a tag (in a flow collection, libyaml ends `!` at the `,`
+    of `[!, a]`, PyYAML reads the tag `!,`). The pure-Python parser reads the text."""
 
 
 def _from_events(text: str, display_path: str) -> YamlDocument | None:
     """The document built straight from libyaml's events, without the node tree (half the
     time of a change request): for a document the rules accept, the same data and locations
-    as composing and constructing. Anything else (a syntax error, an anchor, an alias, a tag,
-    a key that is not a string, a duplicate or merge key, deep nesting, a refused scalar)
-    returns None, and the composer reads the text again, refuses it and says why.
+    as composing and constructing. Anything else (a syntax error, an anchor, an alias, a key
+    that is not a string, a duplicate or merge key, deep nesting, a refused scalar) returns
+    None, and the composer reads the text again, refuses it and says why.
 
-    A text with a `?` is read here only when libyaml found each inside a quoted scalar or a
-    comment, where both parsers read a `?` as any other character."""
+    What libyaml may read differently raises `_ReadByThePurePythonParser`: a text with a `?` is
+    read here only when libyaml found each inside a quoted scalar or a comment, where both
+    parsers read a `?` as any other character."""
     parser = _CParser(text)
     document = YamlDocument(path=display_path, data=None)
     question_marks = "?" in text
@@ -322,8 +324,10 @@ def _event_value(
     """`_construct` of the node that starts with `event`, reading the rest of its events."""
     if depth > MAX_DEPTH or isinstance(event, AliasEvent):
         raise _LeftToTheComposer
-    if event.anchor is not None or event.tag not in (None, "!"):
+    if event.anchor is not None:
         raise _LeftToTheComposer
+    if event.tag is not None:
+        raise _ReadByThePurePythonParser
     mark = event.start_mark
     if isinstance(event, ScalarEvent):
         _check_unicode(event, document)
@@ -348,8 +352,8 @@ def _event_value(
     while not isinstance(key, MappingEndEvent):
         if not isinstance(key, ScalarEvent) or key.anchor is not None:
             raise _LeftToTheComposer
-        if key.tag not in (None, "!"):
-            raise _LeftToTheComposer
+        if key.tag is not None:
+            raise _ReadByThePurePythonParser
         name = key.value
         _check_unicode(key, document)
         if not key.style and not isinstance(_resolve_plain(key, document), str):

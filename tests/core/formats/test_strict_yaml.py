@@ -199,6 +199,18 @@ def test_an_empty_value_in_a_flow_mapping_is_placed_alike(text: str, through_lib
     assert _read_through_libyaml(text) == through_libyaml
 
 
+# libyaml ends a tag at a flow indicator, PyYAML does not (`[!, a]` is [None, "a"] to one, the
+# tag `!,` to the other): a text with a tag is read by the pure-Python parser
+@pytest.mark.skipif(strict_yaml._CParser is None, reason="PyYAML without libyaml")
+@pytest.mark.parametrize("text", [
+    "[!, a]\n", "- [!,'']\n", "{a: !, b: c}\n", "[!]\n", "- !\n", "a: ! x\n", "! a: b\n",
+    "a: !!str 1\n", "[!x, a]\n",
+])
+def test_a_tag_is_read_alike(text: str) -> None:
+    assert _outcome(text) == _pure_outcome(text)
+    assert not _read_through_libyaml(text)
+
+
 def _single_quoted(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
