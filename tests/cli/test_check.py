@@ -829,6 +829,21 @@ def test_an_unwritable_output_folder_is_a_usage_error(
     assert f"--output-dir {blocker / 'out'}: Not a directory" in capsys.readouterr().err
 
 
+def test_the_cyclic_collector_runs_again_after_a_check_in_the_same_process(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """check pauses it while it runs (a program calling main() keeps its own), passing or not"""
+    import gc
+
+    ruleset_branch(repo)
+    assert run_check(repo, capsys).code == 0
+    assert gc.isenabled()
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["check", "--repo", str(repo.root), "--output-dir", str(blocker / "out")]) == 2
+    assert gc.isenabled()
+
+
 def test_a_broken_policy_on_the_base_is_a_configuration_error(
     repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
