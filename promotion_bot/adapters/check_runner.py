@@ -24,7 +24,6 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -259,14 +258,72 @@ def started_tasks(
     if not tasks:
         yield list
         return
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="check")
-    futures = [pool.submit(one, task) for task in tasks]
+    pool = _Pool(tasks, one)
+    workers = [
+        threading.Thread(target=pool.work, name=f"check_{number}")
+        for number in range(min(max(1, jobs), len(tasks)))
+    ]
+    for worker in workers:
+        worker.start()
     failed = True
     try:
-        yield lambda: [future.result() for future in futures]
+        yield pool.results
         failed = False
     finally:
-        pool.shutdown(wait=True, cancel_futures=failed)
+        if failed:
+            pool.cancel()
+        for worker in workers:
+            worker.join()
+
+
+class _Pool:
+    """The tasks, handed out in their order to the worker threads, and each one's outcome at
+    its task's place. (concurrent.futures' pool would import it and logging into every check:
+    5 ms before the first check starts.)"""
+
+    def __init__(self, tasks: Sequence[CheckTask], run: Callable[[CheckTask], CheckResult]):
+        self._tasks = list(tasks)
+        self._run = run
+        self._lock = threading.Lock()
+        self._next = 0
+        self._outcomes: list[tuple[CheckResult | None, BaseException | None]] = [
+            (None, None) for _ in self._tasks
+        ]
+        self._done = [threading.Event() for _ in self._tasks]
+
+    def work(self) -> None:
+        """Run tasks until none is left (a worker thread's loop)."""
+        while (index := self._take()) is not None:
+            try:
+                self._outcomes[index] = (self._run(self._tasks[index]), None)
+            except BaseException as error:  # handed to the caller by `results`
+                self._outcomes[index] = (None, error)
+            finally:
+                self._done[index].set()
+
+    def _take(self) -> int | None:
+        with self._lock:
+            if self._next >= len(self._tasks):
+                return None
+            self._next += 1
+            return self._next - 1
+
+    def cancel(self) -> None:
+        """No task starts from now on (those running finish)."""
+        with self._lock:
+            self._next = len(self._tasks)
+
+    def results(self) -> list[CheckResult]:
+        """Every task's result, in the order of the tasks, once each has ended."""
+        results = []
+        for index, done in enumerate(self._done):
+            done.wait()
+            result, error = self._outcomes[index]
+            if error is not None:
+                raise error
+            assert result is not None
+            results.append(result)
+        return results
 
 
 __all__ = [

@@ -88,7 +88,6 @@ def check(
         # imported here: `check --help` (and a usage error) needs none of the flow
         from promotion_bot.adapters.check_runner import Progress
         from promotion_bot.flows.check import CheckRequest, run_check
-        from promotion_bot.render.evidence import render_text
 
         request = CheckRequest(
             governed_root(repo), base, head, jobs, output_dir, output, dict(os.environ)
@@ -97,6 +96,8 @@ def check(
         if output_format == "json":
             echo_json(outcome.evidence)
         else:
+            from promotion_bot.render.evidence import render_text  # (the flow's, by now)
+
             click.echo(render_text(outcome.evidence, str(outcome.evidence_path)), nl=False)
         return int(ExitCode.OK if outcome.passed else ExitCode.REJECTED)
 

@@ -20,19 +20,11 @@ from typing import Any
 
 from promotion_bot.adapters import git
 from promotion_bot.adapters.check_runner import Progress
-from promotion_bot.adapters.working_tree import promoted_versions
 from promotion_bot.core.check_results import PASSED
 from promotion_bot.core.declarations import BranchFacts, judge, required_checks
 from promotion_bot.core.errors import ConfigError
-from promotion_bot.core.evidence import (
-    ChangeRequestEvidence,
-    EvidenceInput,
-    build_evidence,
-    repository_name,
-    runner_info,
-)
 from promotion_bot.core.formats.documents import POLICY_PATH
-from promotion_bot.core.formats.schemas import validate_data
+from promotion_bot.core.formats.schemas import fast_validator, validate_data
 from promotion_bot.core.policy import is_governed
 from promotion_bot.flows.check_branch import (
     Branch,
@@ -46,7 +38,6 @@ from promotion_bot.flows.check_runs import (
     reads_merged_change_requests,
     started_checks,
 )
-from promotion_bot.render.evidence import render_markdown
 
 
 @dataclass(frozen=True)
@@ -113,6 +104,8 @@ def _write_step_summary(evidence: Mapping[str, Any], environ: Mapping[str, str])
     summary = environ.get("GITHUB_STEP_SUMMARY")
     if not summary:
         return
+    from promotion_bot.render.evidence import render_markdown
+
     try:
         with open(summary, "a", encoding="utf-8") as handle:
             handle.write(render_markdown(evidence))
@@ -149,6 +142,16 @@ def run_session(
         )
     with started_checks(settings, branch, wanted, progress, early_head) as check_results:
         # while the checks run: everything else the evidence needs
+        _import_the_evidence_writers()
+        from promotion_bot.adapters.working_tree import promoted_versions
+        from promotion_bot.core.evidence import (
+            ChangeRequestEvidence,
+            EvidenceInput,
+            build_evidence,
+            repository_name,
+            runner_info,
+        )
+
         read_base_history(settings.root, branch)
         promoted = promoted_versions(
             settings.root, branch.base.sha, branch.policy.change_request_dir
@@ -196,6 +199,16 @@ def run_session(
     if problems:  # a bug in promotion-bot: never write evidence that does not validate
         raise RuntimeError("evidence does not match its schema: " + problems[0].render())
     return evidence
+
+
+def _import_the_evidence_writers() -> None:
+    """What builds, checks and writes the evidence is imported while the checks run, not before
+    they start (5 ms of a command that should last no longer than its slowest check): the
+    evidence's model and schema validator, its renderers (the job summary's, the command's)."""
+    import promotion_bot.core.evidence
+    import promotion_bot.render.evidence  # noqa: F401
+
+    fast_validator("evidence")
 
 
 def _facts(settings: Settings, branch: Branch) -> BranchFacts:

@@ -230,6 +230,21 @@ def test_a_task_that_raises_fails_instead_of_passing() -> None:
     assert lines[-1].startswith("  ERROR     pack in 0.0 s: internal error")
 
 
+def test_an_error_of_the_runner_itself_reaches_the_caller_after_the_other_checks() -> None:
+    """Not a check's failure (that is a failed result): the progress output broke."""
+    def write(line: str) -> None:
+        if line.startswith("  started   b"):
+            raise BrokenPipeError("stderr closed")
+
+    tasks = [
+        CheckTask(n, n, lambda n=n: _result(n), lambda r, n=n: _result(n, ERROR, r))  # type: ignore[misc]
+        for n in "abc"
+    ]
+    with pytest.raises(BrokenPipeError, match="stderr closed"):
+        run_tasks(tasks, 2, Progress(write))
+    assert [t.name for t in threading.enumerate() if t.name.startswith("check")] == []
+
+
 def test_no_tasks_no_results() -> None:
     assert run_tasks([], 4, Progress(lambda line: None)) == []
 
