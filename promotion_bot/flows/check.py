@@ -141,28 +141,31 @@ def run_session(
             f"(--jobs {settings.jobs})"
         )
     with started_checks(settings, branch, wanted, progress, early_head) as check_results:
-        # while the checks run: everything else the evidence needs
-        _import_the_evidence_writers()
-        from promotion_bot.adapters.working_tree import promoted_versions
-        from promotion_bot.core.evidence import (
-            ChangeRequestEvidence,
-            EvidenceInput,
-            build_evidence,
-            repository_name,
-            runner_info,
-        )
-
+        # while the checks run: everything else the evidence needs (git's answers first: while
+        # it answers, the threads starting the checks have the interpreter to themselves)
         read_base_history(settings.root, branch)
+        from promotion_bot.adapters.working_tree import promoted_versions
+
         promoted = promoted_versions(
             settings.root, branch.base.sha, branch.policy.change_request_dir
         )
         judgement = judge(branch.crs, _facts(settings, branch), branch.policy, promoted)
-        repository = repository_name(settings.environ, _remote(settings.root), settings.root.name)
+        remote = _remote(settings.root)
         pull_request = pull_request_of_run(settings.root, branch.head.sha, settings.environ)
         if pending is None:
             pending = _uncommitted(settings, branch)
+        _import_the_evidence_writers()
         results = check_results()
         early_head.remove_soon()  # every check is over
+    from promotion_bot.core.evidence import (
+        ChangeRequestEvidence,
+        EvidenceInput,
+        build_evidence,
+        repository_name,
+        runner_info,
+    )
+
+    repository = repository_name(settings.environ, remote, settings.root.name)
     notes = _notes(branch, wanted)
     if pending:
         notes.append(
