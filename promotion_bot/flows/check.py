@@ -147,11 +147,11 @@ def run_session(
         from promotion_bot.adapters.working_tree import promoted_versions
 
         promoted = promoted_versions(
-            settings.root, branch.base.sha, branch.policy.change_request_dir
+            settings.root, branch.base_sha, branch.policy.change_request_dir
         )
         judgement = judge(branch.crs, _facts(settings, branch), branch.policy, promoted)
         remote = _remote(settings.root)
-        pull_request = pull_request_of_run(settings.root, branch.head.sha, settings.environ)
+        pull_request = pull_request_of_run(settings.root, branch.head_sha, settings.environ)
         if pending is None:
             pending = _uncommitted(settings, branch)
         _import_the_evidence_writers()
@@ -160,6 +160,7 @@ def run_session(
     from promotion_bot.core.evidence import (
         ChangeRequestEvidence,
         EvidenceInput,
+        Revision,
         build_evidence,
         repository_name,
         runner_info,
@@ -175,8 +176,8 @@ def run_session(
     given = EvidenceInput(
         repository=repository,
         root=branch.prefix,
-        base=branch.base,
-        head=branch.head,
+        base=Revision(branch.base_ref, branch.base_sha),
+        head=Revision(branch.head_ref, branch.head_sha),
         merge_base=branch.merge_base,
         policy_path=POLICY_PATH,
         policy_sha256=branch.policy_sha256,

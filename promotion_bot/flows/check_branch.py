@@ -28,7 +28,6 @@ from promotion_bot.core.declarations import (
     added_change_request_paths,
 )
 from promotion_bot.core.errors import ConfigError, GitError, Problem
-from promotion_bot.core.evidence import Revision
 from promotion_bot.core.formats.documents import POLICY_PATH, load_change_request, load_policy
 from promotion_bot.core.git_facts import TrackedFile
 from promotion_bot.core.models import ChangeRequest, Policy
@@ -51,8 +50,10 @@ class Branch:
     """What the session read from git before judging."""
 
     prefix: str
-    base: Revision
-    head: Revision
+    base_ref: str  # as the caller named it, and its commit
+    base_sha: str
+    head_ref: str
+    head_sha: str
     merge_base: str
     policy: Policy
     policy_sha256: str
@@ -121,8 +122,10 @@ def read_branch(
     at_head = {c.path.removeprefix(prefix): file for c, file in diff if file is not None}
     branch = Branch(
         prefix=prefix,
-        base=Revision(settings.base_ref, base_sha),
-        head=Revision(settings.head_ref, head_sha),
+        base_ref=settings.base_ref,
+        base_sha=base_sha,
+        head_ref=settings.head_ref,
+        head_sha=head_sha,
         merge_base=merge_base,
         policy=policy,
         policy_sha256=policy_sha256,
@@ -141,7 +144,7 @@ def read_base_history(root: Path, branch: Branch) -> None:
     if branch.history_read:
         return
     branch.merged, branch.merged_paths = _merged(
-        root, branch.prefix, branch.base.sha, branch.policy.change_request_dir
+        root, branch.prefix, branch.base_sha, branch.policy.change_request_dir
     )
     branch.key_changes, branch.key_problems = _governed_key_changes(
         branch, root, branch.merge_base

@@ -31,7 +31,6 @@ from promotion_bot.adapters.check_runner import (
 )
 from promotion_bot.core.check_commands import Invocation, command_label, plan_invocations
 from promotion_bot.core.check_results import ERROR, FAILED, PASSED, TIMEOUT, CheckResult
-from promotion_bot.core.evidence import output_dict
 from promotion_bot.core.models import CheckSpec
 from promotion_bot.flows.check_branch import Branch, Settings
 
@@ -131,11 +130,11 @@ def started_checks(
                 head_root = tree / branch.prefix if branch.prefix else tree
             elif needs_head:
                 head_root = stack.enter_context(
-                    _worktree(settings.root, branch, branch.head.sha, scratch / "head")
+                    _worktree(settings.root, branch, branch.head_sha, scratch / "head")
                 )
             base_root = (
                 stack.enter_context(
-                    _worktree(settings.root, branch, branch.base.sha, scratch / "base")
+                    _worktree(settings.root, branch, branch.base_sha, scratch / "base")
                 )
                 if needs_base
                 else None
@@ -374,6 +373,7 @@ def _eval_label(spec: CheckSpec) -> str:
 
 def _no_regression(spec: CheckSpec, required_by: tuple[str, ...], ctx: RunContext) -> CheckResult:
     from promotion_bot.core.builtin_checks import BuiltinResult, compare_metrics, read_metrics
+    from promotion_bot.core.evidence import output_dict
 
     assert ctx.head_root is not None and ctx.base_root is not None
     directions: dict[str, str] = dict(spec.settings.get("metrics", {}))
