@@ -283,7 +283,7 @@ def _question_marks_are_inert(text: str, scalars: list[Any]) -> bool:
     it (`scalars`: every scalar of the document, in order). Up to the first `?` both parsers
     read the text alike; one inside quotes or a comment is read by both as any other
     character, so they agree up to the next. A directive line (`%`) is not judged here."""
-    if text.startswith("%") or "\n%" in text:
+    if text.startswith("%") or any(f"{line_break}%" in text for line_break in _LINE_BREAKS):
         return False
     spans = [(event.start_mark.index, event.end_mark.index, event.style) for event in scalars]
     starts = [start for start, _end, _style in spans]

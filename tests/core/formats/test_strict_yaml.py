@@ -160,6 +160,7 @@ def _pure_outcome(text: str) -> object:
     ("a: |\n  ?\n", False),
     ("a: |\n  x\n  # ?\n", False),
     ("%YAML 1.1\n--- # ?\na: b\n", False),
+    ("# c\r%YAML 1.1\n--- # ?\na: b\n", False),
     ("a: &x '?'\n", False),
     ("a: '?' ?\n", False),
     ('a: "?\n', False),
