@@ -72,6 +72,8 @@ def check_environment(
 
 @dataclass(frozen=True)
 class CommandRun:
+    """One command as it ran: how it ended, when, for how long, and where its output is."""
+
     argv: tuple[str, ...]
     status: str  # exited | timeout | killed | not-started
     exit_code: int | None
@@ -206,6 +208,8 @@ def result_of_run(run: CommandRun) -> tuple[str, str]:
 
 @dataclass(frozen=True)
 class CheckTask:
+    """A check for the pool: its progress label, what runs it, and its result if that raises."""
+
     name: str
     label: str  # what the progress line shows: the command, or "built-in X"
     run: Callable[[], CheckResult]

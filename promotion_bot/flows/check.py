@@ -42,6 +42,8 @@ from promotion_bot.flows.check_runs import (
 
 @dataclass(frozen=True)
 class CheckRequest:
+    """What `check` is asked to do: the repository, the base and head, and where outputs go."""
+
     root: Path
     base_ref: str | None
     head_ref: str
@@ -53,6 +55,8 @@ class CheckRequest:
 
 @dataclass(frozen=True)
 class CheckOutcome:
+    """The evidence document and the file it was written to."""
+
     evidence: dict[str, Any]
     evidence_path: Path
 

@@ -36,6 +36,9 @@ from promotion_bot.core.policy import KeyChange, config_key_changes, governed_ke
 
 @dataclass(frozen=True)
 class Settings:
+    """The session's settings: the repository, the refs, the jobs, the outputs, the caller's
+    environment and the clock."""
+
     root: Path
     base_ref: str
     head_ref: str

@@ -40,6 +40,8 @@ if TYPE_CHECKING:  # the built-in checks are imported when one runs (their modul
 
 @dataclass(frozen=True)
 class RunContext:
+    """What a running check needs: the session, the work trees and its scratch folder."""
+
     settings: Settings
     branch: Branch
     head_root: Path | None
