@@ -74,18 +74,24 @@ def test_a_detached_work_tree_is_removed_with_its_registration(two_commits: GitR
     assert len(two_commits.git("worktree", "list").splitlines()) == 1
 
 
-def test_the_top_level_and_prefix_come_from_one_process_and_a_refusal_is_not_kept(
-    two_commits: GitRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    sub = two_commits.root / "governed"
-    started: list[tuple[str, ...]] = []
+@pytest.fixture
+def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """The arguments of each git process the adapter starts from here on."""
+    seen: list[tuple[str, ...]] = []
     real_run_git = git.run_git
 
     def counted(repo: Path, *args: str, **kwargs: object) -> object:
-        started.append(args)
+        seen.append(args)
         return real_run_git(repo, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(git, "run_git", counted)
+    return seen
+
+
+def test_the_top_level_and_prefix_come_from_one_process_and_a_refusal_is_not_kept(
+    two_commits: GitRepo, tmp_path: Path, started: list[tuple[str, ...]]
+) -> None:
+    sub = two_commits.root / "governed"
     assert git.toplevel(sub) == two_commits.root.resolve()
     assert git.prefix_in_toplevel(sub) == "governed/"
     assert git.prefix_in_toplevel(two_commits.root) == ""
@@ -103,7 +109,7 @@ def test_the_top_level_and_prefix_come_from_one_process_and_a_refusal_is_not_kep
 
 
 def test_a_branch_resolves_with_one_process_and_what_is_not_a_commit_is_peeled_or_refused(
-    two_commits: GitRepo, monkeypatch: pytest.MonkeyPatch
+    two_commits: GitRepo, started: list[tuple[str, ...]]
 ) -> None:
     root = two_commits.root
     head = two_commits.git("rev-parse", "HEAD")
@@ -112,17 +118,9 @@ def test_a_branch_resolves_with_one_process_and_what_is_not_a_commit_is_peeled_o
     # what a remote-tracking ref can be made to name (git keeps refs/heads to commits)
     for ref, rev in (("to-a-tag", "annotated"), ("to-a-tree", "HEAD^{tree}")):
         two_commits.git("update-ref", f"refs/remotes/origin/{ref}", two_commits.git("rev-parse", rev))
-    started: list[tuple[str, ...]] = []
-    real_run_git = git.run_git
-
-    def counted(repo: Path, *args: str, **kwargs: object) -> object:
-        started.append(args)
-        return real_run_git(repo, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(git, "run_git", counted)
     assert git.resolve_branch(root, "main") == ("refs/heads/main", head)
     assert git.resolve_branch(root, "refs/heads/main") == ("refs/heads/main", head)
-    assert len(started) == 2  # one for-each-ref each, no rev-parse
+    assert [args[0] for args in started] == ["for-each-ref", "for-each-ref"]  # no rev-parse
     assert git.resolve_branch(root, "origin/to-a-tag") == ("refs/remotes/origin/to-a-tag", first)
     with pytest.raises(git.GitError, match="is not a commit"):
         git.resolve_branch(root, "origin/to-a-tree")
