@@ -12,11 +12,12 @@ left alone ("unchanged"); an existing tag that differs is an error (exit 2), nev
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from promotion_bot.adapters import git
@@ -35,8 +36,6 @@ class GitRepo:
 
     root: Path
     prefix: str
-    # the `-c user.*` arguments `git tag` needs here, asked once per run (git.identity_args)
-    _tagger: list[tuple[str, ...]] = field(default_factory=list, compare=False, repr=False)
 
     @classmethod
     def at(cls, root: Path) -> GitRepo:
@@ -45,10 +44,10 @@ class GitRepo:
     def spec(self, rev: str, path: str) -> str:
         return f"{rev}:{self.prefix}{path}"
 
+    @functools.cached_property
     def tagger_args(self) -> tuple[str, ...]:
-        if not self._tagger:
-            self._tagger.append(git.identity_args(self.root))
-        return self._tagger[0]
+        """The `-c user.*` arguments `git tag` needs here (git.identity_args), asked once."""
+        return git.identity_args(self.root)
 
 
 def read_tags(repo: GitRepo) -> list[TagRecord]:
@@ -301,7 +300,7 @@ def write_tag(repo: GitRepo, name: str, commit: str, envelope_json: str) -> Writ
     try:
         git.run_git(
             repo.root,
-            *repo.tagger_args(),
+            *repo.tagger_args,
             "tag",
             "--annotate",
             "--no-sign",
