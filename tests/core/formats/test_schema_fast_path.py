@@ -44,8 +44,18 @@ def _seeds() -> dict[str, list[Any]]:
 SEEDS = _seeds()
 
 
+# jsonschema's answer, kept for a document asked about again: about a quarter of the generated
+# documents are repeats, mostly an unchanged seed (the slowest to walk). The repr of a JSON-like
+# value tells apart everything a schema does (1, 1.0 and True; a string and a number).
+_JSONSCHEMA_ANSWERS: dict[tuple[str, str], bool] = {}
+
+
 def jsonschema_accepts(name: str, data: Any) -> bool:
-    return not any(True for _ in schemas._validator(name).iter_errors(data))
+    key = (name, repr(data))
+    if key not in _JSONSCHEMA_ANSWERS:
+        errors = schemas._validator(name).iter_errors(data)
+        _JSONSCHEMA_ANSWERS[key] = not any(True for _ in errors)
+    return _JSONSCHEMA_ANSWERS[key]
 
 
 def fast_accepts(name: str, data: Any) -> bool:
@@ -123,40 +133,68 @@ EDITS = [
 ]
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
+def _paths(node: Any, prefix: tuple[Any, ...] = (), found: list[Any] | None = None) -> list[Any]:
+    """Every path into `node`, the node's own first (depth first, in document order)."""
+    if found is None:
+        found = []
+    found.append(prefix)
     if isinstance(node, dict):
         for key, value in node.items():
-            found.extend(_paths(value, (*prefix, key)))
+            _paths(value, (*prefix, key), found)
     elif isinstance(node, list):
         for index, value in enumerate(node):
-            found.extend(_paths(value, (*prefix, index)))
+            _paths(value, (*prefix, index), found)
     return found
+
+
+def _copied(node: Any) -> Any:
+    """A deep copy of a JSON-like tree (no container is shared within one, so deepcopy's
+    memo has nothing to keep), at a fraction of copy.deepcopy's cost."""
+    if isinstance(node, dict):
+        return {key: _copied(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_copied(value) for value in node]
+    return node
+
+
+# the strategies the mutation draws from, built once: a strategy built inside `mutated` is
+# built, validated and labelled again for every draw (the same labels, at a higher cost)
+SEED_CHOICES = {name: st.sampled_from(seeds) for name, seeds in SEEDS.items()}
+SEED_PATH_CHOICES = {
+    id(seed): st.sampled_from(_paths(seed)) for seeds in SEEDS.values() for seed in seeds
+}
+MUTATION_COUNTS = st.integers(min_value=1, max_value=3)
+ACTIONS = st.sampled_from(["edit", "replace", "delete", "add", "duplicate"])
+EDIT_CHOICES = st.sampled_from(EDITS)
+ADDED_KEYS = st.sampled_from(["extra", "approvals", "with", "run", "x"])
 
 
 @st.composite
 def mutated(draw: st.DrawFn, name: str) -> Any:
-    document = copy.deepcopy(draw(st.sampled_from(SEEDS[name])))
-    for _ in range(draw(st.integers(min_value=1, max_value=3))):
-        paths = _paths(document)
-        path = draw(st.sampled_from(paths))
+    seed = draw(SEED_CHOICES[name])
+    document = _copied(seed)
+    for mutation in range(draw(MUTATION_COUNTS)):
+        # the first mutation meets the seed as it is: its paths were listed once
+        path = draw(
+            SEED_PATH_CHOICES[id(seed)] if mutation == 0 else st.sampled_from(_paths(document))
+        )
         if not path:
             continue
         parent = document
         for part in path[:-1]:
             parent = parent[part]
         key = path[-1]
-        action = draw(st.sampled_from(["edit", "replace", "delete", "add", "duplicate"]))
+        action = draw(ACTIONS)
         if action == "edit" and isinstance(parent[key], str):
-            parent[key] = draw(st.sampled_from(EDITS))(parent[key])
+            parent[key] = draw(EDIT_CHOICES)(parent[key])
         elif action == "replace":
             parent[key] = draw(values)
         elif action == "delete":
             del parent[key]
         elif action == "add" and isinstance(parent, dict):
-            parent[draw(st.sampled_from(["extra", "approvals", "with", "run", "x"]))] = draw(values)
+            parent[draw(ADDED_KEYS)] = draw(values)
         elif action == "duplicate" and isinstance(parent, list):
-            parent.append(copy.deepcopy(parent[key]))
+            parent.append(_copied(parent[key]))
     return document
 
 
