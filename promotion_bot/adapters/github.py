@@ -69,6 +69,9 @@ MAX_PULL_FILES = 3000
 MAX_PULL_COMMITS = 250  # GET .../pulls/{n}/commits lists at most 250 commits
 MAX_STATUS_DESCRIPTION = 140
 WRITE_ATTEMPTS = 3
+# the least pause before a retry, whatever the pace: a local GitHub (pace 0) is retried almost
+# at once; the tests of failing GitHubs set it to 0 to wait not at all
+RETRY_PAUSE_FLOOR = 0.01
 EVALUATING = "promotion-bot is evaluating this commit"
 _SHA = SHA
 # the counts that prove the REST lists complete, and the heads re-read after the lists, are
@@ -298,7 +301,8 @@ class GitHubClient:
         for attempt in range(attempts):
             if attempt:
                 self._retries[0] += 1
-                time.sleep(min(max(self.connection.pace, 0.01) * 2.0**attempt, 10.0))
+                pause = max(self.connection.pace, RETRY_PAUSE_FLOOR) * 2.0**attempt
+                time.sleep(min(pause, 10.0))
             try:
                 _, answer = self.gh.requester.graphql_query(query, variables)
             except GithubException as error:
@@ -1400,7 +1404,8 @@ class PullWriter:
         for attempt in range(WRITE_ATTEMPTS):
             if attempt:
                 # 2 s, 4 s at GitHub's pace; a local GitHub (pace 0) is retried almost at once
-                self.sleep(min(max(self.client.connection.pace, 0.01) * 4 * 2.0**attempt, 10.0))
+                pause = max(self.client.connection.pace, RETRY_PAUSE_FLOOR) * 4 * 2.0**attempt
+                self.sleep(min(pause, 10.0))
                 try:
                     if already_done():
                         return

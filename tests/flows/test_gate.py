@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import requests
 
+from promotion_bot.adapters import github as github_adapter
 from promotion_bot.adapters.files import sha256_file
 from promotion_bot.cli.main import main
 from tests.conftest import EXAMPLE, git
@@ -282,9 +283,17 @@ def test_team_membership_is_read_strictly(world: World, capsys: pytest.CaptureFi
     assert code == (2 if expected_state == "error" else 0)
 
 
+@pytest.fixture
+def no_retry_pauses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Retries at once: the pauses before them (0.08 s, then 0.16 s, per write at pace 0) pace
+    a real GitHub, and nothing here depends on their length."""
+    monkeypatch.setattr(github_adapter, "RETRY_PAUSE_FLOOR", 0.0)
+
+
 @pytest.mark.parametrize("fault", ["5xx", "timeout", "malformed-json", "truncated-files",
                                    "truncated-commits", "secondary-rate-limit-forever",
                                    "status-write-fails"])
+@pytest.mark.usefixtures("no_retry_pauses")
 def test_every_fault_ends_in_a_failing_status_and_a_non_zero_exit(
         world: World, capsys: pytest.CaptureFixture[str], fault: str) -> None:
     world.review("rita")
@@ -343,6 +352,7 @@ def test_a_transient_5xx_is_retried_and_the_gate_succeeds(
 
 
 @pytest.mark.parametrize("write", ["status", "comment"])
+@pytest.mark.usefixtures("no_retry_pauses")
 def test_a_retried_post_writes_once(world: World, capsys: pytest.CaptureFixture[str],
                                     write: str) -> None:
     world.review("rita")
@@ -617,6 +627,7 @@ def test_a_head_is_green_only_when_every_governed_pull_request_with_it_is_approv
 
 @pytest.mark.parametrize("fault", ["pull-502", "verdict-write-500", "rate-limit-wait",
                                    "pushed-since-the-event", "fork-review-lookup-502"])
+@pytest.mark.usefixtures("no_retry_pauses")
 def test_a_stale_success_is_withdrawn_when_the_rerun_fails(
         world: World, capsys: pytest.CaptureFixture[str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch, fault: str) -> None:
