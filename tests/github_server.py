@@ -1611,10 +1611,12 @@ class FakeGitHub:
         return self.inject(method, path_regex, status=403, body=json.dumps(body).encode(),
                            headers=headers, times=times)
 
-    def inject_timeout(self, method: str, path_regex: str, *, delay: float,
-                       times: int = 1) -> Fault:
-        """Answer (normally) only after ``delay`` seconds: longer than the client's timeout."""
-        return self.inject(method, path_regex, delay=delay, times=times)
+    def inject_timeout(self, method: str, path_regex: str, *, delay: float, times: int = 1,
+                       action: Callable[[], None] | None = None) -> Fault:
+        """Answer (normally) only after ``delay`` seconds: longer than the client's timeout. A
+        delayed answer still waiting when the fake stops is never sent. ``action`` runs as the
+        delay begins (a test knows the request is held)."""
+        return self.inject(method, path_regex, delay=delay, times=times, action=action)
 
     def _take_fault(self, method: str, path: str, query: Mapping[str, str],
                     body: str) -> Fault | None:

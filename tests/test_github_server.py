@@ -7,15 +7,19 @@ import io
 import json
 import os
 import subprocess
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import github
 import pytest
 import requests
+import urllib3.util.retry
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 from github.GithubRetry import GithubRetry
@@ -207,7 +211,8 @@ def drive_every_route(fake: FakeGitHub, gh: github.Github, origin: dict[str, Any
     app_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
         Encoding.PEM, PrivateFormat.PKCS8, NoEncryption()).decode()
     integration = github.GithubIntegration(auth=github.Auth.AppAuth(fake.app_id, app_key),
-                                           base_url=fake.base_url)
+                                           base_url=fake.base_url, seconds_between_requests=None,
+                                           seconds_between_writes=None)
     installation = integration.get_repo_installation("acme", "widgets")
     assert integration.get_access_token(installation.id).token in fake.installation_tokens
     assert created.number == 2
@@ -1005,21 +1010,28 @@ def test_502_then_success(fake: FakeGitHub, one_pull: str) -> None:
 
 
 def test_timeout(fake: FakeGitHub, one_pull: str) -> None:
-    client = fake.client(timeout=1)  # PyGithub takes whole seconds
-    repo = client.get_repo("acme/r")
-    fake.inject_timeout("GET", one_pull, delay=1.2)
-    with pytest.raises(requests.exceptions.Timeout):
-        repo.get_pull(1)
-    client.close()
-
-    fake.inject_timeout("GET", one_pull, delay=1.2)
+    """A client gives up on a delayed answer; a retrying client gets it on its second try. Both
+    wait out their timeout (1 s: PyGithub takes whole seconds) at the same time: the first
+    client's request has taken the first of the two delays before the second client asks."""
+    client = fake.client(timeout=1)
     retrying = fake.client(timeout=1, retry=Retry(total=2, backoff_factor=0))
-    assert retrying.get_repo("acme/r").get_pull(1).title == "T"
+    repo, retrying_repo = client.get_repo("acme/r"), retrying.get_repo("acme/r")
+    taken = threading.Event()
+    # never answered in time: a delayed answer is dropped when the fake stops
+    fake.inject_timeout("GET", one_pull, delay=60, times=2, action=taken.set)
+    with ThreadPoolExecutor(1) as pool:
+        given_up = pool.submit(repo.get_pull, 1)
+        assert taken.wait(timeout=10)
+        assert retrying_repo.get_pull(1).title == "T"
+        with pytest.raises(requests.exceptions.Timeout):
+            given_up.result(timeout=10)
     assert len(fake.calls("GET", one_pull)) == 3
+    client.close()
     retrying.close()
 
 
-def test_secondary_rate_limit(fake: FakeGitHub, one_pull: str) -> None:
+def test_secondary_rate_limit(fake: FakeGitHub, one_pull: str,
+                              monkeypatch: pytest.MonkeyPatch) -> None:
     fake.inject_secondary_rate_limit("GET", one_pull, retry_after=1)
     raw = requests.get(fake.base_url + one_pull, timeout=5)
     assert raw.status_code == 403 and raw.headers["Retry-After"] == "1"
@@ -1033,9 +1045,10 @@ def test_secondary_rate_limit(fake: FakeGitHub, one_pull: str) -> None:
 
     fake.inject_secondary_rate_limit("GET", one_pull, retry_after=1)
     retrying = fake.client(retry=GithubRetry(total=2))
-    started = time.monotonic()
+    slept: list[float] = []  # urllib3's waits before a retry, recorded instead of waited
+    monkeypatch.setattr(urllib3.util.retry, "time", SimpleNamespace(sleep=slept.append))
     assert retrying.get_repo("acme/r").get_pull(1).title == "T"
-    assert time.monotonic() - started >= 1.0  # waited Retry-After
+    assert slept == [1]  # waited Retry-After
     retrying.close()
 
 
@@ -1081,9 +1094,11 @@ def test_fault_matching(fake: FakeGitHub, one_pull: str) -> None:
 
 
 def test_stop_does_not_wait_for_delayed_requests(fake: FakeGitHub, one_pull: str) -> None:
-    fake.inject_timeout("GET", one_pull, delay=30)
+    delaying = threading.Event()
+    fake.inject_timeout("GET", one_pull, delay=30, action=delaying.set)
     with pytest.raises(requests.exceptions.Timeout):
-        requests.get(fake.base_url + one_pull, timeout=0.2)
+        requests.get(fake.base_url + one_pull, timeout=0.05)  # never answered: any will do
+    assert delaying.wait(timeout=10)  # the request reached its delay, whenever the client gave up
     started = time.monotonic()
     fake.stop()
     assert time.monotonic() - started < 2
