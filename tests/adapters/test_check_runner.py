@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import signal
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -64,17 +67,37 @@ def test_a_non_zero_exit_fails(tmp_path: Path) -> None:
     assert result_of_run(result) == (FAILED, "exit 3")
 
 
-def test_a_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
+@contextlib.contextmanager
+def sigterm_held() -> Iterator[None]:
+    """SIGTERM blocked in this thread, hence in the processes started here from their first
+    instant: a check cannot die of the timeout's SIGTERM before it unblocks it (one sent earlier
+    waits until then), however late a loaded machine lets it run."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def test_a_timeout_kills_the_whole_process_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pid_file = tmp_path / "grandchild.pid"
     code = (
-        "import subprocess, sys, time\n"
+        "import signal, subprocess, sys, time\n"
         "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
         f"open({str(pid_file)!r}, 'w').write(str(p.pid))\n"
+        "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})\n"  # ready to die
         "time.sleep(120)\n"
     )
-    result = run(tmp_path, [PY, "-c", code], timeout=1)
+    # the check has started its grandchild before the SIGTERM ends it: the timeout can be
+    # short, and the grace after the SIGTERM is only waited out until then
+    monkeypatch.setattr(check_runner, "TERMINATE_GRACE_SECONDS", 30)
+    with sigterm_held():
+        result = run(tmp_path, [PY, "-c", code], timeout=0.1)
     assert result.status == "timeout"
-    assert result_of_run(result) == (TIMEOUT, "timed out after 1 s; the process group was killed")
+    assert result_of_run(result) == (
+        TIMEOUT, "timed out after 0.1 s; the process group was killed")
     assert process_gone(int(pid_file.read_text()))
 
 
@@ -96,15 +119,21 @@ def test_a_check_killed_by_a_signal_fails(tmp_path: Path) -> None:
     assert result_of_run(result) == (FAILED, "killed by signal SIGKILL")
 
 
+# code, timeout, grace after the SIGTERM, whether SIGTERM is held from the start, how it ends:
+# only the waits the case is about are short (a check that dies of the SIGTERM ends the
+# grace at once; one that holds it cannot die of it, whenever it arrives)
 WAITS = {
-    "exit 0": ("", 30, ("exited", 0)),
-    "exit 3": ("raise SystemExit(3)", 30, ("exited", 3)),
-    "killed": ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", 30, ("killed", -9)),
-    "timeout": ("import time; time.sleep(120)", 0.5, ("timeout", -15)),
+    "exit 0": ("", 30, 30, False, ("exited", 0)),
+    "exit 3": ("raise SystemExit(3)", 30, 30, False, ("exited", 3)),
+    "killed": ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", 30, 30, False,
+               ("killed", -9)),
+    "timeout": ("import time; time.sleep(120)", 0.1, 30, False, ("timeout", -15)),
     "timeout, SIGTERM ignored": (
         "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
         "print('ready', flush=True); time.sleep(120)",
-        1,
+        0.1,
+        0.1,
+        True,
         ("timeout", -9),
     ),
 }
@@ -116,14 +145,15 @@ def test_the_end_of_a_check_is_read_alike_with_and_without_a_pidfd(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: str, pidfd: bool
 ) -> None:
     """The wait wakes on a pidfd where Linux has one, and polls (Popen.wait) elsewhere."""
-    code, timeout, expected = WAITS[case]
-    monkeypatch.setattr(check_runner, "TERMINATE_GRACE_SECONDS", 0.5)
+    code, timeout, grace, held, expected = WAITS[case]
+    monkeypatch.setattr(check_runner, "TERMINATE_GRACE_SECONDS", grace)
     if not pidfd:
         def refused(pid: int) -> int:
             raise OSError(38, "Function not implemented")
 
         monkeypatch.setattr(check_runner.os, "pidfd_open", refused, raising=False)
-    result = run(tmp_path, [PY, "-c", code], timeout=timeout)
+    with sigterm_held() if held else contextlib.nullcontext():
+        result = run(tmp_path, [PY, "-c", code], timeout=timeout)
     assert (result.status, result.exit_code) == expected
 
 
