@@ -17,8 +17,10 @@ from typing import Any
 
 import pytest
 
+from promotion_bot.adapters import check_runner
 from promotion_bot.cli.main import main
 from promotion_bot.core.formats.schemas import validate_data
+from tests.adapters.test_check_runner import sigterm_held
 from tests.conftest import EXAMPLE
 from tests.gitrepo import GitRepo, process_gone, ruleset_branch
 
@@ -416,19 +418,25 @@ def test_a_failing_check_shows_its_output(
 
 
 def test_a_hanging_check_times_out_and_its_process_group_is_killed(
-    repo: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pid_file = tmp_path / "child.pid"
     hang = (
-        "import subprocess, sys, time\n"
+        "import signal, subprocess, sys, time\n"
         "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
         f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
         "print('waiting forever', flush=True)\n"
+        "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})\n"  # ready to die
         "time.sleep(120)\n"
     )
     set_checks(repo, "ruleset", {"hang": python_check(hang, timeout=1)}, ["hang"])
     ruleset_branch(repo)
-    result = run_check(repo, capsys)
+    # the check (started on a thread of this one) cannot die of its timeout's SIGTERM before
+    # it has started its child and said so, however late it runs; it dies as soon as it has
+    monkeypatch.setattr(check_runner, "TERMINATE_GRACE_SECONDS", 30)
+    with sigterm_held():
+        result = run_check(repo, capsys)
     assert result.code == 1
     hung = result.check("hang")
     assert hung["result"] == "timeout"
@@ -472,27 +480,52 @@ def test_check_commands_get_a_clean_environment(
     assert seen["PROMOTION_CURRENT_VERSION"] == "1.0.0"
 
 
+def meeting_check(me: str, other: str, place: Path) -> str:
+    """A check that marks its start in `place` and waits for `other`'s mark: it says "met" once
+    `other` has started too, "alone" when it has not within the patience written in `place`."""
+    code = (
+        "import pathlib, time\n"
+        f"place = pathlib.Path({str(place)!r})\n"
+        f"(place / {me!r}).touch()\n"
+        "end = time.monotonic() + float((place / 'patience').read_text())\n"
+        f"while not (place / {other!r}).exists() and time.monotonic() < end:\n"
+        "    time.sleep(0.005)\n"
+        f"print('met' if (place / {other!r}).exists() else 'alone')\n"
+    )
+    return python_check(code)
+
+
 def test_independent_checks_run_in_parallel(
-    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    nap = python_check("import time; time.sleep(0.5)")
-    set_checks(repo, "ruleset", {"nap-a": nap, "nap-b": nap}, ["nap-a", "nap-b"])
+    """With two jobs each check waits for the other to start, so neither can end before both
+    ran; with one job the first waits for the second as long as a nap of 0.5 s lasted."""
+    place = tmp_path / "meeting"
+    place.mkdir()
+    meet_a, meet_b = meeting_check("a", "b", place), meeting_check("b", "a", place)
+    set_checks(repo, "ruleset", {"nap-a": meet_a, "nap-b": meet_b}, ["nap-a", "nap-b"])
     ruleset_branch(repo)
 
-    def spans(jobs: str) -> list[tuple[dt.datetime, dt.datetime]]:
+    def spans(jobs: str, patience: float) -> list[tuple[dt.datetime, dt.datetime, str]]:
+        for mark in ("a", "b"):
+            (place / mark).unlink(missing_ok=True)
+        (place / "patience").write_text(str(patience))
         result = run_check(repo, capsys, "--jobs", jobs)
         assert result.code == 0, result.out
         found = []
         for name in ("nap-a", "nap-b"):
             check = result.check(name)
             start = dt.datetime.fromisoformat(check["started_at"].replace("Z", "+00:00"))
-            found.append((start, start + dt.timedelta(seconds=check["duration_seconds"])))
+            end = start + dt.timedelta(seconds=check["duration_seconds"])
+            found.append((start, end, check["output"]["tail"].strip()))
         return sorted(found)
 
-    (first_start, first_end), (second_start, second_end) = spans("2")
+    (_, first_end, first_saw), (second_start, _, second_saw) = spans("2", patience=60)
     assert second_start < first_end  # the second started before the first finished
-    (first_start, first_end), (second_start, second_end) = spans("1")
+    assert (first_saw, second_saw) == ("met", "met")
+    (first_start, first_end, first_saw), (second_start, second_end, _) = spans("1", patience=0.5)
     assert first_start < first_end <= second_start + dt.timedelta(milliseconds=20) < second_end
+    assert first_saw == "alone"  # the second had not started while the first waited for it
 
 
 # --- checks that receive the change ----------------------------------------------------------
