@@ -122,7 +122,7 @@ def run(argv: Sequence[str], cwd: Path, person: Person, on_line: Callable[[str],
         if process.stdout is not None:
             process.stdout.close()
     if timed_out.is_set():
-        lines.append(f"(killed after {timeout:.0f} s)")
+        lines.append(f"(killed after {timeout:g} s)")
         on_line(lines[-1])
     return Finished(code, "".join(f"{line}\n" for line in lines))
 
@@ -191,7 +191,7 @@ class PreloadedBot:
                     os.kill(pid, signal.SIGKILL)
                 self.close()
         if timed_out.is_set():
-            lines.append(f"(killed after {timeout:.0f} s)")
+            lines.append(f"(killed after {timeout:g} s)")
             on_line(lines[-1])
         return Finished(code, "".join(f"{line}\n" for line in lines))
 
