@@ -6,7 +6,8 @@ HMAC signature when it was given them, and keeps the events by id: a second deli
 same id is counted in `duplicates` and acknowledged, never stored twice.
 
 `faults` is a list consumed one per request: "ok", "500", "503-retry-after", "drop" (close the
-connection without an answer), "slow" (store, then answer after `slow_seconds`), "crash" (store,
+connection without an answer), "slow" (store, then answer only once the sender has given up on
+the answer: its next request has come, or the receiver stops; at most `slow_seconds`), "crash" (store,
 answer 200, then stop listening: a receiver that acknowledges and dies), "401", "garbage"
 (answer 200 without storing: should never happen, used to prove the sender trusts only 2xx).
 """
@@ -17,7 +18,6 @@ import hashlib
 import hmac
 import json
 import threading
-import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -31,7 +31,7 @@ class Receiver:
     token: str | None = None
     hmac_key: bytes | None = None
     faults: list[str] = field(default_factory=list)
-    slow_seconds: float = 1.0
+    slow_seconds: float = 30.0  # the longest a slow answer waits for the sender to give up
     events: dict[str, dict[str, Any]] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     posts: int = 0
@@ -39,8 +39,10 @@ class Receiver:
     rejected: list[str] = field(default_factory=list)
     port: int = 0
     server: ThreadingHTTPServer | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    # guards the counts; notified on each request and on stop (a slow answer waits for those)
+    lock: threading.Condition = field(default_factory=threading.Condition)
     dead: bool = False  # after a "crash": no request is answered any more, as from a dead process
+    stopping: bool = False
 
     @property
     def url(self) -> str:
@@ -48,6 +50,7 @@ class Receiver:
 
     def start(self) -> Receiver:
         receiver = self
+        self.stopping = False
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
@@ -65,6 +68,9 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        with self.lock:
+            self.stopping = True
+            self.lock.notify_all()
         if self.server is not None:
             server, self.server = self.server, None
             server.shutdown()
@@ -79,7 +85,9 @@ class Receiver:
                 request.connection.close()
                 return
             self.posts += 1
+            arrival = self.posts
             fault = self.faults.pop(0) if self.faults else "ok"
+            self.lock.notify_all()
         if fault == "drop":
             request.close_connection = True
             request.connection.close()
@@ -95,8 +103,10 @@ class Receiver:
             self.rejected.append(problem)
             return self.answer(request, 400)
         self.store(body, request)
-        if fault == "slow":
-            time.sleep(self.slow_seconds)
+        if fault == "slow":  # answered only once the sender has sent again: it gave up on it
+            with self.lock:
+                self.lock.wait_for(lambda: self.posts > arrival or self.stopping,
+                                   timeout=self.slow_seconds)
         if fault == "crash":
             with self.lock:
                 self.dead = True  # before the answer: the client's next event may come at once
