@@ -247,6 +247,13 @@ REVIEW_CASES = [
         id="a-comment-does-not-replace-an-approval",
     ),
     pytest.param(
+        [review(1, "rita"), review(2, "adam"), review(3, "rita")],
+        Status.APPROVED,
+        {"reviewer": ["rita"], "administrator": ["adam"]},
+        {1: "superseded by review 3"},
+        id="approving-again-replaces-the-earlier-approval",
+    ),
+    pytest.param(
         [review(1, "erin"), review(2, "adam")],
         Status.PENDING,
         {"reviewer": [], "administrator": ["adam"]},
