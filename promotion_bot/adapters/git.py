@@ -10,7 +10,7 @@ import contextlib
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,27 +224,47 @@ class RevisionFacts:
     prefix: str  # as prefix_in_toplevel
     shallow: bool
     commits: tuple[str, ...]  # the commit of each rev asked for, in order
+    # the merge base of the first two commits, when asked for and git finds exactly one
+    merge_base: str | None = None
 
 
-def revision_facts(repo: Path, revs: Sequence[str]) -> RevisionFacts | None:
+def revision_facts(
+    repo: Path, revs: Sequence[str], *, merge_base: bool = False
+) -> RevisionFacts | None:
     """The prefix, whether the clone is shallow, and the commit of each of `revs`, with one
     `git rev-parse`; None when that one call cannot tell plainly (a rev that is not exactly one
-    commit, or looks like an option): then ask `prefix_in_toplevel` and `rev_parse`, whose
-    refusals say what is wrong."""
-    if any(not rev or rev.startswith("-") for rev in revs):
+    commit, or looks like an option or a range): then ask `prefix_in_toplevel` and
+    `rev_parse`, whose refusals say what is wrong.
+
+    With `merge_base`, the same process gives the merge base of the first two revs: rev-parse
+    prints `A...B` as B, A and each merge base negated. Exactly one is the answer `git
+    merge-base` gives; none (no common history) or several (criss-cross merges) leave
+    `merge_base` None, for the caller to ask `merge_base`, which refuses or picks as before."""
+    if any(not rev or rev.startswith("-") or ".." in rev for rev in revs):
         return None
     asked = [f"{rev}^{{commit}}" for rev in revs]
+    if merge_base:
+        asked.append(f"{asked[0]}...{asked[1]}")
     result = run_git(
         repo, "rev-parse", "--show-prefix", "--is-shallow-repository", *asked, "--",
         ok_codes=(0, 128),
     )
     lines = result.stdout.decode("utf-8", "surrogateescape").split("\n")
-    if result.returncode != 0 or len(lines) != len(revs) + 4 or lines[-2:] != ["--", ""]:
+    if result.returncode != 0 or len(lines) < len(revs) + 4 or lines[-2:] != ["--", ""]:
         return None
-    prefix, shallow, *commits = lines[:-2]
+    prefix, shallow, *answers = lines[:-2]
+    commits, rest = answers[: len(revs)], answers[len(revs) :]
     if shallow not in ("true", "false") or not all(_is_object_id(c) for c in commits):
         return None
-    return RevisionFacts(prefix, shallow == "true", tuple(commits))
+    if not merge_base:
+        return None if rest else RevisionFacts(prefix, shallow == "true", tuple(commits))
+    if rest[:2] != [commits[1], commits[0]]:
+        return None
+    bases = [line.removeprefix("^") for line in rest[2:]]
+    if not all(line.startswith("^") for line in rest[2:]) or not all(map(_is_object_id, bases)):
+        return None
+    return RevisionFacts(prefix, shallow == "true", tuple(commits),
+                         bases[0] if len(bases) == 1 else None)
 
 
 def _is_object_id(text: str) -> bool:
@@ -477,17 +497,20 @@ def detached_worktree_started(
 
 
 class GitRevisionReader:
-    """RevisionReader over a local git repository (one process per read, few reads)."""
+    """RevisionReader over a local git repository (one process per read, few reads).
+    `merge_bases`: (base, head) -> merge base, as the caller already knows them."""
 
-    def __init__(self, repo: Path) -> None:
+    def __init__(self, repo: Path, merge_bases: Mapping[tuple[str, str], str] | None = None
+                 ) -> None:
         self.repo = repo
         self.prefix = prefix_in_toplevel(repo)  # '' unless repo is a subfolder
+        self.merge_bases = dict(merge_bases or {})
 
     def read(self, rev: str, path: str) -> bytes | None:
         return read_blob(self.repo, rev, self.prefix + path)
 
     def changes(self, base: str, head: str) -> list[Change]:
-        start = merge_base(self.repo, base, head)
+        start = self.merge_bases.get((base, head)) or merge_base(self.repo, base, head)
         # "." limits the diff to the governed repository when it is a subfolder (git -C
         # resolves pathspecs from there); git still prints paths from the top level
         found = diff_changes(self.repo, start, head, ["."] if self.prefix else [])

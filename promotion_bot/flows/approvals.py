@@ -17,6 +17,14 @@ def evaluate_snapshot(
 ) -> Decision:
     """`base` and `head` default to the snapshot's own SHAs."""
     snapshot = load_snapshot(snapshot_path)
-    base_sha = git.rev_parse(root, base or snapshot.base_sha)
-    head_sha = git.rev_parse(root, head or snapshot.head_sha)
-    return evaluate(collect_inputs(GitRevisionReader(root), base_sha, head_sha, snapshot))
+    base, head = base or snapshot.base_sha, head or snapshot.head_sha
+    # both commits and their merge base with one `git rev-parse` when it can tell plainly
+    facts = git.revision_facts(root, [base, head], merge_base=True)
+    if facts is None:
+        base_sha, head_sha = git.rev_parse(root, base), git.rev_parse(root, head)
+        known = {}
+    else:
+        base_sha, head_sha = facts.commits
+        known = {(base_sha, head_sha): facts.merge_base} if facts.merge_base else {}
+    reader = GitRevisionReader(root, known)
+    return evaluate(collect_inputs(reader, base_sha, head_sha, snapshot))

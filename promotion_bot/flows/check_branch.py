@@ -82,19 +82,21 @@ SHALLOW = (
 )
 
 
-def _revisions(settings: Settings) -> tuple[str, str, str]:
-    """(prefix, base commit, head commit): one `git rev-parse` when it can tell plainly."""
+def _revisions(settings: Settings) -> tuple[str, str, str, str | None]:
+    """(prefix, base commit, head commit, their merge base or None): one `git rev-parse` when
+    it can tell plainly (None for the merge base: ask `git merge-base`)."""
     root = settings.root
-    facts = git.revision_facts(root, [settings.base_ref, settings.head_ref])
+    facts = git.revision_facts(root, [settings.base_ref, settings.head_ref], merge_base=True)
     if facts is not None:
         if facts.shallow:
             raise ConfigError(SHALLOW)
         base_sha, head_sha = facts.commits
-        return facts.prefix, base_sha, head_sha
+        return facts.prefix, base_sha, head_sha, facts.merge_base
     prefix = git.prefix_in_toplevel(root)
     if git.git_text(root, "rev-parse", "--is-shallow-repository") == "true":
         raise ConfigError(SHALLOW)
-    return prefix, git.rev_parse(root, settings.base_ref), git.rev_parse(root, settings.head_ref)
+    base_sha = git.rev_parse(root, settings.base_ref)
+    return prefix, base_sha, git.rev_parse(root, settings.head_ref), None
 
 
 def read_branch(
@@ -104,9 +106,9 @@ def read_branch(
     `adds_yaml(head_sha)` is called as soon as the diff shows the head adds YAML files (it
     probably adds change requests, whose checks will need the head's work tree)."""
     root = settings.root
-    prefix, base_sha, head_sha = _revisions(settings)
+    prefix, base_sha, head_sha, merge_base = _revisions(settings)
     try:
-        merge_base = git.merge_base(root, base_sha, head_sha)
+        merge_base = merge_base or git.merge_base(root, base_sha, head_sha)
     except GitError:
         raise ConfigError(
             f"{settings.base_ref} and {settings.head_ref} have no common history; check --base"

@@ -128,3 +128,68 @@ def test_a_branch_resolves_with_one_process_and_what_is_not_a_commit_is_peeled_o
         git.resolve_branch(root, "refs/heads/missing")
     with pytest.raises(git.GitError, match="is a tag"):
         git.resolve_branch(root, "annotated")
+
+
+@pytest.fixture
+def criss_cross(tmp_path: Path) -> GitRepo:
+    """main (the root commit); `a` and `b` each merge the other's first commit, so they have
+    two merge bases; `lonely` shares no history with them."""
+    repo = GitRepo(tmp_path / "criss-cross")
+    repo.root.mkdir()
+    repo.git("init", "-q")
+    repo.write("f.txt", "root\n")
+    repo.commit("root")
+    for name in ("a", "b"):
+        repo.branch(name)
+        repo.write(f"{name}.txt", f"{name}\n")
+        repo.commit(f"{name} 1")
+    repo.checkout("a")
+    repo.git("merge", "-q", "--no-ff", "-m", "b into a", "b")
+    repo.checkout("b")
+    repo.git("merge", "-q", "--no-ff", "-m", "a 1 into b", "a~1")
+    repo.git("checkout", "-q", "--orphan", "lonely")
+    repo.commit("unrelated")
+    return repo
+
+
+@pytest.mark.parametrize(
+    ("base", "head", "bases"),
+    [
+        ("main", "a", 1),  # the base is an ancestor of the head
+        ("a~1", "b~1", 1),  # diverged once
+        ("a", "a", 1),  # the same commit
+        ("a", "b", 2),  # criss-cross merges: git merge-base picks one, asked as before
+        ("a", "lonely", 0),  # no common history: git merge-base refuses, as before
+    ],
+    ids=["ancestor", "diverged", "same", "criss-cross", "unrelated"],
+)
+def test_the_merge_base_comes_with_the_commits_when_git_finds_exactly_one(
+    criss_cross: GitRepo, started: list[tuple[str, ...]], base: str, head: str, bases: int
+) -> None:
+    root = criss_cross.root
+    facts = git.revision_facts(root, [base, head], merge_base=True)
+    assert [args[0] for args in started] == ["rev-parse"]
+    assert facts is not None
+    assert facts.commits == (criss_cross.git("rev-parse", base), criss_cross.git("rev-parse", head))
+    all_bases = criss_cross.git("merge-base", "--all", base, head).split() if bases else []
+    assert len(all_bases) == bases
+    if bases == 1:
+        assert facts.merge_base == all_bases[0] == git.merge_base(root, base, head)
+        return
+    assert facts.merge_base is None  # the caller asks git merge-base, which answers as before
+    if bases:
+        assert git.merge_base(root, base, head) == criss_cross.git("merge-base", base, head)
+    else:
+        with pytest.raises(git.GitError):
+            git.merge_base(root, base, head)
+
+
+@pytest.mark.parametrize(
+    "revs",
+    [["a..b", "a"], ["a", "a...b"], ["a", "--all"], ["a", "no-such-branch"], ["a", "a:f.txt"]],
+    ids=["range", "symmetric-range", "option", "unknown", "blob"],
+)
+def test_the_merge_base_is_not_asked_beside_what_is_not_one_commit(
+    criss_cross: GitRepo, revs: list[str]
+) -> None:
+    assert git.revision_facts(criss_cross.root, revs, merge_base=True) is None

@@ -957,6 +957,19 @@ def test_a_shallow_clone_is_refused(
     assert "this clone is shallow" in capsys.readouterr().err
 
 
+def test_a_base_without_common_history_is_refused(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No merge base, no diff to judge: the merge base asked with the commits is not there,
+    and git merge-base's refusal is the answer."""
+    ruleset_branch(repo)
+    repo.git("checkout", "-q", "--orphan", "lonely")
+    repo.commit("the same files, no common history")
+    code = main(["check", "--repo", str(repo.root), "--base", "lonely", "--head", "feature"])
+    assert code == 2
+    assert "lonely and feature have no common history; check --base" in capsys.readouterr().err
+
+
 def test_the_command_runs_as_a_real_subprocess(repo: GitRepo) -> None:
     ruleset_branch(repo)
     completed = subprocess.run(
