@@ -119,33 +119,66 @@ _BRANCH_NAMESPACES = ("refs/heads/", "refs/remotes/")
 
 def default_branch(repo: Path, candidates: Sequence[str]) -> str | None:
     """The first of `candidates` (e.g. origin/main, main) that is a branch here, checked
-    through full ref names like `resolve_branch` (a tag imitating it is refused), or None."""
+    through full ref names like `resolve_branch` (a tag imitating it is refused), or None.
+    One `for-each-ref` lists every name the candidates answer to."""
+    found = _refs_named(repo, [ref for name in candidates for ref in _short_name_refs(name)])
     for name in candidates:
-        for space in _BRANCH_NAMESPACES:
-            if run_git(repo, "show-ref", "--verify", "--quiet", f"{space}{name}",
-                       ok_codes=(0, 1, 128)).returncode == 0:
-                resolve_branch(repo, name)  # raises when a tag or a second branch imitates it
-                return name
+        mine = [ref for ref in found if ref.name in _short_name_refs(name)]
+        if any(not ref.name.startswith("refs/tags/") for ref in mine):
+            _branch_of(repo, name, mine)  # raises when a tag or a second branch imitates it
+            return name
     return None
 
 
-def resolve_branch(repo: Path, name: str) -> tuple[str, str]:
+def first_ref(repo: Path, names: Sequence[str]) -> tuple[str, str] | None:
+    """(full name, commit) of the first of the full ref names `names` that exists, with one
+    `for-each-ref` (what is not a commit is peeled or refused by git, as `rev_parse` does)."""
+    found = {ref.name: ref for ref in _refs_named(repo, list(names))}
+    for name in names:
+        if name in found:
+            return name, _commit_of(repo, found[name])
+    return None
+
+
+def _short_name_refs(name: str) -> list[str]:
+    """The full names a short branch name answers to: the branch namespaces, and the tag git
+    would take first."""
+    return [f"{space}{name}" for space in _BRANCH_NAMESPACES] + [f"refs/tags/{name}"]
+
+
+def branch_ref_names(name: str) -> list[str]:
+    """The full ref names `resolve_branch` looks `name` up under (none for HEAD), for a caller
+    that lists them with other refs in one `list_refs`."""
+    if name == "HEAD":
+        return []
+    if name.startswith("refs/"):
+        return [name]
+    return _short_name_refs(name)
+
+
+def resolve_branch(repo: Path, name: str, listed: Sequence[Ref] | None = None) -> tuple[str, str]:
     """(full ref name, commit) of the trusted branch `name`, resolved through full ref names.
 
     git resolves a short name to refs/tags/<name> before refs/heads and refs/remotes, so a tag
     named `origin/main` (anyone who can push a tag can make one) would replace the branch.
     Accepted: HEAD, a full name (refs/...), a commit id, or a name that is exactly one of
     refs/heads/<name> and refs/remotes/<name>; a name that is also a tag, or both a local
-    and a remote-tracking branch, is ambiguous and refused."""
+    and a remote-tracking branch, is ambiguous and refused. `listed`: what a `list_refs` that
+    asked for `branch_ref_names(name)` (among others) found, so that nothing is listed twice."""
     if name == "HEAD":
         return name, rev_parse(repo, name)
+    wanted = branch_ref_names(name)
+    found = (_refs_named(repo, wanted) if listed is None
+             else [ref for ref in listed if ref.name in wanted])
     if name.startswith("refs/"):
-        found = _refs_named(repo, [name])
         if not found:
             raise GitError(f"no ref {name!r} in {repo}; fetch it or check the name")
         return name, _commit_of(repo, found[0])
-    found = _refs_named(repo, [f"{space}{name}" for space in _BRANCH_NAMESPACES]
-                        + [f"refs/tags/{name}"])
+    return _branch_of(repo, name, found)
+
+
+def _branch_of(repo: Path, name: str, found: list[Ref]) -> tuple[str, str]:
+    """(full ref name, commit) of the short name `name`, judged by the refs it answers to."""
     branches = [ref for ref in found if not ref.name.startswith("refs/tags/")]
     if len(found) > 1:
         raise GitError(
@@ -191,27 +224,35 @@ def unambiguous_name(repo: Path, name: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Ref:
+class Ref:
     name: str
     kind: str  # the type of the object it names: commit, or tag for an annotated tag
     object_id: str
+    size: int  # of that object
 
 
-def _refs_named(repo: Path, candidates: list[str]) -> list[_Ref]:
-    """Which of the full ref names `candidates` exist, with what they name (for-each-ref also
-    matches what lies below a name, e.g. refs/heads/main/x for refs/heads/main: only exact
-    names count)."""
-    listing = git_text(repo, "for-each-ref", "--format=%(objecttype) %(objectname) %(refname)",
-                       *candidates)
+def list_refs(repo: Path, patterns: Sequence[str]) -> list[Ref]:
+    """The refs one `for-each-ref` lists for `patterns` (a pattern also matches what lies
+    below it: refs/heads/main lists refs/heads/main/x), with the type and size of what each
+    names."""
+    listing = git_text(
+        repo, "for-each-ref", "--format=%(objectname) %(objecttype) %(objectsize) %(refname)",
+        *patterns,
+    )
     found = []
     for line in listing.splitlines():
-        kind, object_id, name = line.split(" ", 2)
-        if name in candidates:
-            found.append(_Ref(name, kind, object_id))
+        object_id, kind, size, name = line.split(" ", 3)
+        found.append(Ref(name, kind, object_id, int(size)))
     return found
 
 
-def _commit_of(repo: Path, ref: _Ref) -> str:
+def _refs_named(repo: Path, candidates: list[str]) -> list[Ref]:
+    """Which of the full ref names `candidates` exist, with what they name (only exact names
+    count)."""
+    return [ref for ref in list_refs(repo, candidates) if ref.name in candidates]
+
+
+def _commit_of(repo: Path, ref: Ref) -> str:
     """The commit a ref names: its own object when that is a commit, else git peels it (an
     annotated tag) or refuses (a tree, a blob)."""
     if ref.kind == "commit" and _is_object_id(ref.object_id):

@@ -119,10 +119,9 @@ def verify_commit(
 
 def _default_main(root: Path) -> tuple[str, str]:
     """origin/main, else main, by their full names: a tag called origin/main is not main."""
-    for candidate in ("refs/remotes/origin/main", "refs/heads/main"):
-        if git.run_git(root, "show-ref", "--verify", "--quiet", candidate,
-                       ok_codes=(0, 1, 128)).returncode == 0:
-            return candidate.split("/", 2)[2], git.rev_parse(root, candidate)
+    found = git.first_ref(root, ("refs/remotes/origin/main", "refs/heads/main"))
+    if found is not None:
+        return found[0].split("/", 2)[2], found[1]
     raise ConfigError("no origin/main or main here: pass --base BRANCH, the branch production "
                       "deploys from")
 

@@ -193,3 +193,55 @@ def test_the_merge_base_is_not_asked_beside_what_is_not_one_commit(
     criss_cross: GitRepo, revs: list[str]
 ) -> None:
     assert git.revision_facts(criss_cross.root, revs, merge_base=True) is None
+
+
+@pytest.mark.parametrize(
+    ("refs", "found"),
+    [
+        ({}, "main"),
+        ({"refs/remotes/origin/main": "HEAD"}, "origin/main"),
+        ({"refs/tags/origin/main": "HEAD"}, "main"),  # a tag alone is not a branch: main is
+        ({"refs/remotes/origin/main": "first", "refs/tags/origin/main": "HEAD"},
+         "'origin/main' is ambiguous here"),
+        ({"refs/remotes/origin/main": "first", "refs/heads/origin/main": "HEAD"},
+         "'origin/main' is ambiguous here"),
+        ({"refs/remotes/origin/main": "annotated"}, "origin/main"),  # peeled to its commit
+        ({"refs/remotes/origin/main": "HEAD^{tree}"}, "is not a commit"),
+        ({"refs/remotes/origin/main/x": "HEAD", "refs/tags/main/x": "HEAD"}, "main"),
+    ],
+    ids=["main", "remote", "tag-alone", "tag-and-remote", "local-and-remote", "annotated-tag",
+         "tree", "below-the-names"],
+)
+def test_the_default_branch_is_found_with_one_listing_and_refused_as_before(
+    two_commits: GitRepo, started: list[tuple[str, ...]], refs: dict[str, str], found: str
+) -> None:
+    two_commits.git("tag", "-a", "-m", "annotated", "annotated", "first")
+    for ref, rev in refs.items():
+        two_commits.git("update-ref", ref, two_commits.git("rev-parse", rev))
+    if found in ("main", "origin/main"):
+        assert git.default_branch(two_commits.root, ("origin/main", "main")) == found
+        listings = [args[0] for args in started if args[0] != "rev-parse"]
+        assert listings == ["for-each-ref"]  # a rev-parse only to peel an annotated tag
+    else:
+        with pytest.raises(git.GitError, match=found):
+            git.default_branch(two_commits.root, ("origin/main", "main"))
+
+
+def test_no_default_branch_is_none(two_commits: GitRepo) -> None:
+    assert git.default_branch(two_commits.root, ("origin/trunk", "trunk")) is None
+
+
+def test_the_first_existing_full_ref_comes_from_one_listing(
+    two_commits: GitRepo, started: list[tuple[str, ...]]
+) -> None:
+    root, names = two_commits.root, ("refs/remotes/origin/main", "refs/heads/main")
+    head, first = two_commits.git("rev-parse", "HEAD"), two_commits.git("rev-parse", "first")
+    two_commits.git("tag", "origin/main", "first")  # a tag is never one of the full names
+    assert git.first_ref(root, names) == ("refs/heads/main", head)
+    two_commits.git("update-ref", "refs/remotes/origin/main", first)
+    assert git.first_ref(root, names) == ("refs/remotes/origin/main", first)
+    assert [args[0] for args in started] == ["for-each-ref", "for-each-ref"]
+    assert git.first_ref(root, ("refs/remotes/upstream/main",)) is None
+    two_commits.git("update-ref", "refs/remotes/origin/main", two_commits.git("rev-parse", "HEAD^{tree}"))
+    with pytest.raises(git.GitError, match="is not a commit"):
+        git.first_ref(root, names)
