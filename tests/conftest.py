@@ -120,6 +120,23 @@ def _python3_is_the_tests_python() -> Iterator[None]:
         yield
 
 
+@pytest.fixture
+def git_processes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """The arguments of each git process the adapters start through `git.run_git` from here
+    on (every git process but the background `worktree add`)."""
+    from promotion_bot.adapters import git as git_adapter
+
+    seen: list[tuple[str, ...]] = []
+    real_run_git = git_adapter.run_git
+
+    def counted(repo: Path, *args: str, **kwargs: Any) -> Any:
+        seen.append(args)
+        return real_run_git(repo, *args, **kwargs)
+
+    monkeypatch.setattr(git_adapter, "run_git", counted)
+    return seen
+
+
 def git(repo: Path, *args: str) -> str:
     result = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True,
                             check=True)

@@ -50,36 +50,55 @@ class GitRepo:
         return git.identity_args(self.root)
 
 
+_TAGS = f"refs/tags/{TAG_PREFIX}"
+
+
 def read_tags(repo: GitRepo) -> list[TagRecord]:
     """All promotion tags: one for-each-ref, then one cat-file --batch for the tag objects."""
-    listing = git.run_git(
-        repo.root,
-        "for-each-ref",
-        "--format=%(objectname) %(objecttype) %(objectsize) %(refname)",
-        f"refs/tags/{TAG_PREFIX}",
-    ).stdout.decode("utf-8", "surrogateescape")
-    refs: list[tuple[str, str, int, str]] = []
-    for line in listing.splitlines():
-        if not line.strip():
-            continue
-        object_id, kind, size_text, refname = line.split(" ", 3)
-        refs.append((object_id, kind, int(size_text), refname.removeprefix("refs/tags/")))
-    # a tag object larger than any envelope is never read: anyone who can push a tag could
-    # otherwise make every audit and deployment read a gigabyte
-    objects = cat_objects(
-        repo, [oid for oid, kind, size, _ in refs if kind == "tag" and size <= MAX_TAG_BYTES]
-    )
-    uses = Counter(object_id for object_id, _, _, _ in refs)
+    refs = promotion_tag_refs(repo)
+    return tag_records(refs, cat_objects(repo, tag_objects_to_read(refs)))
+
+
+def promotion_tag_refs(repo: GitRepo) -> list[git.Ref]:
+    """The promotion tags' refs, with one `git for-each-ref` (`tag_records` reads them)."""
+    return git.list_refs(repo.root, [_TAGS])
+
+
+def read_ledger_refs(repo: GitRepo, rev: str) -> tuple[str, list[git.Ref]]:
+    """The commit `rev` names as a branch (git.resolve_branch: a tag that imitates main's name
+    never replaces it; HEAD is left as it is, for `history_of`'s `git log` to resolve) and the
+    promotion tags' refs, with one `git for-each-ref`."""
+    listed = git.list_refs(repo.root, [_TAGS, *git.branch_ref_names(rev)])
+    commit = rev if rev == "HEAD" else git.resolve_branch(repo.root, rev, listed)[1]
+    return commit, [ref for ref in listed if ref.name.startswith(_TAGS)]
+
+
+def tag_objects_to_read(refs: Sequence[git.Ref]) -> list[str]:
+    """The annotated tags among the promotion tags' refs (`read_ledger_refs`) whose objects are
+    read. A tag object larger than any envelope is never read: anyone who can push a tag could
+    otherwise make every audit and deployment read a gigabyte."""
+    return [ref.object_id for ref in refs
+            if ref.name.startswith(_TAGS) and ref.kind == "tag" and ref.size <= MAX_TAG_BYTES]
+
+
+def tag_records(
+    refs: Sequence[git.Ref], objects: dict[str, tuple[str, bytes] | None]
+) -> list[TagRecord]:
+    """The promotion tags' records, from their refs and the objects `cat_objects` read for
+    `tag_objects_to_read(refs)` (each is dropped from `objects` once its last tag is made)."""
+    tags = [ref for ref in refs if ref.name.startswith(_TAGS)]
+    uses = Counter(ref.object_id for ref in tags)
     records: list[TagRecord] = []
-    for object_id, kind, object_size, name in refs:
-        if kind != "tag":
-            records.append(TagRecord(name, object_id, False, object_id, kind, None, b""))
+    for ref in tags:
+        object_id, name = ref.object_id, ref.name.removeprefix("refs/tags/")
+        if ref.kind != "tag":
+            records.append(TagRecord(name, object_id, False, object_id, ref.kind, None, b""))
             continue
-        if object_size > MAX_TAG_BYTES:
+        if ref.size > MAX_TAG_BYTES:
             records.append(
                 TagRecord(
                     name, object_id, True, None, None, None, b"",
-                    unreadable=f"the tag object is {object_size} bytes, larger than any record "
+                    unreadable=f"the tag object is {ref.size} bytes, larger than any record "
                     f"({MAX_TAG_BYTES} bytes at most); it was not read",
                 )
             )
@@ -93,6 +112,18 @@ def read_tags(repo: GitRepo) -> list[TagRecord]:
             continue
         records.append(_parse_tag_object(name, object_id, found[1]))
     return sorted(records, key=lambda record: record.name)
+
+
+def read_tags_and_files(
+    repo: GitRepo, refs: Sequence[git.Ref], tree: HistoryTree, wanted: dict[str, set[str]]
+) -> list[TagRecord]:
+    """The promotion tags' records (`tag_records`), and `wanted` (commit -> paths) prepared in
+    `tree`, with one `git cat-file --batch` for the tag objects and the files' blobs."""
+    tree.prepare(wanted, fetch=False)
+    blob_ids = tree.unfetched()
+    objects = cat_objects(repo, [*tag_objects_to_read(refs), *blob_ids])
+    tree.keep({oid: objects[oid] for oid in blob_ids if oid in objects})
+    return tag_records(refs, objects)
 
 
 def _parse_tag_object(name: str, object_id: str, raw: bytes) -> TagRecord:
@@ -143,25 +174,38 @@ def read_blobs(repo: GitRepo, blob_ids: Iterable[str]) -> dict[str, bytes]:
 
 
 def read_history(repo: GitRepo, rev: str) -> History:
-    """`rev`'s first-parent history, oldest first, each commit with its diff against its
-    first parent (the root commit against the empty tree), paths relative to the governed
-    root. One `git log` process. `rev` is resolved as a branch (git.resolve_branch): a tag
-    that imitates main's name never replaces it."""
-    sha = git.resolve_branch(repo.root, rev)[1]
-    output = git.run_git(
-        repo.root,
-        "log",
-        "--first-parent",
-        "--reverse",
-        "--root",
-        "--diff-merges=first-parent",
-        "--raw",
-        "-M",
-        "--no-abbrev",
-        "-z",
-        "--format=%x01%H%x00%T%x00%P%x00%cI%x00",
-        sha,
-    ).stdout
+    """`rev`'s first-parent history (`history_of`), `rev` resolved as a branch
+    (git.resolve_branch): a tag that imitates main's name never replaces it."""
+    return history_of(repo, rev if rev == "HEAD" else git.resolve_branch(repo.root, rev)[1])
+
+
+def history_of(repo: GitRepo, commit: str) -> History:
+    """The first-parent history of `commit` (a commit id, or HEAD), oldest first, each commit
+    with its diff against its first parent (the root commit against the empty tree), paths
+    relative to the governed root. One `git log` process, which resolves HEAD itself; a HEAD
+    that names no commit is refused as git.rev_parse refuses it."""
+    try:
+        output = git.run_git(
+            repo.root,
+            "log",
+            "--first-parent",
+            "--reverse",
+            "--root",
+            "--diff-merges=first-parent",
+            "--raw",
+            "-M",
+            "--no-abbrev",
+            "-z",
+            "--format=%x01%H%x00%T%x00%P%x00%cI%x00",
+            commit,
+            "--",
+        ).stdout
+    except GitError:
+        git.rev_parse(repo.root, commit)  # its refusal says what is wrong
+        raise
+    if not output:  # git log walks no tree or blob: what names one is not a commit
+        git.rev_parse(repo.root, commit)
+        raise GitError(f"{commit!r} has no history in {repo.root}")
     return History(tuple(_parse_log(output, repo.prefix)))
 
 
@@ -388,6 +432,25 @@ class HistoryTree:
             return
         self.batches += 1
         self._contents.update(read_blobs(self.repo, blob_ids))
+
+    def share_contents(self, other: HistoryTree) -> None:
+        """Use (and add to) the blob contents `other` read: a blob id names the same bytes
+        whatever commit it is read at."""
+        self._contents, self._digests = other._contents, other._digests
+
+    def unfetched(self) -> list[str]:
+        """The blob ids resolved by `prepare` whose contents are not here yet, for a caller
+        that reads them with other objects in one batch (`keep`)."""
+        return sorted({b for b in self._blob_ids.values() if b and b not in self._contents})
+
+    def keep(self, objects: dict[str, tuple[str, bytes] | None]) -> None:
+        """The contents of the blobs among `objects` (`cat_objects`' answer): what is not a
+        blob is left out, as `read_blobs` leaves it out."""
+        if objects:
+            self.batches += 1
+        self._contents.update(
+            (oid, found[1]) for oid, found in objects.items() if found and found[0] == "blob"
+        )
 
     def blob_id(self, commit: str, path: str) -> str | None:
         key = (commit, path)

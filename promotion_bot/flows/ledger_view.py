@@ -2,9 +2,10 @@
 files the audit needs and the trusted keys. Shared by the audit, status, verify and rollback
 flows.
 
-Reads main's first-parent history (one `git log`), the promotion tags (one `git for-each-ref`
-plus one `git cat-file --batch`) and the files it needs (one more `cat-file --batch`); the
-judging is promotion_bot.core.audit's. Each tag is judged once, here, with the keys trusted
+Reads the branch and the promotion tags' refs (one `git for-each-ref`), main's first-parent
+history (one `git log`), the tag objects with the files every commit is judged by (one `git
+cat-file --batch`) and the files the valid records name (one more); the judging is
+promotion_bot.core.audit's. Each tag is judged once, here, with the keys trusted
 through the history: its signature verified and its payload parsed once; the files the valid
 records name are then fetched in one batch, and the audit reuses the verdicts.
 """
@@ -16,7 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from promotion_bot.adapters.key_files import load_trusted_keys_file
-from promotion_bot.adapters.ledger import GitRepo, HistoryTree, read_history, read_tags
+from promotion_bot.adapters.ledger import (
+    GitRepo,
+    HistoryTree,
+    history_of,
+    promotion_tag_refs,
+    read_ledger_refs,
+    read_tags_and_files,
+)
 from promotion_bot.core.audit import (
     AuditReport,
     Checkpoint,
@@ -56,16 +64,43 @@ class Ledger:
 
 
 def load_ledger(
-    root: Path, ref: str, trusted_keys: Path | None, *, keep_envelopes: bool = True
+    root: Path, ref: str, trusted_keys: Path | None, *, keep_envelopes: bool = True,
+    commit: str | None = None,
 ) -> Ledger:
-    """`keep_envelopes=False`: the tags keep their names and targets but not their messages
-    (the envelopes), for a caller that judges them only with the ledger's own keys (the
-    audit: ten thousand envelopes are most of its memory)."""
+    """`ref` is resolved as a branch (git.resolve_branch), unless the caller resolved it:
+    `commit`. `keep_envelopes=False`: the tags keep their names and targets but not their
+    messages (the envelopes), for a caller that judges them only with the ledger's own keys
+    (the audit: ten thousand envelopes are most of its memory)."""
     repo = GitRepo.at(root)
-    history = read_history(repo, ref)
-    tags = read_tags(repo)
+    if commit is None:
+        commit, refs = read_ledger_refs(repo, ref)
+    else:
+        refs = promotion_tag_refs(repo)
+    history = history_of(repo, commit)
     tree = HistoryTree(repo, history)
-    tree.prepare(_plan(history))
+    tags = read_tags_and_files(repo, refs, tree, _plan(history))
+    return _judged_ledger(repo, ref, history, tags, tree, trusted_keys, keep_envelopes)
+
+
+def ledger_at(ledger: Ledger, commit: str, trusted_keys: Path | None) -> Ledger:
+    """The ledger of `commit`, a commit on `ledger`'s first-parent history, from what `ledger`
+    read: what `load_ledger(root, commit, ...)` would load, without asking git again (the
+    first-parent history of a commit on that history is its beginning; the tags are the
+    clone's, and a blob's contents are the same wherever it is read)."""
+    position = ledger.history.index(commit)
+    if position is None:
+        raise ValueError(f"{commit} is not on the history of {ledger.ref}")
+    history = History(ledger.history.commits[: position + 1])
+    tree = HistoryTree(ledger.repo, history)
+    tree.share_contents(ledger.tree)
+    tree.prepare(_plan(history))  # read already: nothing to fetch
+    return _judged_ledger(ledger.repo, commit, history, list(ledger.tags), tree, trusted_keys,
+                          keep_envelopes=True)
+
+
+def _judged_ledger(repo: GitRepo, ref: str, history: History, tags: list[TagRecord],
+                   tree: HistoryTree, trusted_keys: Path | None,
+                   keep_envelopes: bool) -> Ledger:
     trusted = trusted_keys_for(tree, history, tags, trusted_keys)
     # the records' files only once the keys are known: an unsigned payload is never parsed
     judged = judge_all(tags, trusted, history)

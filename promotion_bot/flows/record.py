@@ -23,9 +23,10 @@ from promotion_bot.adapters.key_files import signing_identity
 from promotion_bot.adapters.ledger import (
     GitRepo,
     HistoryTree,
+    history_of,
     push_tags,
-    read_history,
-    read_tags,
+    read_ledger_refs,
+    read_tags_and_files,
     write_tag,
 )
 from promotion_bot.adapters.offline_facts import OfflineFacts
@@ -162,9 +163,10 @@ def record_merges(
     """Record every pending merge. `refuse_untrusted=False` is a recorder that ignores which
     keys the policy trusts (what a holder of a retired or foreign key could run): only tests
     use it, to make the records the audit must reject."""
-    history = read_history(repo, ref)
-    tags = read_tags(repo)
+    tip, refs = read_ledger_refs(repo, ref)
+    history = history_of(repo, tip)
     tree = HistoryTree(repo, history)
+    tags = read_tags_and_files(repo, refs, tree, _pending_plan(history.commits))
     by_name = {tag.name: tag for tag in tags}
     pending = _pending_merges(history.commits, tree, by_name)
     signer = _trusted_signer(tree, history, identity, ref, bool(pending)) \
@@ -216,12 +218,7 @@ def _pending_merges(
     its own merge (`Unreadable`), never for the merges before or after it."""
     found: list[Pending] = []
     tagged = {tag.target for tag in tags.values()}
-    tree.prepare(
-        {
-            c.sha: {POLICY_PATH, BASELINE_PATH, *CODEOWNERS_LOCATIONS, *c.added("change-requests")}
-            for c in commits
-        }
-    )
+    tree.prepare(_pending_plan(commits))
     policies: dict[str, Policy | None] = {}
     last_good: Policy | None = None
     for commit in commits:
@@ -245,6 +242,14 @@ def _pending_merges(
         ):
             found.append((commit, policy, crs, unreadable))
     return found
+
+
+def _pending_plan(commits: tuple[HistoryCommit, ...]) -> dict[str, set[str]]:
+    """The files `_pending_merges` reads at each commit."""
+    return {
+        c.sha: {POLICY_PATH, BASELINE_PATH, *CODEOWNERS_LOCATIONS, *c.added("change-requests")}
+        for c in commits
+    }
 
 
 def _unreadable_outcome(commit: HistoryCommit, path: str, problems: list[Problem]) -> RecordOutcome:

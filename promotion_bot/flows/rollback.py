@@ -168,7 +168,7 @@ def _read_context(root: Path, base_ref: str, trusted_keys: Path | None) -> _Cont
     if loaded.value is None:
         raise ConfigError(f"the policy on {base_ref} cannot be used", loaded.problems)
     policy = loaded.value
-    ledger = load_ledger(root, base_sha, trusted_keys)
+    ledger = load_ledger(root, base_sha, trusted_keys, commit=base_sha)
     report = run_audit(ledger, reevaluate=False)
     promotions = _promotions(report, ledger)
     on_main = {p.change_id for p in promotions}

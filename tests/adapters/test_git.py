@@ -74,29 +74,15 @@ def test_a_detached_work_tree_is_removed_with_its_registration(two_commits: GitR
     assert len(two_commits.git("worktree", "list").splitlines()) == 1
 
 
-@pytest.fixture
-def started(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
-    """The arguments of each git process the adapter starts from here on."""
-    seen: list[tuple[str, ...]] = []
-    real_run_git = git.run_git
-
-    def counted(repo: Path, *args: str, **kwargs: object) -> object:
-        seen.append(args)
-        return real_run_git(repo, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(git, "run_git", counted)
-    return seen
-
-
 def test_the_top_level_and_prefix_come_from_one_process_and_a_refusal_is_not_kept(
-    two_commits: GitRepo, tmp_path: Path, started: list[tuple[str, ...]]
+    two_commits: GitRepo, tmp_path: Path, git_processes: list[tuple[str, ...]]
 ) -> None:
     sub = two_commits.root / "governed"
     assert git.toplevel(sub) == two_commits.root.resolve()
     assert git.prefix_in_toplevel(sub) == "governed/"
     assert git.prefix_in_toplevel(two_commits.root) == ""
     assert git.toplevel(two_commits.root / "governed" / "a.txt") == two_commits.root.resolve()
-    assert started == [("rev-parse", "--show-toplevel", "--show-prefix")]
+    assert git_processes == [("rev-parse", "--show-toplevel", "--show-prefix")]
 
     later = tmp_path / "later"
     later.mkdir()
@@ -109,7 +95,7 @@ def test_the_top_level_and_prefix_come_from_one_process_and_a_refusal_is_not_kep
 
 
 def test_a_branch_resolves_with_one_process_and_what_is_not_a_commit_is_peeled_or_refused(
-    two_commits: GitRepo, started: list[tuple[str, ...]]
+    two_commits: GitRepo, git_processes: list[tuple[str, ...]]
 ) -> None:
     root = two_commits.root
     head = two_commits.git("rev-parse", "HEAD")
@@ -120,7 +106,7 @@ def test_a_branch_resolves_with_one_process_and_what_is_not_a_commit_is_peeled_o
         two_commits.git("update-ref", f"refs/remotes/origin/{ref}", two_commits.git("rev-parse", rev))
     assert git.resolve_branch(root, "main") == ("refs/heads/main", head)
     assert git.resolve_branch(root, "refs/heads/main") == ("refs/heads/main", head)
-    assert [args[0] for args in started] == ["for-each-ref", "for-each-ref"]  # no rev-parse
+    assert [args[0] for args in git_processes] == ["for-each-ref", "for-each-ref"]  # no rev-parse
     assert git.resolve_branch(root, "origin/to-a-tag") == ("refs/remotes/origin/to-a-tag", first)
     with pytest.raises(git.GitError, match="is not a commit"):
         git.resolve_branch(root, "origin/to-a-tree")
@@ -164,11 +150,11 @@ def criss_cross(tmp_path: Path) -> GitRepo:
     ids=["ancestor", "diverged", "same", "criss-cross", "unrelated"],
 )
 def test_the_merge_base_comes_with_the_commits_when_git_finds_exactly_one(
-    criss_cross: GitRepo, started: list[tuple[str, ...]], base: str, head: str, bases: int
+    criss_cross: GitRepo, git_processes: list[tuple[str, ...]], base: str, head: str, bases: int
 ) -> None:
     root = criss_cross.root
     facts = git.revision_facts(root, [base, head], merge_base=True)
-    assert [args[0] for args in started] == ["rev-parse"]
+    assert [args[0] for args in git_processes] == ["rev-parse"]
     assert facts is not None
     assert facts.commits == (criss_cross.git("rev-parse", base), criss_cross.git("rev-parse", head))
     all_bases = criss_cross.git("merge-base", "--all", base, head).split() if bases else []
@@ -213,14 +199,14 @@ def test_the_merge_base_is_not_asked_beside_what_is_not_one_commit(
          "tree", "below-the-names"],
 )
 def test_the_default_branch_is_found_with_one_listing_and_refused_as_before(
-    two_commits: GitRepo, started: list[tuple[str, ...]], refs: dict[str, str], found: str
+    two_commits: GitRepo, git_processes: list[tuple[str, ...]], refs: dict[str, str], found: str
 ) -> None:
     two_commits.git("tag", "-a", "-m", "annotated", "annotated", "first")
     for ref, rev in refs.items():
         two_commits.git("update-ref", ref, two_commits.git("rev-parse", rev))
     if found in ("main", "origin/main"):
         assert git.default_branch(two_commits.root, ("origin/main", "main")) == found
-        listings = [args[0] for args in started if args[0] != "rev-parse"]
+        listings = [args[0] for args in git_processes if args[0] != "rev-parse"]
         assert listings == ["for-each-ref"]  # a rev-parse only to peel an annotated tag
     else:
         with pytest.raises(git.GitError, match=found):
@@ -232,7 +218,7 @@ def test_no_default_branch_is_none(two_commits: GitRepo) -> None:
 
 
 def test_the_first_existing_full_ref_comes_from_one_listing(
-    two_commits: GitRepo, started: list[tuple[str, ...]]
+    two_commits: GitRepo, git_processes: list[tuple[str, ...]]
 ) -> None:
     root, names = two_commits.root, ("refs/remotes/origin/main", "refs/heads/main")
     head, first = two_commits.git("rev-parse", "HEAD"), two_commits.git("rev-parse", "first")
@@ -240,7 +226,7 @@ def test_the_first_existing_full_ref_comes_from_one_listing(
     assert git.first_ref(root, names) == ("refs/heads/main", head)
     two_commits.git("update-ref", "refs/remotes/origin/main", first)
     assert git.first_ref(root, names) == ("refs/remotes/origin/main", first)
-    assert [args[0] for args in started] == ["for-each-ref", "for-each-ref"]
+    assert [args[0] for args in git_processes] == ["for-each-ref", "for-each-ref"]
     assert git.first_ref(root, ("refs/remotes/upstream/main",)) is None
     two_commits.git("update-ref", "refs/remotes/origin/main", two_commits.git("rev-parse", "HEAD^{tree}"))
     with pytest.raises(git.GitError, match="is not a commit"):

@@ -12,10 +12,15 @@ from promotion_bot.adapters.ledger import (
     GitRepo,
     HistoryTree,
     LedgerConflict,
+    history_of,
+    promotion_tag_refs,
     read_history,
+    read_ledger_refs,
     read_tags,
+    read_tags_and_files,
     write_tag,
 )
+from promotion_bot.core.errors import GitError
 from promotion_bot.core.history import TreeReplay
 from tests.conftest import git as sh
 
@@ -120,3 +125,105 @@ def test_governed_root_below_the_top_level(tmp_path: Path) -> None:
     assert repo.prefix == "gov/"
     [commit] = read_history(repo, "HEAD").commits
     assert [c.path for c in commit.changes] == ["x/f.txt"]
+
+
+@pytest.mark.parametrize(
+    ("rev", "refs", "expected"),
+    [
+        ("main", {}, "main"),
+        ("refs/heads/main", {}, "main"),
+        ("origin/main", {"refs/remotes/origin/main": "main~1"}, "main~1"),
+        ("refs/remotes/origin/main", {"refs/remotes/origin/main": "v1"}, "main~1"),  # peeled
+        ("main", {"refs/tags/main": "main~1"}, "'main' is ambiguous here"),
+        ("origin/main", {"refs/remotes/origin/main": "main", "refs/heads/origin/main": "main"},
+         "'origin/main' is ambiguous here"),
+        ("trunk", {"refs/tags/trunk": "main"}, r"'trunk' is a tag \(refs/tags/trunk\)"),
+        ("promotion/CR-2026-0002", {}, "'promotion/CR-2026-0002' is a tag"),
+        ("nope", {}, "no branch 'nope'"),
+        ("refs/heads/nope", {}, "no ref 'refs/heads/nope'"),
+        ("origin/main", {"refs/remotes/origin/main": "main^{tree}"}, "is not a commit"),
+        ("main*", {}, "no branch 'main\\*'"),  # a pattern for for-each-ref, never a branch
+    ],
+    ids=["branch", "full-name", "remote", "annotated-tag-target", "tag-and-branch",
+         "local-and-remote", "tag", "promotion-tag", "missing", "missing-full-name", "tree",
+         "glob"],
+)
+def test_the_branch_and_the_promotion_tags_come_from_one_listing(
+    repo: GitRepo, git_processes: list[tuple[str, ...]], rev: str, refs: dict[str, str],
+    expected: str,
+) -> None:
+    """A trusted branch is resolved as git.resolve_branch resolves it (a tag or a second branch
+    that imitates it is refused), in the `for-each-ref` that lists the promotion tags."""
+    tip = git.rev_parse(repo.root, "main")
+    write_tag(repo, "promotion/CR-2026-0002", tip, ENVELOPE)
+    sh(repo.root, "tag", "-a", "-m", "a release", "v1", "main~1")
+    for ref, target in refs.items():
+        sh(repo.root, "update-ref", ref, sh(repo.root, "rev-parse", target))
+    tag_refs = promotion_tag_refs(repo)
+    git_processes.clear()
+    if expected in ("main", "main~1"):
+        commit, listed = read_ledger_refs(repo, rev)
+        assert commit == git.rev_parse(repo.root, expected)
+        assert listed == tag_refs
+        assert [args[0] for args in git_processes][:1] == ["for-each-ref"]
+        assert "for-each-ref" not in [args[0] for args in git_processes][1:]
+        return
+    with pytest.raises(GitError, match=expected):
+        read_ledger_refs(repo, rev)
+    with pytest.raises(GitError, match=expected):
+        git.resolve_branch(repo.root, rev)  # the same refusal, asked on its own
+
+
+def test_head_is_left_to_the_history_s_own_log(
+    repo: GitRepo, git_processes: list[tuple[str, ...]]
+) -> None:
+    commit, _tags = read_ledger_refs(repo, "HEAD")
+    assert commit == "HEAD"
+    history = history_of(repo, commit)
+    assert [args[0] for args in git_processes] == ["for-each-ref", "log"]
+    assert history == read_history(repo, git.rev_parse(repo.root, "HEAD"))
+
+
+@pytest.mark.parametrize("head", ["unborn", "tree", "tag-of-a-tree"])
+def test_a_head_that_names_no_commit_is_refused_as_before(repo: GitRepo, head: str) -> None:
+    """`git log` of a tree prints nothing and succeeds: an empty history is refused as
+    git.rev_parse refuses such a HEAD, never judged."""
+    tree = sh(repo.root, "rev-parse", "HEAD^{tree}")
+    if head == "tag-of-a-tree":
+        sh(repo.root, "tag", "-a", "-m", "a tree", "tree-tag", tree)
+        tree = sh(repo.root, "rev-parse", "tree-tag")
+    (repo.root / ".git" / "HEAD").write_text("ref: refs/heads/unborn\n" if head == "unborn"
+                                             else f"{tree}\n")
+    for read in (lambda: read_history(repo, "HEAD"), lambda: history_of(repo, "HEAD")):
+        with pytest.raises(GitError, match="'HEAD' is not a commit"):
+            read()
+
+
+def test_the_tag_objects_and_the_files_come_from_one_batch(
+    repo: GitRepo, git_processes: list[tuple[str, ...]]
+) -> None:
+    """What read_tags and HistoryTree.prepare read with a cat-file each, in one: a tag ref
+    naming a blob the files also want stays a lightweight tag, and the blob a file."""
+    tip = git.rev_parse(repo.root, "main")
+    write_tag(repo, "promotion/CR-2026-0002", tip, ENVELOPE)
+    sh(repo.root, "tag", "promotion/CR-2026-0003", tip)
+    sh(repo.root, "tag", "promotion/CR-2026-0004", sh(repo.root, "rev-parse", "main:c.txt"))
+    history = read_history(repo, "main")
+    wanted = {tip: {"c.txt", "dir/b.txt", "a.txt"}}
+    separately = HistoryTree(repo, history)
+    separately.prepare(wanted)
+    expected_tags = read_tags(repo)
+    refs = promotion_tag_refs(repo)
+    git_processes.clear()
+    tree = HistoryTree(repo, history)
+    assert read_tags_and_files(repo, refs, tree, wanted) == expected_tags
+    assert [args[0] for args in git_processes] == ["cat-file"]
+    for path in wanted[tip]:
+        assert tree.read(tip, path) == separately.read(tip, path)
+    assert tree.read(tip, "c.txt") == b"one\n" and tree.read(tip, "a.txt") is None
+    assert [args[0] for args in git_processes] == ["cat-file"] and tree.batches == 1
+    assert [(t.name, t.annotated, t.target_type) for t in expected_tags] == [
+        ("promotion/CR-2026-0002", True, "commit"),
+        ("promotion/CR-2026-0003", False, "commit"),
+        ("promotion/CR-2026-0004", False, "blob"),
+    ]

@@ -94,3 +94,59 @@ def test_the_audits_ledger_keeps_no_envelope_once_judged(
         (j.valid, j.record) for j in kept.judged
     ]
     assert all(j.valid for j in kept.judged)
+
+
+def test_the_ledger_of_a_commit_on_main_is_what_loading_it_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], git_processes: list[tuple[str, ...]]
+) -> None:
+    """ledger_at (verify's ledger of the deployed commit) takes the beginning of main's
+    history and main's tags and files instead of reading them again: at every commit it is
+    what load_ledger reads, with keys trusted through that commit's history only."""
+    from promotion_bot.core.keys import generate_key
+    from promotion_bot.flows.ledger_view import ledger_at
+
+    history = GovernedHistory.create(tmp_path, adopt=True)
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    history.governance("Governance: a second signing key",
+                       {".promotion/policy.yaml": history.with_key(generate_key())})
+    history.ruleset("CR-2026-0006", "1.2.0", "1.1.0")
+    assert main(history.record_args()) == 0
+    history.direct_push("9.9.9")
+    capsys.readouterr()
+    main_ledger = load_ledger(history.root, "main", None)
+    git_processes.clear()
+    for commit in main_ledger.history.commits:
+        derived = ledger_at(main_ledger, commit.sha, None)
+        assert git_processes == []
+        loaded = load_ledger(history.root, commit.sha, None, commit=commit.sha)
+        git_processes.clear()
+        assert derived.history == loaded.history
+        assert derived.tags == loaded.tags
+        assert (derived.trusted.epochs, derived.trusted.extra, derived.trusted.findings) == (
+            loaded.trusted.epochs, loaded.trusted.extra, loaded.trusted.findings)
+        assert derived.judged == loaded.judged
+        assert derived.tree._blob_ids == loaded.tree._blob_ids
+        for blob in filter(None, loaded.tree._blob_ids.values()):
+            assert derived.tree.content(blob) == loaded.tree.content(blob)
+    assert len({len(ledger_at(main_ledger, c.sha, None).trusted.epochs)
+                for c in main_ledger.history.commits}) > 1  # the trust differs along the way
+
+
+@pytest.mark.parametrize("ref", ["HEAD", "main", "commit"])
+def test_the_ledger_is_read_with_four_git_processes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], git_processes: list[tuple[str, ...]],
+    ref: str,
+) -> None:
+    """The branch with the promotion tags' refs, the history, the tag objects with the files
+    every commit is judged by, the files the valid records name; however long the history."""
+    history = GovernedHistory.create(tmp_path, adopt=True)
+    history.ruleset("CR-2026-0005", "1.1.0", "1.0.0")
+    assert main(history.record_args()) == 0
+    capsys.readouterr()
+    tip = history.rev("main")
+    git_processes.clear()
+    ledger = load_ledger(history.root, tip if ref == "commit" else ref, None,
+                         commit=tip if ref == "commit" else None)
+    assert [args[0] for args in git_processes] == ["for-each-ref", "log", "cat-file", "cat-file"]
+    assert ledger.history.tip is not None and ledger.history.tip.sha == tip
+    assert len(ledger.tags) == 5 and all(item.valid for item in ledger.judged)
