@@ -31,7 +31,13 @@ from promotion_bot.core.governed_history import (
 from promotion_bot.core.history import HistoryCommit
 from promotion_bot.core.models import ConfigKeyWatch, Policy
 from promotion_bot.core.records import RecordedDecision
-from promotion_bot.flows.ledger_view import Ledger, load_ledger, policy_reader, reevaluator
+from promotion_bot.flows.ledger_view import (
+    Ledger,
+    ledger_at,
+    load_ledger,
+    policy_reader,
+    reevaluator,
+)
 
 
 @dataclass(frozen=True)
@@ -50,18 +56,19 @@ def verify_commit(
 ) -> VerifyResult:
     sha = git.rev_parse(root, commit)
     if main_ref:
-        main_sha = git.resolve_branch(root, main_ref)[1]
+        main_ledger = load_ledger(root, main_ref, trusted_keys)
     else:
         main_ref, main_sha = _default_main(root)
+        main_ledger = load_ledger(root, main_ref, trusted_keys, commit=main_sha)
     # never trust the commit being deployed for what is governed or which keys sign: a branch
     # could narrow the governed paths or add its own key; main's tip says
-    main_ledger = load_ledger(root, main_sha, trusted_keys)
     if main_ledger.history.index(sha) is None:
         raise RejectedError(
             f"{commit} ({sha[:12]}) is not on the first-parent history of {main_ref}: "
             "only what was merged to main can be deployed"
         )
-    ledger = load_ledger(root, sha, trusted_keys)
+    # the commit's own history is the beginning of main's: read once
+    ledger = ledger_at(main_ledger, sha, trusted_keys)
     judged = judge_all(ledger.tags, main_ledger.trusted, ledger.history)
     patterns, watches = _governed(main_ledger, sha)
     listed = listed_paths(judged, ledger.history)

@@ -485,3 +485,43 @@ def test_a_new_file_with_governed_keys_and_no_record_is_refused(
         "NOT COVERED configs/models/shadow.yaml: no valid promotion record lists this file, "
         "but it holds governed keys (provider)"
     ) in out
+
+
+@pytest.mark.parametrize("named", ["refs/heads", "refs/remotes"])
+def test_a_branch_named_like_the_commit_does_not_replace_its_history(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], named: str
+) -> None:
+    """The commit is judged on its own first-parent history, the beginning of main's: a ref
+    named like its id (git takes a full id for the object; a branch lookup would take the
+    ref) pointing before the promotion it undoes must not make its state look covered."""
+    promoted = history.rev("main")
+    history.git("revert", "-m", "1", "--no-edit", promoted)  # a direct push undoing CR-2026-0005
+    undone = history.rev("HEAD")
+    history.write("NOTES.md", "notes\n")
+    history.git("add", "-A")
+    history.git("commit", "-qm", "Notes")
+    args = ("--commit", undone, "--base", "main")
+    code, out = verify(history, capsys, *args)
+    assert code == 1, out
+    history.git("update-ref", f"{named}/{undone}", history.rev(f"{promoted}~1"))
+    assert verify(history, capsys, *args) == (code, out)
+
+
+@pytest.mark.parametrize(("base", "listings"), [("main", 1), (None, 2)])
+def test_verify_reads_git_with_a_fixed_handful_of_processes(
+    history: GovernedHistory, git_processes: list[tuple[str, ...]], base: str | None,
+    listings: int,
+) -> None:
+    """The commit, main with the tags (origin/main, else main, found first without --base),
+    main's history, its tags and files in two batches, the commit's tree and files; the
+    commit's own ledger is the beginning of main's, read once."""
+    from promotion_bot.adapters import git
+    from promotion_bot.flows.verify import verify_commit
+
+    git.toplevel(history.root)  # the command finds its repository first
+    git_processes.clear()
+    assert verify_commit(history.root, "HEAD", base, None).ok
+    assert [args[0] for args in git_processes] == [
+        "rev-parse", *["for-each-ref"] * listings, "log", "cat-file", "cat-file", "ls-tree",
+        "cat-file",
+    ]
