@@ -196,9 +196,10 @@ def record_merges(
         facts = source.snapshot_for_merge(commit)
         _refuse_outside_window(signer, identity, commit, facts,
                                ", ".join(cr.change_id for cr in missing))
+        compared: dict[tuple[str, str], Compared] = {}  # the merge's change requests share it
         for cr in missing:
             outcome, payload = _record_one(
-                repo, tree, commit, policy, crs, cr, facts, identity, last, dry_run
+                repo, tree, commit, policy, crs, cr, facts, identity, last, dry_run, compared
             )
             outcomes.append(outcome)
             last[cr.target] = ChainLink(cr.change_id, commit.sha, statement_digest(payload))
@@ -206,6 +207,7 @@ def record_merges(
 
 
 Unreadable = list[tuple[str, list[Problem]]]
+Compared = tuple[str | None, tuple[str, ...] | None]  # _compare_head's answer
 Pending = tuple[HistoryCommit, Policy, list[ChangeRequest], Unreadable]
 
 
@@ -359,6 +361,7 @@ def _record_one(
     identity: SigningIdentity,
     last: dict[str, ChainLink],
     dry_run: bool,
+    compared: dict[tuple[str, str], Compared],
 ) -> tuple[RecordOutcome, bytes]:
     base = commit.first_parent
     assert base is not None
@@ -366,7 +369,10 @@ def _record_one(
     differences: tuple[str, ...] | None = ()
     head_tree: str | None = None
     if snapshot is not None:
-        head_tree, differences = _compare_head(repo, snapshot.head_sha, commit.sha, policy)
+        pair = (snapshot.head_sha, commit.sha)
+        if pair not in compared:
+            compared[pair] = _compare_head(repo, *pair, policy)
+        head_tree, differences = compared[pair]
     question = MergeQuestion(
         base=base,
         merge=commit.sha,
@@ -466,9 +472,7 @@ def _codeowners_digest(tree: HistoryTree, base: str) -> FileDigest | None:
     return None
 
 
-def _compare_head(
-    repo: GitRepo, head: str, merge: str, policy: Policy
-) -> tuple[str | None, tuple[str, ...] | None]:
+def _compare_head(repo: GitRepo, head: str, merge: str, policy: Policy) -> Compared:
     """(tree of head, governed paths where merge differs from head); (None, None) when the
     head commit is not in this clone."""
     probe = git.run_git(

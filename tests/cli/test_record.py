@@ -392,3 +392,24 @@ def test_an_unreadable_change_request_stops_only_its_own_merge(
     assert f"created   promotion/CR-2026-0005 on {merged.sha[:12]}: approved" in out
     code, out = run(capsys, *history.record_args())
     assert (code, out) == (0, "nothing to record: every merge on main is recorded\n")
+
+
+def test_the_change_requests_of_one_merge_share_one_comparison_with_its_head(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], git_processes: list[tuple[str, ...]]
+) -> None:
+    """Four change requests merged together: the approved head's tree and its differences
+    from the merge are asked of git once, and every record states them."""
+    history = GovernedHistory.create(tmp_path, adopt=True)
+    [merge] = history.merges
+    code, out = run(capsys, *history.record_args())
+    assert code == 0, out
+    asked = [args[0] for args in git_processes]
+    assert asked.count("diff") == 1
+    assert [args for args in git_processes if args[-1:] == (f"{merge.head}^{{tree}}",)] == [
+        ("rev-parse", "--verify", "--quiet", f"{merge.head}^{{tree}}")
+    ]
+    head_tree = history.git("rev-parse", f"{merge.head}^{{tree}}")
+    for change_id in ("CR-2026-0001", "CR-2026-0002", "CR-2026-0003", "CR-2026-0004"):
+        predicate = statement(history, change_id)["predicate"]
+        assert predicate["pull_request"]["head_tree"] == head_tree
+        assert predicate["decision"]["approved"] is True
