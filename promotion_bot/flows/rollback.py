@@ -153,14 +153,28 @@ def _branch_name(ref: str, remote: str) -> str:
     return ref
 
 
-def _read_context(root: Path, base_ref: str, trusted_keys: Path | None) -> _Context:
+SHALLOW = (
+    "this clone is shallow: the promotions before CHANGE_ID need the full history; run "
+    "git fetch --unshallow --tags"
+)
+
+
+def _base_revision(root: Path, base_ref: str) -> tuple[str, str]:
+    """(prefix, the base's commit), refusing a shallow clone: one `git rev-parse` when it can
+    tell plainly, else one question at a time (for git's own refusal)."""
+    facts = git.revision_facts(root, [base_ref])
+    if facts is not None:
+        if facts.shallow:
+            raise ConfigError(SHALLOW)
+        return facts.prefix, facts.commits[0]
     prefix = git.prefix_in_toplevel(root)
     if git.git_text(root, "rev-parse", "--is-shallow-repository") == "true":
-        raise ConfigError(
-            "this clone is shallow: the promotions before CHANGE_ID need the full history; run "
-            "git fetch --unshallow --tags"
-        )
-    base_sha = git.rev_parse(root, base_ref)
+        raise ConfigError(SHALLOW)
+    return prefix, git.rev_parse(root, base_ref)
+
+
+def _read_context(root: Path, base_ref: str, trusted_keys: Path | None) -> _Context:
+    prefix, base_sha = _base_revision(root, base_ref)
     raw = git.read_blob(root, base_sha, f"{prefix}{POLICY_PATH}")
     if raw is None:
         raise ConfigError(f"no {POLICY_PATH} on {base_ref} ({base_sha[:12]}): not governed")

@@ -349,6 +349,29 @@ def test_a_tag_imitating_the_base_is_refused(world: World) -> None:
     assert code == 2 and "'main' is ambiguous here" in out
 
 
+def test_a_shallow_clone_is_refused(world: World, tmp_path: Path) -> None:
+    """The promotions before CHANGE_ID are in the history a shallow clone lacks."""
+    shallow = tmp_path / "shallow"
+    world.history.git("clone", "-q", "--depth", "1", f"file://{world.origin}", str(shallow))
+    code, out = world.run("rollback", "CR-2026-0006", "--repo", str(shallow), "--dry-run")
+    assert code == 2 and "this clone is shallow" in out
+
+
+def test_the_base_and_its_history_are_read_with_a_handful_of_git_processes(
+    world: World, git_processes: list[tuple[str, ...]]
+) -> None:
+    """origin/main found with one listing, its commit and the clone's shallowness with one
+    rev-parse, its policy, then the ledger of that commit (not resolved again)."""
+    code, out = world.run("rollback", "CR-2026-0006", "--repo", str(world.root), "--dry-run")
+    assert code == 0, out
+    assert [args[0] for args in git_processes][:9] == [
+        "rev-parse",  # the repository's top level
+        "for-each-ref", "rev-parse", "cat-file",  # the base, its commit, its policy
+        "for-each-ref", "log", "cat-file", "cat-file",  # its ledger
+        "ls-tree",  # its change requests
+    ]
+
+
 def merge_rollback(world: World, change_id: str, new_id: str, number: int) -> Merge:
     """Merge the rollback pull request as GitHub would (a merge commit on main)."""
     history = world.history
