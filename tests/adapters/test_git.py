@@ -3,25 +3,41 @@ declines (the caller then asks one question at a time, for git's own refusal).""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from promotion_bot.adapters import git
-from tests.gitrepo import GitRepo
+from tests.gitrepo import GitRepo, built_once
 
 
 @pytest.fixture
 def two_commits(tmp_path: Path) -> GitRepo:
-    repo = GitRepo(tmp_path / "repo")
-    repo.root.mkdir()
-    repo.git("init", "-q")
+    """Two commits on main, the first tagged `first` (built once per worker, then copied)."""
+    return built_repo("test_git.two_commits", tmp_path / "repo", _two_commits)
+
+
+def built_repo(key: str, root: Path, build: Callable[[GitRepo], None]) -> GitRepo:
+    """A GitRepo at `root` as `build` leaves it, with the clock it leaves (built_once)."""
+    def made(target: Path) -> int:
+        repo = GitRepo(target)
+        target.mkdir()
+        repo.git("init", "-q")
+        build(repo)
+        return repo.ticks
+
+    repo = GitRepo(root)
+    repo.ticks = built_once(key, root, made)
+    return repo
+
+
+def _two_commits(repo: GitRepo) -> None:
     repo.write("governed/a.txt", "a\n")
     repo.commit("first")
     repo.git("tag", "first")
     repo.write("governed/a.txt", "b\n")
     repo.commit("second")
-    return repo
 
 
 @pytest.mark.parametrize(
@@ -119,10 +135,11 @@ def test_a_branch_resolves_with_one_process_and_what_is_not_a_commit_is_peeled_o
 @pytest.fixture
 def criss_cross(tmp_path: Path) -> GitRepo:
     """main (the root commit); `a` and `b` each merge the other's first commit, so they have
-    two merge bases; `lonely` shares no history with them."""
-    repo = GitRepo(tmp_path / "criss-cross")
-    repo.root.mkdir()
-    repo.git("init", "-q")
+    two merge bases; `lonely` shares no history with them (built once per worker)."""
+    return built_repo("test_git.criss_cross", tmp_path / "criss-cross", _criss_cross)
+
+
+def _criss_cross(repo: GitRepo) -> None:
     repo.write("f.txt", "root\n")
     repo.commit("root")
     for name in ("a", "b"):
@@ -135,7 +152,6 @@ def criss_cross(tmp_path: Path) -> GitRepo:
     repo.git("merge", "-q", "--no-ff", "-m", "a 1 into b", "a~1")
     repo.git("checkout", "-q", "--orphan", "lonely")
     repo.commit("unrelated")
-    return repo
 
 
 @pytest.mark.parametrize(

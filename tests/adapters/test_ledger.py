@@ -23,11 +23,19 @@ from promotion_bot.adapters.ledger import (
 from promotion_bot.core.errors import GitError
 from promotion_bot.core.history import TreeReplay
 from tests.conftest import git as sh
+from tests.gitrepo import built_once
 
 
 @pytest.fixture
 def repo(tmp_path: Path) -> GitRepo:
+    """main: a root commit, a commit, and a merge of `feature` (a rename and a new folder)
+    (built once per worker, then copied)."""
     root = tmp_path / "r"
+    built_once("test_ledger.repo", root, _build_repo)
+    return GitRepo.at(root)
+
+
+def _build_repo(root: Path) -> None:
     root.mkdir()
     sh(root, "init", "-q", "-b", "main")
     (root / "a.txt").write_text("one\n")
@@ -44,7 +52,6 @@ def repo(tmp_path: Path) -> GitRepo:
     sh(root, "add", "-A")
     sh(root, "commit", "-qm", "z")
     sh(root, "merge", "-q", "--no-ff", "feature", "-m", "merge")
-    return GitRepo.at(root)
 
 
 ENVELOPE = '{"payload":"e30=","payloadType":"application/vnd.in-toto+json","signatures":[{"keyid":"k","sig":"AA=="}]}'
