@@ -71,9 +71,9 @@ def compact_repositories(folder: Path) -> None:
         git_dir = objects.parent
         if not (objects.is_dir() and (git_dir / "HEAD").is_file()):
             continue
-        for command in (("repack", "-a", "-d", "-q"), ("prune-packed", "-q")):
-            subprocess.run(["git", f"--git-dir={git_dir}", *command], check=True,
-                           capture_output=True)
+        # -d also removes the loose objects the pack now holds (git prune-packed)
+        subprocess.run(["git", f"--git-dir={git_dir}", "repack", "-a", "-d", "-q"], check=True,
+                       capture_output=True)
         for sample in (git_dir / "hooks").glob("*.sample"):
             sample.unlink()
 
