@@ -539,12 +539,28 @@ class GitBackend:
         self._git("update-ref", "-d", name)
 
     def has_object(self, sha: str) -> bool:
-        if sha in self._known:
-            return True
-        found = self._git("cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0
-        if found and _HEX40.fullmatch(sha):
-            self._known.add(sha)
-        return found
+        return self.has_objects([sha])[0]
+
+    def has_objects(self, shas: Sequence[str]) -> list[bool]:
+        """Whether each of `shas` names a commit here (`git cat-file -e sha^{commit}`), with
+        one `cat-file --batch-check` for those not known yet."""
+        asked = [sha for sha in dict.fromkeys(shas) if sha not in self._known]
+        found: set[str] = set()
+        if any(not sha or sha.startswith("-") or "\n" in sha for sha in asked):
+            found = {sha for sha in asked if self._git(
+                "cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0}
+        elif asked:
+            proc = subprocess.run(
+                ["git", "-C", str(self.git_dir), "cat-file", "--batch-check"],
+                input="".join(f"{sha}^{{commit}}\n" for sha in asked).encode(),
+                capture_output=True, check=False, timeout=30)
+            if proc.returncode != 0:
+                raise GitError(f"git cat-file --batch-check: {proc.stderr.decode().strip()}")
+            answers = proc.stdout.decode().splitlines()
+            found = {sha for sha, line in zip(asked, answers, strict=True)
+                     if line.partition(" ")[2].startswith("commit ")}
+        self._known.update(sha for sha in found if _HEX40.fullmatch(sha))
+        return [sha in self._known or sha in found for sha in shas]
 
 
 class MemoryBackend:
@@ -638,6 +654,9 @@ class MemoryBackend:
 
     def has_object(self, sha: str) -> bool:
         return sha in self.repo.commits
+
+    def has_objects(self, shas: Sequence[str]) -> list[bool]:
+        return [self.has_object(sha) for sha in shas]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1468,9 +1487,10 @@ class FakeGitHub:
     def _settle_pull(self, repo: Repo, pull: Pull, now: str) -> None:
         """Keep a pull consistent with its repository and with itself."""
         if repo.git_dir is not None:
-            for name in ("base_sha", "head_sha"):
-                sha = getattr(pull, name)
-                if not repo.backend.has_object(sha):
+            names = ("base_sha", "head_sha")
+            shas = [getattr(pull, name) for name in names]
+            for name, sha, found in zip(names, shas, repo.backend.has_objects(shas), strict=True):
+                if not found:
                     raise ValueError(f"{name} {sha} of #{pull.number} is not a commit in "
                                      f"{repo.git_dir}")
         else:

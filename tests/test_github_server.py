@@ -12,6 +12,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -719,6 +720,35 @@ def test_commits_compare_and_associated_pulls(fake: FakeGitHub, gh: github.Githu
     assert list(repo.get_commit(origin["A"]).get_pulls()) == []
 
 
+@pytest.mark.parametrize(
+    ("base", "head", "refused"),
+    [
+        ("D", "missing", "head_sha"),
+        ("missing", "C", "base_sha"),
+        ("missing", "missing", "base_sha"),  # the base is named first
+        ("D", "tree", "head_sha"),  # a tree is not a commit
+        ("D", "C", None),
+    ],
+    ids=["head", "base", "both", "tree", "commits"],
+)
+def test_a_pull_request_names_commits_the_repository_holds(
+        fake: FakeGitHub, origin: dict[str, Any], base: str, head: str,
+        refused: str | None) -> None:
+    """The pull request's base and head are checked with one git process, refused as before."""
+    fake.add_repo("acme/widgets", git_dir=origin["dir"])
+    fake.add_user("alice")
+    tree = git(origin["dir"], "rev-parse", f"{origin['C']}^{{tree}}")
+    sha = {"missing": "0123456789" * 4, "tree": tree, "C": origin["C"], "D": origin["D"]}
+    add = partial(fake.add_pull, "acme/widgets", 1, user="alice", base_ref="main",
+                  base_sha=sha[base], head_ref="cr-42", head_sha=sha[head])
+    if refused is None:
+        add()
+        return
+    with pytest.raises(ValueError, match=f"{refused} {sha[base if refused == 'base_sha' else head]}"
+                                         " of #1 is not a commit in"):
+        add()
+
+
 def test_kept_answers_never_outlive_a_moved_branch_or_cross_repositories(
         fake: FakeGitHub, gh: github.Github, origin: dict[str, Any], tmp_path: Path) -> None:
     """The server keeps what a commit id names (a commit, a diff, a file at it), across
@@ -1180,3 +1210,4 @@ def test_missing_fixtures_fail_loudly(monkeypatch: pytest.MonkeyPatch, tmp_path:
         monkeypatch.undo()
         openapi_shapes.load_spec.cache_clear()
     assert openapi_shapes.load_spec()["openapi"].startswith("3.0")
+
