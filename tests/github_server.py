@@ -431,21 +431,10 @@ class GitBackend:
     def _diff(self, base: str | None, head: str) -> list[FileChange]:
         base = base or self._git("hash-object", "-t", "tree", "/dev/null").stdout.decode().strip()
         opts = ("--no-ext-diff", "--no-textconv", "-z", "-M")
-        raw = self._git("diff", *opts, "--raw", "--no-abbrev", base, head).stdout.decode()
-        numstat = self._git("diff", *opts, "--numstat", base, head).stdout.decode()
-        counts: dict[str, tuple[int, int]] = {}
-        tokens = numstat.split("\0")
-        i = 0
-        while i < len(tokens) and tokens[i]:
-            plus, minus, name = tokens[i].split("\t", 2)
-            if name == "":  # rename: old and new path follow
-                name, i = tokens[i + 2], i + 3
-            else:
-                i += 1
-            counts[name] = (_count(plus), _count(minus))
-        patches = self._patches(base, head)
-        changes = []
-        tokens = raw.split("\0")
+        # one diff prints the --raw entries, then the --numstat ones
+        out = self._git("diff", *opts, "--raw", "--numstat", "--no-abbrev", base, head).stdout
+        tokens = out.decode().split("\0")
+        raw: list[tuple[str, str, str, str | None]] = []  # status, sha, path, previous
         i = 0
         while i < len(tokens) and tokens[i].startswith(":"):
             _old_mode, _new_mode, old_sha, new_sha, status = tokens[i][1:].split()
@@ -455,8 +444,19 @@ class GitBackend:
                 previous, path, i = tokens[i + 1], tokens[i + 2], i + 3
             else:
                 path, i = tokens[i + 1], i + 2
+            raw.append((letter, old_sha if letter == "D" else new_sha, path, previous))
+        counts: dict[str, tuple[int, int]] = {}
+        while i < len(tokens) and tokens[i]:
+            plus, minus, name = tokens[i].split("\t", 2)
+            if name == "":  # rename: old and new path follow
+                name, i = tokens[i + 2], i + 3
+            else:
+                i += 1
+            counts[name] = (_count(plus), _count(minus))
+        patches = self._patches(base, head)
+        changes = []
+        for letter, sha, path, previous in raw:
             added, deleted = counts.get(path, (0, 0))
-            sha = old_sha if letter == "D" else new_sha
             patch = patches[len(changes)] if len(changes) < len(patches) else None
             changes.append(FileChange(path, _GIT_STATUS.get(letter, "changed"), added, deleted,
                                       sha, previous if letter == "R" else None, patch))
