@@ -113,6 +113,8 @@ def record_governance(
         targets, decision = _baseline_targets(tree, commit, policy, decision)
     after = _policy(tree, commit.sha)
     before = _policy(tree, base) if base else None
+    # the changed files' digests below, read with one `git cat-file --batch`
+    tree.prepare({commit.sha: {c.path for c in commit.changes if c.status != "D"}})
     inputs = GovernanceInputs(
         kind="baseline" if baseline else "governance",
         pull_request=pull_request_facts(facts, head_tree),

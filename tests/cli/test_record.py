@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from promotion_bot.cli.main import main
+from promotion_bot.core.governance import governance_id
 from promotion_bot.core.keys import generate_key
 from promotion_bot.core.records import parse_statement
 from tests.conftest import git
@@ -413,3 +414,26 @@ def test_the_change_requests_of_one_merge_share_one_comparison_with_its_head(
         predicate = statement(history, change_id)["predicate"]
         assert predicate["pull_request"]["head_tree"] == head_tree
         assert predicate["decision"]["approved"] is True
+
+
+@pytest.mark.parametrize("files", [1, 4])
+def test_a_governance_merge_s_changed_files_are_read_in_one_batch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], git_processes: list[tuple[str, ...]],
+    files: int,
+) -> None:
+    """The governance record states the digest of every file its merge changed: however many,
+    they are read with one git process."""
+    history = GovernedHistory.create(tmp_path, adopt=True)
+    assert run(capsys, *history.record_args())[0] == 0
+    changed = {f"scripts/governed-{n}.sh": f"echo {n}\n" for n in range(files)}
+    merge = history.governance("Governance: scripts", changed)
+    git_processes.clear()
+    code, out = run(capsys, *history.record_args())
+    assert code == 0, out
+    # the tags with the files each commit is judged by; the changed files
+    assert [args[0] for args in git_processes].count("cat-file") == 2
+    record_id = governance_id(merge.sha)
+    digests = {item["path"]: item["sha256"]
+               for item in statement(history, record_id)["predicate"]["changed"]}
+    assert digests == {path: hashlib.sha256(text.encode()).hexdigest()
+                       for path, text in changed.items()}
