@@ -2,8 +2,9 @@
 
 A record is the annotated tag `promotion/<change_id>` on the merge commit; its message is the
 DSSE envelope (canonical JSON, one line). The whole ledger is read with one
-`git for-each-ref` and one `git cat-file --batch`; the history with one `git log`. Nothing
-here runs a process per record.
+`git for-each-ref` (which also finds the branch read) and one `git cat-file --batch` (which
+can also read the files the history needs); the history with one `git log`. Nothing here
+runs a process per record.
 
 Writing is idempotent: an existing tag with the same target and the same signed statement is
 left alone ("unchanged"); an existing tag that differs is an error (exit 2), never replaced.
