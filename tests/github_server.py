@@ -332,19 +332,25 @@ class GitBackend:
         asked = [ref for ref in dict.fromkeys(refs) if ref not in self._known
                  and ref and not ref.startswith("-") and "\n" not in ref]
         found: dict[str, str] = {}
-        if asked:
-            proc = subprocess.run(
-                ["git", "-C", str(self.git_dir), "cat-file", "--batch-check"],
-                input="".join(f"{ref}^{{commit}}\n" for ref in asked).encode(),
-                capture_output=True, check=False, timeout=30)
-            if proc.returncode != 0:
-                raise GitError(f"git cat-file --batch-check: {proc.stderr.decode().strip()}")
-            for ref, line in zip(asked, proc.stdout.decode().splitlines(), strict=True):
-                sha, _, kind = line.partition(" ")
-                if kind.startswith("commit ") and _HEX40.fullmatch(sha):
-                    found[ref] = sha
-                    self._known.add(sha)
+        for ref, line in zip(asked, self._commit_check(asked), strict=True):
+            sha, _, kind = line.partition(" ")
+            if kind.startswith("commit ") and _HEX40.fullmatch(sha):
+                found[ref] = sha
+                self._known.add(sha)
         return [ref if ref in self._known else found.get(ref) for ref in refs]
+
+    def _commit_check(self, names: Sequence[str]) -> list[str]:
+        """`git cat-file --batch-check`'s line for `name^{commit}`, for each of `names` (one
+        process; none for no names)."""
+        if not names:
+            return []
+        proc = subprocess.run(
+            ["git", "-C", str(self.git_dir), "cat-file", "--batch-check"],
+            input="".join(f"{name}^{{commit}}\n" for name in names).encode(),
+            capture_output=True, check=False, timeout=30)
+        if proc.returncode != 0:
+            raise GitError(f"git cat-file --batch-check: {proc.stderr.decode().strip()}")
+        return proc.stdout.decode().splitlines()
 
     def commits(self, *revs: str, limit: int | None = None, path: str | None = None,
                 reverse: bool = False, no_walk: bool = False) -> list[CommitInfo]:
@@ -549,15 +555,8 @@ class GitBackend:
         if any(not sha or sha.startswith("-") or "\n" in sha for sha in asked):
             found = {sha for sha in asked if self._git(
                 "cat-file", "-e", f"{sha}^{{commit}}", check=False).returncode == 0}
-        elif asked:
-            proc = subprocess.run(
-                ["git", "-C", str(self.git_dir), "cat-file", "--batch-check"],
-                input="".join(f"{sha}^{{commit}}\n" for sha in asked).encode(),
-                capture_output=True, check=False, timeout=30)
-            if proc.returncode != 0:
-                raise GitError(f"git cat-file --batch-check: {proc.stderr.decode().strip()}")
-            answers = proc.stdout.decode().splitlines()
-            found = {sha for sha, line in zip(asked, answers, strict=True)
+        else:
+            found = {sha for sha, line in zip(asked, self._commit_check(asked), strict=True)
                      if line.partition(" ")[2].startswith("commit ")}
         self._known.update(sha for sha in found if _HEX40.fullmatch(sha))
         return [sha in self._known or sha in found for sha in shas]
