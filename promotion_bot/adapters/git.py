@@ -163,7 +163,9 @@ def resolve_branch(repo: Path, name: str, listed: Sequence[Ref] | None = None) -
     named `origin/main` (anyone who can push a tag can make one) would replace the branch.
     Accepted: HEAD, a full name (refs/...), a commit id, or a name that is exactly one of
     refs/heads/<name> and refs/remotes/<name>; a name that is also a tag, or both a local
-    and a remote-tracking branch, is ambiguous and refused. `listed`: what a `list_refs` that
+    and a remote-tracking branch, is ambiguous and refused. A full commit id is the commit,
+    never a branch named like it (a mirror clone has a ref for every branch anyone pushed);
+    an abbreviated one that a ref answers to is refused. `listed`: what a `list_refs` that
     asked for `branch_ref_names(name)` (among others) found, so that nothing is listed twice."""
     if name == "HEAD":
         return name, rev_parse(repo, name)
@@ -178,7 +180,13 @@ def resolve_branch(repo: Path, name: str, listed: Sequence[Ref] | None = None) -
 
 
 def _branch_of(repo: Path, name: str, found: list[Ref]) -> tuple[str, str]:
-    """(full ref name, commit) of the short name `name`, judged by the refs it answers to."""
+    """(full ref name, commit) of the short name `name`, judged by the refs it answers to. A
+    full commit id is the commit, as git reads it, whatever ref is named like it; an
+    abbreviated one that a ref answers to is refused."""
+    if _is_object_id(name):
+        return name, rev_parse(repo, name)
+    if found and _abbreviated_id(name):
+        raise _named_like_an_id(name, found)
     branches = [ref for ref in found if not ref.name.startswith("refs/tags/")]
     if len(found) > 1:
         raise GitError(
@@ -208,9 +216,11 @@ def unambiguous_name(repo: Path, name: str) -> str:
     git takes refs/tags/<name> before refs/heads/<name> and refs/remotes/<name>, so a tag named
     like the base branch (`origin/main`: anyone who can push a tag can make one) would replace
     it, and a check comparing the head with "the base" would compare the head with itself. A
-    name that several refs answer to is refused; a commit id, HEAD~1, a full ref name or a
-    name only one ref has passes unchanged."""
-    if name == "HEAD" or name.startswith(("refs/", "-")):
+    name that several refs answer to is refused, and so is an abbreviated commit id that a ref
+    answers to (git takes the ref before the commit: a tag pushed under the id would be what is
+    judged); a full commit id (always the object), HEAD~1, a full ref name or a name only one
+    ref has passes unchanged."""
+    if name == "HEAD" or name.startswith(("refs/", "-")) or _is_object_id(name):
         return name
     found = _refs_named(repo, [f"refs/{name}", f"refs/tags/{name}", f"refs/heads/{name}",
                                f"refs/remotes/{name}"])
@@ -220,7 +230,21 @@ def unambiguous_name(repo: Path, name: str) -> str:
             "the full name of the one you mean (e.g. refs/remotes/origin/main), and delete a tag "
             "that imitates a branch"
         )
+    if found and _abbreviated_id(name):
+        raise _named_like_an_id(name, found)
     return name
+
+
+def _abbreviated_id(name: str) -> bool:
+    """Whether git could read `name` as an abbreviated commit id."""
+    return 7 <= len(name) < 64 and set(name) <= _HEX and not _is_object_id(name)
+
+
+def _named_like_an_id(name: str, found: Sequence[Ref]) -> GitError:
+    return GitError(
+        f"{name!r} is ambiguous here: it names {', '.join(ref.name for ref in found)} and may "
+        "also be an abbreviated commit id; pass the full commit id, or the full ref name"
+    )
 
 
 @dataclass(frozen=True)

@@ -247,3 +247,75 @@ def test_the_first_existing_full_ref_comes_from_one_listing(
     two_commits.git("update-ref", "refs/remotes/origin/main", two_commits.git("rev-parse", "HEAD^{tree}"))
     with pytest.raises(git.GitError, match="is not a commit"):
         git.first_ref(root, names)
+
+
+def _named_like(repo: GitRepo, name: str) -> str:
+    """`id:N` -> the first N characters of HEAD's commit id (all of it for N = 40)."""
+    if name.startswith("id:"):
+        return repo.git("rev-parse", "HEAD")[: int(name[3:])]
+    return name
+
+
+@pytest.mark.parametrize(
+    ("name", "refs", "expected"),
+    [
+        ("id:40", {}, "HEAD"),
+        ("id:40", {"refs/heads/id:40": "first"}, "HEAD"),  # git reads a full id as the object
+        ("id:40", {"refs/remotes/id:40": "first"}, "HEAD"),
+        ("id:40", {"refs/tags/id:40": "first"}, "HEAD"),
+        ("id:12", {}, "HEAD"),
+        ("id:12", {"refs/heads/id:12": "first"}, "may also be an abbreviated commit id"),
+        ("id:7", {"refs/remotes/id:7": "first"}, "may also be an abbreviated commit id"),
+        ("id:12", {"refs/tags/id:12": "first"}, "may also be an abbreviated commit id"),
+        ("cafe", {"refs/heads/cafe": "first"}, "first"),  # too short to be taken for an id
+    ],
+    ids=["full-id", "full-id-and-branch", "full-id-and-remote", "full-id-and-tag", "short-id",
+         "short-id-and-branch", "short-id-and-remote", "short-id-and-tag", "hex-word-branch"],
+)
+def test_a_ref_named_like_a_commit_id_never_replaces_the_commit(
+    two_commits: GitRepo, name: str, refs: dict[str, str], expected: str
+) -> None:
+    """A branch pushed under the name of a commit id must not stand in for that commit where a
+    trusted branch or a commit is expected (verify --base, audit --base): a full id is the
+    object, as git reads it; an abbreviated one that a ref answers to is refused."""
+    name = _named_like(two_commits, name)
+    for ref, rev in refs.items():
+        two_commits.git("update-ref", ref.replace(ref.rsplit("/", 1)[-1], name) if "id:" in ref
+                        else ref, two_commits.git("rev-parse", rev))
+    if expected in ("HEAD", "first"):
+        commit = two_commits.git("rev-parse", expected)
+        assert git.resolve_branch(two_commits.root, name)[1] == commit
+        return
+    with pytest.raises(git.GitError, match=expected):
+        git.resolve_branch(two_commits.root, name)
+
+
+@pytest.mark.parametrize(
+    ("name", "refs", "expected"),
+    [
+        ("main", {}, "main"),
+        ("main", {"refs/tags/main": "first"}, "'main' is ambiguous here"),
+        ("id:40", {"refs/tags/id:40": "first", "refs/heads/id:40": "first"}, "id:40"),
+        ("id:12", {}, "id:12"),
+        ("id:12", {"refs/tags/id:12": "first"}, "may also be an abbreviated commit id"),
+        ("id:7", {"refs/heads/id:7": "first"}, "may also be an abbreviated commit id"),
+        ("cafe", {"refs/heads/cafe": "first"}, "cafe"),
+    ],
+    ids=["branch", "branch-and-tag", "full-id-and-refs", "short-id", "short-id-and-tag",
+         "short-id-and-branch", "hex-word-branch"],
+)
+def test_a_name_git_would_resolve_to_a_ref_named_like_a_commit_id_is_refused(
+    two_commits: GitRepo, name: str, refs: dict[str, str], expected: str
+) -> None:
+    """git takes a ref named like an abbreviated commit id before the commit (a full id is
+    always the object): a tag pushed under the id given to check --base or verify --commit
+    would otherwise be what they judge."""
+    name, expected = _named_like(two_commits, name), _named_like(two_commits, expected)
+    for ref, rev in refs.items():
+        two_commits.git("update-ref", ref.replace(ref.rsplit("/", 1)[-1], name) if "id:" in ref
+                        else ref, two_commits.git("rev-parse", rev))
+    if "ambiguous" not in expected and "abbreviated" not in expected:
+        assert git.unambiguous_name(two_commits.root, name) == expected
+        return
+    with pytest.raises(git.GitError, match=expected):
+        git.unambiguous_name(two_commits.root, name)

@@ -970,6 +970,24 @@ def test_a_base_without_common_history_is_refused(
     assert "lonely and feature have no common history; check --base" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("length", [7, 12])
+def test_a_tag_named_like_the_base_s_abbreviated_id_is_refused(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], length: int
+) -> None:
+    """git takes a ref named like an abbreviated commit id before the commit: a tag pushed
+    under the id given as --base, on the head, would leave nothing to check and pass."""
+    ruleset_branch(repo)
+    base = repo.git("rev-parse", "main")[:length]
+    result = run_check(repo, capsys, base=base)
+    assert result.code == 0 and result.evidence is not None
+    assert len(result.evidence["checks"]) == 3
+    repo.git("tag", base, "feature")
+    result = run_check(repo, capsys, base=base)
+    assert result.code == 2 and result.evidence is None
+    assert f"{base!r} is ambiguous here" in result.err
+    assert "may also be an abbreviated commit id" in result.err
+
+
 def test_the_command_runs_as_a_real_subprocess(repo: GitRepo) -> None:
     ruleset_branch(repo)
     completed = subprocess.run(

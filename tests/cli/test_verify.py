@@ -525,3 +525,36 @@ def test_verify_reads_git_with_a_fixed_handful_of_processes(
         "rev-parse", *["for-each-ref"] * listings, "log", "cat-file", "cat-file", "ls-tree",
         "cat-file",
     ]
+
+
+@pytest.mark.parametrize("named", ["refs/heads", "refs/remotes"])
+def test_a_branch_named_like_main_s_commit_does_not_replace_main(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], named: str
+) -> None:
+    """`--base <main's commit id>`: git reads a full id as the commit; a branch named like it
+    (a mirror clone has one for every pushed branch) must not become main, or a commit that was
+    never merged would pass as on main's history."""
+    tip = history.rev("main")
+    history.git("checkout", "-q", "-b", "never-merged", "main")
+    history.write("NOTES.md", "ungoverned, never reviewed\n")
+    history.git("add", "-A")
+    history.git("commit", "-qm", "never merged")
+    unmerged = history.rev("HEAD")
+    history.git("checkout", "-q", "main")
+    args = ("--commit", unmerged, "--base", tip)
+    code, out = verify(history, capsys, *args)
+    assert code == 1 and "is not on the first-parent history of" in out, out
+    history.git("update-ref", f"{named}/{tip}", unmerged)
+    assert verify(history, capsys, *args) == (code, out)
+
+
+def test_audit_of_main_s_commit_id_is_not_replaced_by_a_branch_named_like_it(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    history.direct_push("9.9.9")
+    tip = history.rev("main")
+    args = ("audit", "--repo", str(history.root), "--base", tip)
+    code, out = run(capsys, *args)
+    assert code == 1 and "UNRECORDED_MERGE" in out, out
+    history.git("update-ref", f"refs/heads/{tip}", history.rev("main~1"))  # before the push
+    assert run(capsys, *args) == (code, out)
