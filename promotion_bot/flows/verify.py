@@ -54,7 +54,8 @@ class VerifyResult:
 def verify_commit(
     root: Path, commit: str, main_ref: str | None, trusted_keys: Path | None
 ) -> VerifyResult:
-    sha = git.rev_parse(root, commit)
+    # git takes a tag named like the commit (origin/main, an abbreviated id) before it
+    sha = git.rev_parse(root, git.unambiguous_name(root, commit))
     if main_ref:
         main_ledger = load_ledger(root, main_ref, trusted_keys)
     else:

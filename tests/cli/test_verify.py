@@ -527,6 +527,49 @@ def test_verify_reads_git_with_a_fixed_handful_of_processes(
     ]
 
 
+def _uncovered_tip(history: GovernedHistory) -> tuple[str, str]:
+    """main's tip adds a governed file no record lists; (the covered commit before, the tip)."""
+    covered = history.rev("main")
+    history.write("templates/replies/new_reply.md", "Hello {{ name }}\n")
+    history.git("add", "-A")
+    history.git("commit", "-qm", "Add a template without a change request")
+    return covered, history.rev("main")
+
+
+@pytest.mark.parametrize(
+    ("commit", "args"),
+    [
+        ("origin/main", []),  # the README's own `verify --commit origin/main`
+        ("main", []),
+        ("main", ["--base", "refs/heads/main"]),
+        ("tip:12", ["--base", "main"]),  # the README's `verify --commit 17c85f3a1f6a`
+        ("tip:7", ["--base", "main"]),
+    ],
+    ids=["origin-main", "main", "main-with-base", "short-id", "shortest-id"],
+)
+def test_a_tag_named_like_the_deployed_commit_does_not_stand_in_for_it(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], commit: str, args: list[str]
+) -> None:
+    """git takes refs/tags/<name> before the branch, and any ref before an abbreviated commit
+    id: a tag pushed under the name production deploys (anyone who can push a tag can) on an
+    older, covered commit would make verify judge that commit and say ok. Refused instead."""
+    covered, tip = _uncovered_tip(history)
+    history.git("update-ref", "refs/remotes/origin/main", tip)
+    name = tip[: int(commit[4:])] if commit.startswith("tip:") else commit
+    code, out = verify_named(history, capsys, name, *args)
+    assert code == 1 and "NOT COVERED templates/replies/new_reply.md" in out, out
+    history.git("tag", name, covered)
+    code, out = verify_named(history, capsys, name, *args)
+    assert code == 2, out
+    assert f"{name!r} is ambiguous here" in out and "Traceback" not in out
+
+
+def verify_named(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], commit: str, *extra: str
+) -> tuple[int, str]:
+    return run(capsys, "verify", "--repo", str(history.root), "--commit", commit, *extra)
+
+
 @pytest.mark.parametrize("named", ["refs/heads", "refs/remotes"])
 def test_a_branch_named_like_main_s_commit_does_not_replace_main(
     history: GovernedHistory, capsys: pytest.CaptureFixture[str], named: str
