@@ -120,14 +120,20 @@ _BRANCH_NAMESPACES = ("refs/heads/", "refs/remotes/")
 def default_branch(repo: Path, candidates: Sequence[str]) -> str | None:
     """The first of `candidates` (e.g. origin/main, main) that is a branch here, checked
     through full ref names like `resolve_branch` (a tag imitating it is refused), or None.
-    One `for-each-ref` lists every name the candidates answer to."""
-    found = _refs_named(repo, [ref for name in candidates for ref in _short_name_refs(name)])
+    One `for-each-ref` lists every name the candidates answer to. The name is what git
+    resolves later, so refs/<name>, which git takes before the tag and the branch, imitates it
+    too."""
+    found = _refs_named(repo, [ref for name in candidates for ref in _default_name_refs(name)])
     for name in candidates:
-        mine = [ref for ref in found if ref.name in _short_name_refs(name)]
-        if any(not ref.name.startswith("refs/tags/") for ref in mine):
+        mine = [ref for ref in found if ref.name in _default_name_refs(name)]
+        if any(ref.name.startswith(_BRANCH_NAMESPACES) for ref in mine):
             _branch_of(repo, name, mine)  # raises when a tag or a second branch imitates it
             return name
     return None
+
+
+def _default_name_refs(name: str) -> list[str]:
+    return [f"refs/{name}", *_short_name_refs(name)]
 
 
 def first_ref(repo: Path, names: Sequence[str]) -> tuple[str, str] | None:

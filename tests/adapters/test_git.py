@@ -210,9 +210,13 @@ def test_the_merge_base_is_not_asked_beside_what_is_not_one_commit(
         ({"refs/remotes/origin/main": "annotated"}, "origin/main"),  # peeled to its commit
         ({"refs/remotes/origin/main": "HEAD^{tree}"}, "is not a commit"),
         ({"refs/remotes/origin/main/x": "HEAD", "refs/tags/main/x": "HEAD"}, "main"),
+        # git resolves the name found to refs/<name> before the tag and the branch
+        ({"refs/remotes/origin/main": "first", "refs/origin/main": "HEAD"},
+         "'origin/main' is ambiguous here"),
+        ({"refs/origin/main": "HEAD"}, "main"),  # alone it is not a branch: main is
     ],
     ids=["main", "remote", "tag-alone", "tag-and-remote", "local-and-remote", "annotated-tag",
-         "tree", "below-the-names"],
+         "tree", "below-the-names", "refs-name-and-remote", "refs-name-alone"],
 )
 def test_the_default_branch_is_found_with_one_listing_and_refused_as_before(
     two_commits: GitRepo, git_processes: list[tuple[str, ...]], refs: dict[str, str], found: str

@@ -988,6 +988,21 @@ def test_a_tag_named_like_the_base_s_abbreviated_id_is_refused(
     assert "may also be an abbreviated commit id" in result.err
 
 
+def test_a_ref_that_git_takes_before_the_default_base_is_refused(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --base the base is origin/main, resolved by git: refs/origin/main (a clone that
+    fetches every ref has whatever was pushed there) comes before the remote-tracking branch,
+    and on the head it left nothing to check."""
+    ruleset_branch(repo)
+    repo.git("update-ref", "refs/remotes/origin/main", repo.git("rev-parse", "main"))
+    repo.git("update-ref", "refs/origin/main", repo.git("rev-parse", "feature"))
+    code = main(["check", "--repo", str(repo.root), "--output-dir", str(repo.root.parent / "out"),
+                 "--output", str(repo.root.parent / "evidence.json")])
+    assert code == 2
+    assert "'origin/main' is ambiguous here" in capsys.readouterr().err
+    assert not (repo.root.parent / "evidence.json").exists()
+
 def test_the_command_runs_as_a_real_subprocess(repo: GitRepo) -> None:
     ruleset_branch(repo)
     completed = subprocess.run(
