@@ -234,3 +234,92 @@ def test_the_tag_objects_and_the_files_come_from_one_batch(
         ("promotion/CR-2026-0003", False, "commit"),
         ("promotion/CR-2026-0004", False, "blob"),
     ]
+
+
+@pytest.mark.parametrize("head", ["annotated-tag-of-the-tip", "branch-named-HEAD", "tag-named-HEAD"])
+def test_head_is_the_commit_git_reads_as_head(repo: GitRepo, head: str) -> None:
+    """HEAD left to `git log` is what rev-parse HEAD^{commit} names: an annotated tag of a
+    commit is peeled, and a branch or a tag called HEAD (which anyone who pushes refs can
+    make) never stands in for it."""
+    tip = git.rev_parse(repo.root, "main")
+    if head == "annotated-tag-of-the-tip":
+        sh(repo.root, "tag", "-a", "-m", "the tip", "tip-tag", tip)
+        (repo.root / ".git" / "HEAD").write_text(sh(repo.root, "rev-parse", "tip-tag") + "\n")
+    else:
+        space = "heads" if head == "branch-named-HEAD" else "tags"
+        sh(repo.root, "update-ref", f"refs/{space}/HEAD", sh(repo.root, "rev-parse", "main~1"))
+    commit, _tags = read_ledger_refs(repo, "HEAD")
+    assert history_of(repo, commit) == read_history(repo, tip)
+    assert history_of(repo, commit).commits[-1].sha == tip
+
+
+def _odd_entry(repo: GitRepo, entry: str) -> str:
+    """A commit on main whose `odd` path is an entry the batch answers oddly; its id."""
+    if entry == "missing-blob":
+        oid = subprocess.run(["git", "-C", str(repo.root), "hash-object", "-w", "--stdin"],
+                             input=b"gone\n", capture_output=True, check=True).stdout.decode().strip()
+        mode = "100644"
+    elif entry == "tag-object-as-blob":
+        oid, mode = sh(repo.root, "rev-parse", "refs/tags/promotion/CR-2026-0002"), "100644"
+    elif entry == "submodule":
+        oid, mode = sh(repo.root, "rev-parse", "main~1"), "160000"
+    else:  # a submodule whose commit is not in this clone
+        oid, mode = "1" * 40, "160000"
+    sh(repo.root, "update-index", "--add", "--cacheinfo", f"{mode},{oid},odd")
+    sh(repo.root, "commit", "-qm", f"odd: {entry}")
+    if entry == "missing-blob":
+        (repo.root / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+    return git.rev_parse(repo.root, "main")
+
+
+@pytest.mark.parametrize(
+    "entry", ["missing-blob", "tag-object-as-blob", "submodule", "missing-submodule"]
+)
+def test_an_odd_answer_in_the_shared_batch_is_no_file_and_changes_no_tag(
+    repo: GitRepo, entry: str
+) -> None:
+    """One cat-file reads the promotion tags' objects and the files: an entry answered as
+    missing, or with an object that is not a blob (a tag object under a blob's mode), reads as
+    no file, as HistoryTree reads it alone, and a submodule is not asked for; the tags and
+    the other files are what they are read apart."""
+    write_tag(repo, "promotion/CR-2026-0002", git.rev_parse(repo.root, "main"), ENVELOPE)
+    tip = _odd_entry(repo, entry)
+    history = read_history(repo, "main")
+    wanted = {tip: {"odd", "c.txt"}}
+    apart = HistoryTree(repo, history)
+    apart.prepare(wanted)
+    tree = HistoryTree(repo, history)
+    assert read_tags_and_files(repo, promotion_tag_refs(repo), tree, wanted) == read_tags(repo)
+    assert tree.read(tip, "odd") is None and apart.read(tip, "odd") is None
+    assert tree.read(tip, "c.txt") == apart.read(tip, "c.txt") == b"one\n"
+    blob = tree.blob_id(tip, "odd")
+    if entry.endswith("submodule"):
+        assert blob is None  # a submodule has no blob id to ask for
+    else:
+        assert blob is not None and tree.sha256(blob) is None
+
+
+@pytest.mark.parametrize("change", ["moved", "deleted", "object-gone"])
+def test_a_tag_that_changes_after_the_listing_is_read_as_it_was_listed(
+    repo: GitRepo, change: str
+) -> None:
+    """The tag objects are read by the ids the listing gave: a tag moved or deleted meanwhile
+    (a push racing the read) is read as listed, and an object gone meanwhile is an unreadable
+    record, never a valid one."""
+    tip = git.rev_parse(repo.root, "main")
+    write_tag(repo, "promotion/CR-2026-0002", tip, ENVELOPE)
+    listed = read_tags(repo)
+    refs = promotion_tag_refs(repo)
+    [ref] = refs
+    if change == "moved":
+        sh(repo.root, "tag", "-f", "-a", "-m", OTHER, "promotion/CR-2026-0002", "main~1")
+    elif change == "deleted":
+        sh(repo.root, "tag", "-d", "promotion/CR-2026-0002")
+    else:
+        (repo.root / ".git" / "objects" / ref.object_id[:2] / ref.object_id[2:]).unlink()
+    history = read_history(repo, "main")
+    [record] = read_tags_and_files(repo, refs, HistoryTree(repo, history), {})
+    if change == "object-gone":
+        assert (record.annotated, record.target, record.message) == (True, None, b"")
+    else:
+        assert [record] == listed and record.target == tip

@@ -988,6 +988,29 @@ def test_a_tag_named_like_the_base_s_abbreviated_id_is_refused(
     assert "may also be an abbreviated commit id" in result.err
 
 
+def test_criss_cross_merges_are_judged_from_the_merge_base_git_picks(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two merge bases: the one rev-parse A...B cannot give alone is git merge-base's, as
+    before, and the evidence names it."""
+    ruleset_branch(repo)
+    repo.checkout("main")
+    repo.write("NOTES.md", "main moved on\n")
+    moved = repo.commit("main moved on")
+    repo.checkout("feature")
+    promoted = repo.head()
+    repo.git("merge", "-q", "--no-ff", "-m", "main into feature", moved)
+    repo.checkout("main")
+    repo.git("merge", "-q", "--no-ff", "-m", "feature's promotion into main", promoted)
+    repo.checkout("feature")
+    assert len(repo.git("merge-base", "--all", "main", "feature").split()) == 2
+    result = run_check(repo, capsys)
+    assert result.evidence is not None
+    assert result.evidence["merge_base"] == repo.git("merge-base", "main", "feature")
+    assert (result.evidence["base"]["sha"], result.evidence["head"]["sha"]) == (
+        repo.git("rev-parse", "main"), repo.git("rev-parse", "feature"))
+
+
 def test_a_ref_that_git_takes_before_the_default_base_is_refused(
     repo: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:

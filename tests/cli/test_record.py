@@ -437,3 +437,36 @@ def test_a_governance_merge_s_changed_files_are_read_in_one_batch(
                for item in statement(history, record_id)["predicate"]["changed"]}
     assert digests == {path: hashlib.sha256(text.encode()).hexdigest()
                        for path, text in changed.items()}
+
+
+@pytest.mark.parametrize(
+    ("kind", "stated"),
+    [("symlink", "the link's text"), ("submodule", None), ("missing-submodule", None)],
+)
+def test_a_governance_merge_s_links_and_submodules_are_stated_as_git_holds_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: str, stated: str | None
+) -> None:
+    """In the one batch of changed files, a symbolic link is the blob git stores (the path it
+    points to, never the file there) and a submodule has no blob (the batch answers a commit,
+    or missing): no digest, as when each was read on its own; the record is valid and the
+    commit deployable."""
+    history = GovernedHistory.create(tmp_path, adopt=True)
+    assert run(capsys, *history.record_args())[0] == 0
+    path = "scripts/added"
+    if kind == "symlink":
+        (history.root / "scripts").mkdir(exist_ok=True)
+        (history.root / path).symlink_to("../.promotion/policy.yaml")
+    else:
+        (history.root / path).mkdir(parents=True)
+        commit = history.git("rev-parse", "HEAD") if kind == "submodule" else "1" * 40
+        history.git("update-index", "--add", "--cacheinfo", f"160000,{commit},{path}")
+    merge = history.governance("Governance: a script", {"scripts/note.sh": "echo note\n"})
+    code, out = run(capsys, *history.record_args())
+    assert code == 0, out
+    digests = {item["path"]: item["sha256"]
+               for item in statement(history, governance_id(merge.sha))["predicate"]["changed"]}
+    expected = hashlib.sha256(b"../.promotion/policy.yaml").hexdigest() if stated else None
+    assert digests == {path: expected,
+                       "scripts/note.sh": hashlib.sha256(b"echo note\n").hexdigest()}
+    assert run(capsys, "audit", "--repo", str(history.root))[0] == 0
+    assert run(capsys, "verify", "--repo", str(history.root), "--commit", "HEAD")[0] == 0

@@ -601,3 +601,83 @@ def test_audit_of_main_s_commit_id_is_not_replaced_by_a_branch_named_like_it(
     assert code == 1 and "UNRECORDED_MERGE" in out, out
     history.git("update-ref", f"refs/heads/{tip}", history.rev("main~1"))  # before the push
     assert run(capsys, *args) == (code, out)
+
+
+@pytest.mark.parametrize(
+    ("tag", "code"),
+    [
+        ("annotated-copy-on-a-tree", 0),
+        ("annotated-copy-on-a-blob", 0),
+        ("annotated-copy-on-the-record", 0),
+        ("lightweight-on-a-tree", 0),
+        ("lightweight-on-a-blob", 0),
+        ("lightweight-on-the-record", 0),
+        ("leading-dash-name", 0),
+        ("the-record-wrapped-in-a-tag", 1),
+        ("the-record-moved-to-a-tree", 1),
+    ],
+)
+def test_promotion_tags_on_what_is_not_a_commit(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], tag: str, code: int
+) -> None:
+    """Tags are read with the files in one batch, each by the type git lists: a tag on a tree,
+    a blob or another tag (pushing one needs no key) is never a valid record and never stops
+    a deploy that valid records cover; the record itself moved onto one covers nothing."""
+    real = "promotion/CR-2026-0005"
+    message = history.git("tag", "-l", "--format=%(contents)", real)
+    targets = {"tree": history.rev("HEAD^{tree}"), "blob": history.rev("HEAD:.promotion/policy.yaml"),
+               "record": history.rev(f"refs/tags/{real}")}
+    on = tag.rsplit("-", 1)[-1]
+    if tag.startswith("annotated-copy"):
+        history.git("tag", "-a", "-m", message, "promotion/CR-2026-0099", targets[on])
+    elif tag.startswith("lightweight"):
+        history.git("update-ref", "refs/tags/promotion/CR-2026-0099", targets[on])
+    elif tag == "leading-dash-name":
+        history.git("update-ref", "refs/tags/promotion/-CR-2026-0005", targets["record"])
+    else:
+        history.git("tag", "-d", real)
+        target = targets["record"] if tag.endswith("tag") else targets["tree"]
+        history.git("tag", "-a", "-m", message, real, target)
+    got, out = verify(history, capsys)
+    assert got == code, out
+    if code:
+        assert "routing_rules_v1.1.0.json: no valid promotion record lists this file" in out
+
+
+@pytest.mark.parametrize("depth", [1, 2])
+def test_a_shallow_clone_without_the_records_history_covers_nothing(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], tmp_path: Path, depth: int
+) -> None:
+    """A shallow clone's history starts at its boundary, which adds every file: the records
+    of the merges below it are not on that history, so what they list is not covered (nor
+    what rests on them)."""
+    clone = tmp_path / "shallow"
+    history.git("clone", "-q", "--depth", str(depth), "--no-local", f"file://{history.root}",
+                str(clone))
+    history.git("-C", str(clone), "fetch", "-q", "--tags", "origin")
+    code, out = run(capsys, "verify", "--repo", str(clone), "--commit", "HEAD")
+    assert code == 1 and out.startswith("NOT COVERED"), out
+
+
+@pytest.mark.parametrize(("missing", "code", "message"), [
+    ("artifact", 1, "routing_rules_v1.2.0.json is missing"),
+    ("policy", 2, "no readable .promotion/policy.yaml at"),
+])
+def test_a_blob_missing_from_the_clone_covers_nothing(
+    history: GovernedHistory, capsys: pytest.CaptureFixture[str], missing: str, code: int,
+    message: str,
+) -> None:
+    """The batch that reads the files answers `missing` for a blob the clone lacks: a recorded
+    artifact without its bytes is not covered, and main without a readable policy says
+    nothing is governed: refused."""
+    history.ruleset("CR-2026-0006", "1.2.0", "1.1.0")
+    if missing == "policy":
+        history.governance("comment the policy", {".promotion/policy.yaml":
+                                                  history.policy_text() + "# reviewed\n"})
+    assert run(capsys, *history.record_args())[0] == 0
+    path = ("configs/routing_tables/routing_rules_v1.2.0.json" if missing == "artifact"
+            else ".promotion/policy.yaml")
+    blob = history.rev(f"HEAD:{path}")
+    (history.root / ".git/objects" / blob[:2] / blob[2:]).unlink()
+    got, out = verify(history, capsys)
+    assert got == code and message in out, out
