@@ -72,7 +72,10 @@ def run_check(request: CheckRequest, progress: Progress) -> CheckOutcome:
     out = (request.output_dir or Path(tempfile.mkdtemp(prefix="promotion-bot-checks-"))).resolve()
     _writable(out, "--output-dir", lambda: out.mkdir(parents=True, exist_ok=True))
     target = (request.evidence_path or out / "evidence.json").resolve()
-    settings = Settings(request.root, base_ref, request.head_ref, request.jobs, out,
+    # the head goes through the same refusal as the base: a tag named like the head branch,
+    # on another commit, would be what git resolves and what the checks judge
+    head_ref = git.unambiguous_name(request.root, request.head_ref)
+    settings = Settings(request.root, base_ref, head_ref, request.jobs, out,
                         dict(request.environ))
     with EarlyHeadTree(settings.root) as early_head:
         evidence = run_session(settings, progress, early_head)

@@ -1106,6 +1106,24 @@ def test_a_tag_imitating_an_explicit_base_is_refused(
     assert not (repo.root.parent / "check-output" / "evidence.json").exists()
 
 
+@pytest.mark.parametrize("imitation", ["tag", "abbreviated-id"])
+def test_a_head_that_a_second_ref_imitates_is_refused(
+    repo: GitRepo, capsys: pytest.CaptureFixture[str], imitation: str
+) -> None:
+    """--head goes through the same refusal as --base: git takes refs/tags/<name> before the
+    branch (and any ref before an abbreviated id), so a tag pushed under the head's name on
+    main would leave nothing to check and pass."""
+    ruleset_branch(repo)
+    head = "feature" if imitation == "tag" else repo.git("rev-parse", "feature")[:12]
+    result = run_check(repo, capsys, "--head", head)
+    assert result.code == 0 and result.evidence is not None
+    assert len(result.evidence["checks"]) == 3
+    repo.git("tag", head, "main")
+    result = run_check(repo, capsys, "--head", head)
+    assert result.code == 2 and result.evidence is None
+    assert f"{head!r} is ambiguous here" in result.err
+
+
 @pytest.mark.parametrize("base", ["origin/main", "refs/remotes/origin/main", "main~0", "sha"])
 def test_an_explicit_base_that_names_one_commit_is_used(
     repo: GitRepo, capsys: pytest.CaptureFixture[str], base: str
