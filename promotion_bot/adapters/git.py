@@ -123,16 +123,17 @@ def default_branch(repo: Path, candidates: Sequence[str]) -> str | None:
     One `for-each-ref` lists every name the candidates answer to. The name is what git
     resolves later, so refs/<name>, which git takes before the tag and the branch, imitates it
     too."""
-    found = _refs_named(repo, [ref for name in candidates for ref in _default_name_refs(name)])
+    found = _refs_named(repo, [ref for name in candidates for ref in _names_git_may_take(name)])
     for name in candidates:
-        mine = [ref for ref in found if ref.name in _default_name_refs(name)]
+        mine = [ref for ref in found if ref.name in _names_git_may_take(name)]
         if any(ref.name.startswith(_BRANCH_NAMESPACES) for ref in mine):
             _branch_of(repo, name, mine)  # raises when a tag or a second branch imitates it
             return name
     return None
 
 
-def _default_name_refs(name: str) -> list[str]:
+def _names_git_may_take(name: str) -> list[str]:
+    """The full ref names git may resolve the short name `name` to (refs/<name> first)."""
     return [f"refs/{name}", *_short_name_refs(name)]
 
 
@@ -228,8 +229,7 @@ def unambiguous_name(repo: Path, name: str) -> str:
     ref has passes unchanged."""
     if name == "HEAD" or name.startswith(("refs/", "-")) or _is_object_id(name):
         return name
-    found = _refs_named(repo, [f"refs/{name}", f"refs/tags/{name}", f"refs/heads/{name}",
-                               f"refs/remotes/{name}"])
+    found = _refs_named(repo, _names_git_may_take(name))
     if len(found) > 1:
         raise GitError(
             f"{name!r} is ambiguous here: it names {', '.join(ref.name for ref in found)}; pass "
